@@ -1,0 +1,110 @@
+//! Compiles every `src/bpf/*.bpf.c` into `$OUT_DIR/<name>.skel.rs` and writes
+//! `$OUT_DIR/skels.rs`, which `src/skel.rs` includes: adding a BPF program
+//! needs no edit here or in the library.
+
+use std::env;
+use std::ffi::OsStr;
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use libbpf_cargo::SkeletonBuilder;
+
+fn main() {
+    let manifest = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
+    let out = PathBuf::from(env::var_os("OUT_DIR").expect("OUT_DIR"));
+    let arch = match env::var("CARGO_CFG_TARGET_ARCH").as_deref() {
+        Ok("x86_64") => "x86_64",
+        Ok("aarch64") => "arm64",
+        Ok(other) => panic!("no vmlinux.h for target arch {other}: add vmlinux/<arch>/vmlinux.h"),
+        Err(_) => panic!("CARGO_CFG_TARGET_ARCH is not set"),
+    };
+    let bpf_dir = manifest.join("src/bpf");
+    let vmlinux = manifest.join("vmlinux").join(arch);
+    println!("cargo:rerun-if-changed={}", bpf_dir.display());
+    println!("cargo:rerun-if-changed={}", vmlinux.display());
+
+    let mut sources: Vec<PathBuf> = fs::read_dir(&bpf_dir)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", bpf_dir.display()))
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| p.to_str().is_some_and(|s| s.ends_with(".bpf.c")))
+        .collect();
+    sources.sort();
+
+    let target_define = match arch {
+        "x86_64" => "-D__TARGET_ARCH_x86",
+        _ => "-D__TARGET_ARCH_arm64",
+    };
+    let mut index = String::new();
+    let mut failures = Vec::new();
+    for src in &sources {
+        println!("cargo:rerun-if-changed={}", src.display());
+        let name = skeleton_name(src);
+        let skel = out.join(format!("{name}.skel.rs"));
+        let result = SkeletonBuilder::new()
+            .source(src)
+            .obj(out.join(format!("{name}.bpf.o")))
+            .clang_args([
+                OsStr::new("-I"),
+                vmlinux.as_os_str(),
+                OsStr::new("-I"),
+                bpf_dir.as_os_str(),
+                OsStr::new(target_define),
+                OsStr::new("-Wall"),
+            ])
+            .build_and_generate(&skel);
+        match result {
+            Ok(()) => {
+                let _ = writeln!(
+                    index,
+                    "pub mod {name} {{ include!(concat!(env!(\"OUT_DIR\"), \"/{name}.skel.rs\")); }}"
+                );
+                // The structs of `<name>.h` cross from BPF to user space as raw
+                // bytes: mark them `plain::Plain` so `bpfkit::decode` can copy them.
+                // (They hold only integers and char arrays; see src/bpf/README.)
+                for ty in shared_structs(&bpf_dir.join(format!("{name}.h"))) {
+                    let _ = writeln!(
+                        index,
+                        "unsafe impl plain::Plain for {name}::types::{ty} {{}}"
+                    );
+                }
+            }
+            // `{:#}` keeps anyhow's cause chain, which holds clang's stderr.
+            Err(e) => failures.push(format!("{}: {e:#}", src.display())),
+        }
+    }
+    if !failures.is_empty() {
+        for f in &failures {
+            eprintln!("{f}");
+        }
+        panic!(
+            "{} BPF program(s) failed to compile:\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
+    }
+    fs::write(out.join("skels.rs"), index).expect("writing skels.rs");
+}
+
+/// Names of the structs a tool's shared header defines (`struct event {`).
+fn shared_structs(header: &Path) -> Vec<String> {
+    let Ok(text) = fs::read_to_string(header) else {
+        return Vec::new();
+    };
+    text.lines()
+        .filter_map(|l| l.trim().strip_prefix("struct ")?.strip_suffix('{'))
+        .map(|n| n.trim().to_string())
+        .filter(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .collect()
+}
+
+/// `src/bpf/open_snoop.bpf.c` → `open_snoop` (a Rust module name, hence `_` only).
+fn skeleton_name(src: &Path) -> String {
+    let file = src.file_name().and_then(OsStr::to_str).unwrap_or_default();
+    let name = file.trim_end_matches(".bpf.c");
+    assert!(
+        name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+        "{file}: BPF file names may use only [A-Za-z0-9_] (they become Rust module names)"
+    );
+    name.to_string()
+}

@@ -1,0 +1,216 @@
+//! opensnoop — lesson 4 and seed 002: trace the open family of syscalls.
+//!
+//! Same flags and columns as libbpf-tools opensnoop, plus `--json`.
+
+use std::mem::MaybeUninit;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use bpfkit::cli::{self, CommonArgs};
+use bpfkit::events::{EventLoop, typed};
+use bpfkit::skel::opensnoop::{OpensnoopSkelBuilder, types::open_event};
+use bpfkit::{Output, bpf, fmt, probe};
+use clap::Parser;
+use serde_json::json;
+
+const EXAMPLES: &str = "EXAMPLES:
+    opensnoop           # trace all open() syscalls
+    opensnoop -T        # include timestamps
+    opensnoop -U        # include UID
+    opensnoop -x        # only show failed opens
+    opensnoop -p 181    # only trace PID 181
+    opensnoop -t 123    # only trace TID 123
+    opensnoop -u 1000   # only trace UID 1000
+    opensnoop -d 10     # trace for 10 seconds only
+    opensnoop -n main   # only print process names containing \"main\"
+    opensnoop -e        # show extended fields";
+
+/// Trace open family syscalls
+#[derive(Parser, Debug)]
+#[command(name = "opensnoop", version, after_help = EXAMPLES)]
+struct Args {
+    /// Print timestamp
+    #[arg(short = 'T', long)]
+    timestamp: bool,
+
+    /// Print UID
+    #[arg(short = 'U', long)]
+    print_uid: bool,
+
+    /// Failed opens only
+    #[arg(short = 'x', long)]
+    failed: bool,
+
+    /// Process ID to trace
+    #[arg(short, long, value_parser = cli::parse_pid)]
+    pid: Option<i32>,
+
+    /// Thread ID to trace
+    #[arg(short, long, value_parser = cli::parse_pid)]
+    tid: Option<i32>,
+
+    /// User ID to trace
+    #[arg(short, long, value_parser = cli::parse_uid)]
+    uid: Option<u32>,
+
+    /// Duration to trace, in seconds
+    #[arg(short, long, value_parser = cli::parse_duration_secs)]
+    duration: Option<Duration>,
+
+    /// Trace process names containing this
+    #[arg(short, long)]
+    name: Option<String>,
+
+    /// Print extended fields (open flags)
+    #[arg(short, long = "extended-fields")]
+    extended: bool,
+
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+fn main() -> ExitCode {
+    bpfkit::main("opensnoop", run)
+}
+
+fn run() -> Result<()> {
+    let args = Args::parse();
+    if let Some(pid) = args.pid {
+        cli::require_process(pid)?;
+    }
+    if let Some(tid) = args.tid {
+        cli::require_thread(tid)?;
+    }
+    let mut object = MaybeUninit::uninit();
+    let mut open = bpf::open(
+        OpensnoopSkelBuilder::default(),
+        &mut object,
+        args.common.verbose,
+    )?;
+    let rodata = open
+        .maps
+        .rodata_data
+        .as_deref_mut()
+        .context("BPF object has no .rodata")?;
+    rodata.targ_tgid = args.pid.unwrap_or(0);
+    rodata.targ_pid = args.tid.unwrap_or(0);
+    rodata.targ_uid = args.uid.unwrap_or(u32::MAX);
+    rodata.targ_failed = args.failed;
+    // open(2) and openat2(2) are not on every kernel/architecture.
+    let progs = &mut open.progs;
+    for (syscall, enter, exit) in [
+        ("open", &mut progs.enter_open, &mut progs.exit_open),
+        ("openat2", &mut progs.enter_openat2, &mut progs.exit_openat2),
+    ] {
+        let present = probe::tracepoint_exists("syscalls", &format!("sys_enter_{syscall}"))?;
+        enter.set_autoload(present);
+        exit.set_autoload(present);
+    }
+    let mut skel = bpf::load(open)?;
+    bpf::attach(&mut skel)?;
+
+    let out = Output::stdout(args.common.json)?;
+    print_header(&out, &args);
+    EventLoop::ring(
+        &skel.maps.events,
+        &out,
+        typed(|e: &open_event| print_event(&out, &args, e)),
+    )?
+    .count_drops(&skel.maps.drops)
+    .duration(args.duration)
+    .run()
+}
+
+fn print_header(out: &Output, args: &Args) {
+    let mut h = String::new();
+    if args.timestamp {
+        h.push_str(&format!("{:<8} ", "TIME"));
+    }
+    if args.print_uid {
+        h.push_str(&format!("{:<7} ", "UID"));
+    }
+    h.push_str(&format!(
+        "{:<6} {:<16} {:>3} {:>3} ",
+        "PID", "COMM", "FD", "ERR"
+    ));
+    if args.extended {
+        h.push_str(&format!("{:<8} ", "FLAGS"));
+    }
+    h.push_str("PATH");
+    out.header(format_args!("{h}"));
+}
+
+/// libbpf-tools convention: FD is -1 and ERR the errno on failure.
+fn fd_and_err(ret: i32) -> (i32, i32) {
+    if ret >= 0 { (ret, 0) } else { (-1, -ret) }
+}
+
+fn print_event(out: &Output, args: &Args, e: &open_event) {
+    let comm = fmt::c_chars(&e.comm);
+    if let Some(name) = &args.name {
+        if !comm.contains(name.as_str()) {
+            return;
+        }
+    }
+    let path = fmt::c_chars(&e.path);
+    let (fd, err) = fd_and_err(e.ret);
+    if out.is_json() {
+        let mut v = json!({
+            "pid": e.pid, "tid": e.tid, "uid": e.uid, "comm": comm,
+            "fd": fd, "err": err, "flags": e.flags, "path": path,
+        });
+        if args.timestamp {
+            v["time"] = json!(fmt::hms_now());
+        }
+        out.json(&v);
+        return;
+    }
+    let mut row = String::with_capacity(128);
+    if args.timestamp {
+        row.push_str(&format!("{:<8} ", fmt::hms_now()));
+    }
+    if args.print_uid {
+        row.push_str(&format!("{:<7} ", e.uid));
+    }
+    row.push_str(&format!("{:<6} {:<16} {:>3} {:>3} ", e.pid, comm, fd, err));
+    if args.extended {
+        row.push_str(&format!("{:08o} ", e.flags));
+    }
+    row.push_str(&path);
+    out.line(format_args!("{row}"));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_open_shows_minus_one_and_errno() {
+        assert_eq!(fd_and_err(3), (3, 0));
+        assert_eq!(fd_and_err(-2), (-1, 2));
+    }
+
+    #[test]
+    fn flags_parse_like_libbpf_tools() {
+        let a = Args::try_parse_from([
+            "opensnoop",
+            "-T",
+            "-U",
+            "-x",
+            "-p",
+            "5",
+            "-u",
+            "0",
+            "-n",
+            "cat",
+            "-e",
+        ])
+        .unwrap();
+        assert!(a.timestamp && a.print_uid && a.failed && a.extended);
+        assert_eq!(a.pid, Some(5));
+        assert_eq!(a.uid, Some(0));
+        assert!(Args::try_parse_from(["opensnoop", "-p", "zero"]).is_err());
+        assert!(Args::try_parse_from(["opensnoop", "-d", "0"]).is_err());
+    }
+}

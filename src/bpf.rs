@@ -1,0 +1,86 @@
+//! Opening, loading and attaching skeletons, with one-line errors that say
+//! what to do (privileges, tracefs, BTF) instead of libbpf's raw errno.
+
+use std::mem::MaybeUninit;
+
+use anyhow::{Result, anyhow};
+use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
+use libbpf_rs::{ErrorKind, MapCore, MapFlags, OpenObject, PrintLevel};
+
+use crate::probe;
+
+fn print_to_stderr(_level: PrintLevel, msg: String) {
+    use std::io::Write;
+    let _ = std::io::stderr().write_all(msg.as_bytes());
+}
+
+/// Routes libbpf's log to stderr with `-v`, silences it otherwise (our own
+/// errors say what failed).
+pub fn set_verbose(verbose: bool) {
+    if verbose {
+        libbpf_rs::set_print(Some((PrintLevel::Debug, print_to_stderr)));
+    } else {
+        libbpf_rs::set_print(None);
+    }
+}
+
+/// Checks privileges and BTF, sets libbpf's log level, and opens the skeleton.
+pub fn open<'obj, B: SkelBuilder<'obj>>(
+    builder: B,
+    object: &'obj mut MaybeUninit<OpenObject>,
+    verbose: bool,
+) -> Result<B::Output> {
+    set_verbose(verbose);
+    probe::require_bpf_privileges()?;
+    probe::require_btf()?;
+    builder
+        .open(object)
+        .map_err(|e| explain(e, "opening the BPF object"))
+}
+
+/// Loads (verifies) every program whose autoload is on.
+pub fn load<'obj, O: OpenSkel<'obj>>(open: O) -> Result<O::Output> {
+    open.load()
+        .map_err(|e| explain(e, "loading BPF programs (run with -v for the verifier log)"))
+}
+
+/// Attaches every loaded program; links live as long as the skeleton.
+pub fn attach<'obj, S: Skel<'obj>>(skel: &mut S) -> Result<()> {
+    skel.attach().map_err(|e| {
+        if probe::tracefs().is_none() {
+            anyhow!(
+                "attaching BPF programs: tracefs is not mounted: run `{}`",
+                probe::TRACEFS_FIX
+            )
+        } else {
+            explain(e, "attaching BPF programs")
+        }
+    })
+}
+
+/// Names the likely cause of a libbpf failure.
+pub fn explain(err: libbpf_rs::Error, what: &str) -> anyhow::Error {
+    match err.kind() {
+        ErrorKind::PermissionDenied => anyhow!(
+            "{what}: permission denied ({err}): needs root, or CAP_BPF and CAP_PERFMON; \
+             the kernel may also forbid BPF (lockdown, unprivileged_bpf_disabled)"
+        ),
+        _ => anyhow!("{what}: {err}"),
+    }
+}
+
+/// Sums a one-slot per-CPU `u64` counter map, such as `drops` from `drops.bpf.h`.
+pub fn percpu_sum(map: &dyn MapCore) -> Result<u64> {
+    let values = map
+        .lookup_percpu(&0u32.to_ne_bytes(), MapFlags::ANY)
+        .map_err(|e| anyhow!("reading map {}: {e}", map.name().to_string_lossy()))?
+        .unwrap_or_default();
+    Ok(values
+        .iter()
+        .filter_map(|v| {
+            v.get(..8)
+                .and_then(|b| b.try_into().ok())
+                .map(u64::from_ne_bytes)
+        })
+        .sum())
+}

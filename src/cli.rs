@@ -1,0 +1,134 @@
+//! Flags every tool shares, and the argument parsers tools plug into clap.
+//!
+//! Tool-specific flags differ too much between libbpf-tools (`-d` is a
+//! duration in opensnoop and a minimum in bootstrap) to share more than this.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Result, bail};
+use clap::Args;
+
+/// Flags every bpfkit tool has.
+#[derive(Args, Debug, Clone, Default)]
+pub struct CommonArgs {
+    /// Print one JSON object per line instead of a table
+    #[arg(long)]
+    pub json: bool,
+
+    /// Verbose debug output (libbpf's log on stderr)
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+}
+
+/// A process or thread id: a positive integer.
+pub fn parse_pid(s: &str) -> Result<i32, String> {
+    match s.trim().parse::<i32>() {
+        Ok(pid) if pid > 0 => Ok(pid),
+        _ => Err(format!("'{s}' is not a valid PID (a positive integer)")),
+    }
+}
+
+/// A user id: a non-negative integer below 2^32 - 1 ((uid_t)-1 means "none").
+pub fn parse_uid(s: &str) -> Result<u32, String> {
+    match s.trim().parse::<u32>() {
+        Ok(uid) if uid != u32::MAX => Ok(uid),
+        _ => Err(format!("'{s}' is not a valid UID")),
+    }
+}
+
+/// A tracing duration in whole seconds, greater than zero.
+pub fn parse_duration_secs(s: &str) -> Result<Duration, String> {
+    match s.trim().parse::<u64>() {
+        Ok(secs) if secs > 0 => Ok(Duration::from_secs(secs)),
+        _ => Err(format!("'{s}' is not a valid duration (seconds, > 0)")),
+    }
+}
+
+/// A signal given as a number (`10`) or a name (`SIGUSR1`, `usr1`).
+pub fn parse_signal(s: &str) -> Result<i32, String> {
+    let t = s.trim();
+    if let Ok(n) = t.parse::<i32>() {
+        return if (1..=libc::SIGRTMAX()).contains(&n) {
+            Ok(n)
+        } else {
+            Err(format!("'{s}' is not a valid signal number"))
+        };
+    }
+    let upper = t.to_ascii_uppercase();
+    let name = if upper.starts_with("SIG") {
+        upper
+    } else {
+        format!("SIG{upper}")
+    };
+    (1..=libc::SIGRTMAX())
+        .find(|&n| crate::fmt::signal_name(n).as_deref() == Some(name.as_str()))
+        .ok_or_else(|| format!("'{s}' is not a known signal"))
+}
+
+/// Fails with a clear message when `pid` names no running process.
+pub fn require_process(pid: i32) -> Result<()> {
+    if !Path::new(&format!("/proc/{pid}")).exists() {
+        bail!("no such process: {pid}");
+    }
+    Ok(())
+}
+
+/// Fails with a clear message when `tid` names no running thread.
+pub fn require_thread(tid: i32) -> Result<()> {
+    if !Path::new(&format!("/proc/{tid}/task/{tid}")).exists()
+        && !Path::new(&format!("/proc/{tid}")).exists()
+    {
+        bail!("no such thread: {tid}");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pids() {
+        assert_eq!(parse_pid("123"), Ok(123));
+        assert_eq!(parse_pid(" 7 "), Ok(7));
+        assert!(parse_pid("0").is_err());
+        assert!(parse_pid("-5").is_err());
+        assert!(parse_pid("abc").is_err());
+        assert!(parse_pid("99999999999").is_err());
+    }
+
+    #[test]
+    fn uids() {
+        assert_eq!(parse_uid("0"), Ok(0));
+        assert_eq!(parse_uid("1000"), Ok(1000));
+        assert!(parse_uid("-1").is_err());
+        assert!(parse_uid("4294967295").is_err());
+        assert!(parse_uid("root").is_err());
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration_secs("10"), Ok(Duration::from_secs(10)));
+        assert!(parse_duration_secs("0").is_err());
+        assert!(parse_duration_secs("1.5").is_err());
+    }
+
+    #[test]
+    fn signals() {
+        assert_eq!(parse_signal("10"), Ok(10));
+        assert_eq!(parse_signal("SIGUSR1"), Ok(10));
+        assert_eq!(parse_signal("usr1"), Ok(10));
+        assert_eq!(parse_signal("kill"), Ok(9));
+        assert!(parse_signal("0").is_err());
+        assert!(parse_signal("SIGNOPE").is_err());
+    }
+
+    #[test]
+    fn missing_process_is_an_error() {
+        assert!(require_process(std::process::id() as i32).is_ok());
+        // pid_max is at most 2^22, so this pid cannot exist.
+        let err = require_process(1 << 23).unwrap_err().to_string();
+        assert!(err.contains("no such process"), "{err}");
+    }
+}

@@ -1,0 +1,173 @@
+//! The event loop every streaming tool runs: one interface over BPF ring
+//! buffers and perf buffers.
+//!
+//! It polls until SIGINT/SIGTERM, the optional duration, or a closed stdout;
+//! flushes output once per poll cycle; treats EINTR as a normal wake-up; and
+//! at the end drains what is left and reports lost events on stderr
+//! (ring-buffer reserve failures counted in BPF plus perf-buffer losses).
+
+use std::cell::Cell;
+use std::io::Write;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow};
+use libbpf_rs::{ErrorKind, MapCore, PerfBuffer, PerfBufferBuilder, RingBuffer, RingBufferBuilder};
+
+use crate::output::Output;
+
+/// How long one poll waits at most: the latency of noticing a stop request.
+const POLL_INTERVAL: Duration = Duration::from_millis(100);
+
+enum Source<'a> {
+    Ring(RingBuffer<'a>),
+    Perf(PerfBuffer<'a>),
+}
+
+pub struct EventLoop<'a> {
+    source: Source<'a>,
+    out: &'a Output,
+    drop_maps: Vec<&'a dyn MapCore>,
+    perf_lost: Rc<Cell<u64>>,
+    duration: Option<Duration>,
+}
+
+/// Adapts a handler of typed events to the raw-bytes interface.
+pub fn typed<T: plain::Plain + Default>(mut f: impl FnMut(&T)) -> impl FnMut(&[u8]) {
+    move |bytes| {
+        if let Some(event) = crate::decode::<T>(bytes) {
+            f(&event)
+        }
+    }
+}
+
+impl<'a> EventLoop<'a> {
+    /// Events from a `BPF_MAP_TYPE_RINGBUF` map.
+    pub fn ring(
+        map: &'a dyn MapCore,
+        out: &'a Output,
+        mut handler: impl FnMut(&[u8]) + 'a,
+    ) -> Result<Self> {
+        let mut builder = RingBufferBuilder::new();
+        builder
+            .add(map, move |data: &[u8]| {
+                handler(data);
+                0
+            })
+            .context("setting up the ring buffer")?;
+        let ring = builder.build().context("setting up the ring buffer")?;
+        Ok(Self::new(Source::Ring(ring), out))
+    }
+
+    /// Events from a `BPF_MAP_TYPE_PERF_EVENT_ARRAY` map (one buffer per CPU).
+    pub fn perf<M: MapCore>(
+        map: &'a M,
+        out: &'a Output,
+        mut handler: impl FnMut(&[u8]) + 'a,
+    ) -> Result<Self> {
+        let lost = Rc::new(Cell::new(0u64));
+        let lost_cb = Rc::clone(&lost);
+        let perf = PerfBufferBuilder::new(map)
+            .pages(64)
+            .sample_cb(move |_cpu: i32, data: &[u8]| handler(data))
+            .lost_cb(move |_cpu: i32, count: u64| lost_cb.set(lost_cb.get() + count))
+            .build()
+            .context("setting up the perf buffer")?;
+        let mut this = Self::new(Source::Perf(perf), out);
+        this.perf_lost = lost;
+        Ok(this)
+    }
+
+    fn new(source: Source<'a>, out: &'a Output) -> Self {
+        EventLoop {
+            source,
+            out,
+            drop_maps: Vec::new(),
+            perf_lost: Rc::new(Cell::new(0)),
+            duration: None,
+        }
+    }
+
+    /// Adds a per-CPU drop counter (`drops` from `drops.bpf.h`) to the loss report.
+    pub fn count_drops(mut self, map: &'a dyn MapCore) -> Self {
+        self.drop_maps.push(map);
+        self
+    }
+
+    /// Stops after `duration` (`-d`), if given.
+    pub fn duration(mut self, duration: Option<Duration>) -> Self {
+        self.duration = duration;
+        self
+    }
+
+    /// Events lost so far: BPF-side drops plus perf-buffer losses.
+    pub fn lost(&self) -> Result<u64> {
+        let mut total = self.perf_lost.get();
+        for map in &self.drop_maps {
+            total += crate::bpf::percpu_sum(*map)?;
+        }
+        Ok(total)
+    }
+
+    /// Polls until told to stop, then drains, flushes and reports losses.
+    pub fn run(self) -> Result<()> {
+        crate::stop::install_handler();
+        let deadline = self.duration.map(|d| Instant::now() + d);
+        let _ = writeln!(std::io::stderr(), "Tracing... Hit Ctrl-C to end.");
+        loop {
+            if crate::stop::requested() || self.out.is_closed() || stdout_gone() {
+                break;
+            }
+            let timeout = match deadline {
+                Some(d) => match d.checked_duration_since(Instant::now()) {
+                    Some(left) => left.min(POLL_INTERVAL),
+                    None => break,
+                },
+                None => POLL_INTERVAL,
+            };
+            let result = match &self.source {
+                Source::Ring(r) => r.poll(timeout),
+                Source::Perf(p) => p.poll(timeout),
+            };
+            match result {
+                Ok(()) => {}
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return Err(anyhow!("polling events: {e}")),
+            }
+            self.out.flush();
+        }
+        if !self.out.is_closed() {
+            // Events already in the buffer were produced before the stop:
+            // print them rather than lose them.
+            let _ = match &self.source {
+                Source::Ring(r) => r.consume(),
+                Source::Perf(p) => p.consume(),
+            };
+        }
+        let result = self.out.finish();
+        report_lost(self.lost()?);
+        result
+    }
+}
+
+/// Prints the loss report the tools share; silent when nothing was lost.
+pub fn report_lost(lost: u64) {
+    if lost > 0 {
+        let _ = writeln!(std::io::stderr(), "{lost} events lost");
+    }
+}
+
+/// True when stdout is a pipe or socket whose reader has gone away, so a
+/// tool whose filter prints nothing still ends when `| head` has exited.
+fn stdout_gone() -> bool {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    use std::os::fd::AsFd;
+    let stdout = std::io::stdout();
+    let mut fds = [PollFd::new(stdout.as_fd(), PollFlags::empty())];
+    match poll(&mut fds, PollTimeout::ZERO) {
+        Ok(n) if n > 0 => fds[0]
+            .revents()
+            .is_some_and(|r| r.intersects(PollFlags::POLLERR | PollFlags::POLLHUP)),
+        _ => false,
+    }
+}

@@ -1,0 +1,197 @@
+//! Formatting shared by the tools: task names, times, errno and signal names.
+
+use std::time::Instant;
+
+/// A NUL-terminated kernel char array (`comm`, paths) as text.
+/// Invalid UTF-8 is replaced rather than rejected: a task name is data.
+pub fn c_str(bytes: &[u8]) -> String {
+    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+    String::from_utf8_lossy(&bytes[..end]).into_owned()
+}
+
+/// Same as [`c_str`] for the `[i8; N]` arrays the skeleton generates for `char[]`.
+pub fn c_chars(chars: &[i8]) -> String {
+    let bytes: Vec<u8> = chars.iter().map(|&c| c as u8).collect();
+    c_str(&bytes)
+}
+
+/// Local wall-clock time as `HH:MM:SS`, the libbpf-tools `TIME` column.
+pub fn hms_now() -> String {
+    chrono::Local::now().format("%H:%M:%S").to_string()
+}
+
+/// Seconds since the tool started, the libbpf-tools `TIME(s)` column.
+#[derive(Clone, Copy, Debug)]
+pub struct Elapsed(Instant);
+
+impl Elapsed {
+    pub fn start() -> Self {
+        Elapsed(Instant::now())
+    }
+
+    pub fn secs(&self) -> f64 {
+        self.0.elapsed().as_secs_f64()
+    }
+}
+
+/// Seconds since boot (CLOCK_MONOTONIC, what `bpf_ktime_get_ns` reads).
+pub fn monotonic_ns() -> u64 {
+    match nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC) {
+        Ok(ts) => ts.tv_sec() as u64 * 1_000_000_000 + ts.tv_nsec() as u64,
+        Err(_) => 0,
+    }
+}
+
+/// `ENOENT` for 2; the number itself when the kernel has an errno we don't know.
+pub fn errno_name(errno: i32) -> String {
+    let e = nix::errno::Errno::from_raw(errno);
+    if e == nix::errno::Errno::UnknownErrno {
+        errno.to_string()
+    } else {
+        format!("{e:?}")
+    }
+}
+
+/// `SIGUSR1` for 10, `SIGRTMIN+2` for real-time signals; `None` when out of range.
+pub fn signal_name(sig: i32) -> Option<String> {
+    use nix::sys::signal::Signal;
+    if let Ok(s) = Signal::try_from(sig) {
+        return Some(s.as_str().to_string());
+    }
+    let (min, max) = (libc::SIGRTMIN(), libc::SIGRTMAX());
+    match sig {
+        s if s == min => Some("SIGRTMIN".into()),
+        s if s == max => Some("SIGRTMAX".into()),
+        s if s > min && s < max => Some(format!("SIGRTMIN+{}", s - min)),
+        _ => None,
+    }
+}
+
+/// The C library's description of a signal ("Killed" for 9), as `strsignal(3)`.
+pub fn signal_description(sig: i32) -> String {
+    use nix::sys::signal::Signal;
+    let known = match Signal::try_from(sig) {
+        Ok(Signal::SIGHUP) => "Hangup",
+        Ok(Signal::SIGINT) => "Interrupt",
+        Ok(Signal::SIGQUIT) => "Quit",
+        Ok(Signal::SIGILL) => "Illegal instruction",
+        Ok(Signal::SIGTRAP) => "Trace/breakpoint trap",
+        Ok(Signal::SIGABRT) => "Aborted",
+        Ok(Signal::SIGBUS) => "Bus error",
+        Ok(Signal::SIGFPE) => "Floating point exception",
+        Ok(Signal::SIGKILL) => "Killed",
+        Ok(Signal::SIGUSR1) => "User defined signal 1",
+        Ok(Signal::SIGSEGV) => "Segmentation fault",
+        Ok(Signal::SIGUSR2) => "User defined signal 2",
+        Ok(Signal::SIGPIPE) => "Broken pipe",
+        Ok(Signal::SIGALRM) => "Alarm clock",
+        Ok(Signal::SIGTERM) => "Terminated",
+        Ok(Signal::SIGSTKFLT) => "Stack fault",
+        Ok(Signal::SIGCHLD) => "Child exited",
+        Ok(Signal::SIGCONT) => "Continued",
+        Ok(Signal::SIGSTOP) => "Stopped (signal)",
+        Ok(Signal::SIGTSTP) => "Stopped",
+        Ok(Signal::SIGTTIN) => "Stopped (tty input)",
+        Ok(Signal::SIGTTOU) => "Stopped (tty output)",
+        Ok(Signal::SIGURG) => "Urgent I/O condition",
+        Ok(Signal::SIGXCPU) => "CPU time limit exceeded",
+        Ok(Signal::SIGXFSZ) => "File size limit exceeded",
+        Ok(Signal::SIGVTALRM) => "Virtual timer expired",
+        Ok(Signal::SIGPROF) => "Profiling timer expired",
+        Ok(Signal::SIGWINCH) => "Window changed",
+        Ok(Signal::SIGIO) => "I/O possible",
+        Ok(Signal::SIGPWR) => "Power failure",
+        Ok(Signal::SIGSYS) => "Bad system call",
+        _ => "",
+    };
+    if !known.is_empty() {
+        return known.to_string();
+    }
+    match signal_name(sig) {
+        Some(name) if name.starts_with("SIGRT") => {
+            format!("Real-time signal {}", sig - libc::SIGRTMIN())
+        }
+        _ => format!("Unknown signal {sig}"),
+    }
+}
+
+/// Splits a wait(2)-style status into (exit code, terminating signal, core dumped).
+pub fn decode_wait_status(status: u32) -> (u32, u32, bool) {
+    let sig = status & 0x7f;
+    let core = status & 0x80 != 0;
+    let code = (status >> 8) & 0xff;
+    (code, sig, core)
+}
+
+/// Renders a wait status the way libbpf-tools exitsnoop does:
+/// `0`, `code 3`, `signal 9 (Killed)`, `signal 11 (Segmentation fault), core dumped`.
+pub fn exit_status_text(status: u32) -> String {
+    let (code, sig, core) = decode_wait_status(status);
+    if sig == 0 {
+        if code == 0 {
+            "0".to_string()
+        } else {
+            format!("code {code}")
+        }
+    } else {
+        let mut s = format!("signal {sig} ({})", signal_description(sig as i32));
+        if core {
+            s.push_str(", core dumped");
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn c_strings_stop_at_nul_and_tolerate_garbage() {
+        assert_eq!(c_str(b"cat\0\0\0junk"), "cat");
+        assert_eq!(c_str(b"full"), "full");
+        assert_eq!(c_str(&[0xff, b'a', 0]), "\u{fffd}a");
+        assert_eq!(c_chars(&[b'b' as i8, b's' as i8, 0, 5]), "bs");
+    }
+
+    #[test]
+    fn errno_names() {
+        assert_eq!(errno_name(2), "ENOENT");
+        assert_eq!(errno_name(13), "EACCES");
+        assert_eq!(errno_name(99999), "99999");
+    }
+
+    #[test]
+    fn signal_names() {
+        assert_eq!(signal_name(10).as_deref(), Some("SIGUSR1"));
+        assert_eq!(signal_name(9).as_deref(), Some("SIGKILL"));
+        assert_eq!(signal_name(libc::SIGRTMIN()).as_deref(), Some("SIGRTMIN"));
+        assert_eq!(
+            signal_name(libc::SIGRTMIN() + 3).as_deref(),
+            Some("SIGRTMIN+3")
+        );
+        assert_eq!(signal_name(0), None);
+        assert_eq!(signal_name(200), None);
+        assert_eq!(signal_description(9), "Killed");
+    }
+
+    #[test]
+    fn exit_statuses_like_exitsnoop() {
+        assert_eq!(exit_status_text(0), "0");
+        assert_eq!(exit_status_text(3 << 8), "code 3");
+        assert_eq!(exit_status_text(9), "signal 9 (Killed)");
+        assert_eq!(
+            exit_status_text(11 | 0x80),
+            "signal 11 (Segmentation fault), core dumped"
+        );
+        assert_eq!(decode_wait_status(42 << 8), (42, 0, false));
+    }
+
+    #[test]
+    fn hms_shape() {
+        let t = hms_now();
+        assert_eq!(t.len(), 8);
+        assert_eq!(&t[2..3], ":");
+        assert_eq!(&t[5..6], ":");
+    }
+}

@@ -1,0 +1,364 @@
+//! Harness for the root integration tests: start a built tool, wait until
+//! it has attached, cause real events, read what it printed, stop it.
+#![allow(dead_code)] // each test binary uses a different part
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Condvar, Mutex, Once};
+use std::thread;
+use std::time::{Duration, Instant};
+
+pub const ATTACH_TIMEOUT: Duration = Duration::from_secs(60);
+pub const EVENT_TIMEOUT: Duration = Duration::from_secs(20);
+/// What every streaming tool prints on stderr once its probes are attached.
+pub const READY: &str = "Hit Ctrl-C to end";
+
+/// The built binary `name` (tests live in target/<profile>/deps/).
+pub fn bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is not built (run `cargo build` or `cargo test`)",
+        path.display()
+    );
+    path
+}
+
+/// Root and a mounted tracefs, which every tool needs; fails loudly otherwise.
+pub fn setup() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        assert!(
+            nix::unistd::geteuid().is_root(),
+            "bpfkit integration tests load BPF programs: run them as root (make test does)"
+        );
+        if !std::path::Path::new("/sys/kernel/tracing/events").is_dir() {
+            let status = Command::new("mount")
+                .args(["-t", "tracefs", "nodev", "/sys/kernel/tracing"])
+                .status()
+                .expect("running mount");
+            assert!(status.success(), "mounting tracefs failed");
+        }
+    });
+}
+
+/// A unique token for names and paths, so tests never match other activity.
+pub fn unique(prefix: &str) -> String {
+    static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    format!("{prefix}{}x{n}", std::process::id())
+}
+
+#[derive(Default)]
+struct Lines {
+    lines: Vec<String>,
+    closed: bool,
+}
+
+type Shared = Arc<(Mutex<Lines>, Condvar)>;
+
+fn collect(stream: impl std::io::Read + Send + 'static) -> Shared {
+    let shared: Shared = Arc::default();
+    let s = Arc::clone(&shared);
+    thread::spawn(move || {
+        for line in BufReader::new(stream).lines() {
+            let Ok(line) = line else { break };
+            let (m, cv) = &*s;
+            m.lock().unwrap().lines.push(line);
+            cv.notify_all();
+        }
+        let (m, cv) = &*s;
+        m.lock().unwrap().closed = true;
+        cv.notify_all();
+    });
+    shared
+}
+
+fn wait_in(shared: &Shared, timeout: Duration, pred: impl Fn(&str) -> bool) -> Option<String> {
+    let deadline = Instant::now() + timeout;
+    let (m, cv) = &**shared;
+    let mut g = m.lock().unwrap();
+    loop {
+        if let Some(l) = g.lines.iter().find(|l| pred(l)) {
+            return Some(l.clone());
+        }
+        let now = Instant::now();
+        if g.closed || now >= deadline {
+            return None;
+        }
+        g = cv.wait_timeout(g, deadline - now).unwrap().0;
+    }
+}
+
+fn snapshot(shared: &Shared) -> Vec<String> {
+    shared.0.lock().unwrap().lines.clone()
+}
+
+/// A running tool.
+pub struct Tool {
+    name: String,
+    child: Child,
+    stdout: Shared,
+    stderr: Shared,
+}
+
+/// A tool that has exited.
+#[derive(Debug)]
+pub struct Finished {
+    pub status: ExitStatus,
+    pub stdout: Vec<String>,
+    pub stderr: Vec<String>,
+}
+
+impl Tool {
+    /// Starts `name args…` and returns once it reports being attached.
+    pub fn start(name: &str, args: &[&str]) -> Tool {
+        let tool = Self::spawn(name, args);
+        if wait_in(&tool.stderr, ATTACH_TIMEOUT, |l| l.contains(READY)).is_none() {
+            let fin = tool.stop();
+            panic!("{name} did not attach: {fin:?}");
+        }
+        tool
+    }
+
+    /// Starts the tool without waiting for it to attach.
+    pub fn spawn(name: &str, args: &[&str]) -> Tool {
+        setup();
+        let mut child = Command::new(bin(name))
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {name}: {e}"));
+        let stdout = collect(child.stdout.take().unwrap());
+        let stderr = collect(child.stderr.take().unwrap());
+        Tool {
+            name: name.to_string(),
+            child,
+            stdout,
+            stderr,
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The first stdout line matching `pred`, waiting up to EVENT_TIMEOUT.
+    pub fn wait_line(&self, pred: impl Fn(&str) -> bool) -> Option<String> {
+        wait_in(&self.stdout, EVENT_TIMEOUT, pred)
+    }
+
+    /// The first stdout line containing `needle`, or a panic showing what was printed.
+    pub fn expect_line(&self, needle: &str) -> String {
+        match self.wait_line(|l| l.contains(needle)) {
+            Some(l) => l,
+            None => panic!(
+                "{}: no line containing {needle:?}; stdout tail: {:?}; stderr: {:?}",
+                self.name,
+                tail(&snapshot(&self.stdout)),
+                snapshot(&self.stderr)
+            ),
+        }
+    }
+
+    /// The first JSON line whose `key` equals `value`, parsed.
+    pub fn expect_json(&self, key: &str, value: &serde_json::Value) -> serde_json::Value {
+        let found = self.wait_line(|l| {
+            serde_json::from_str::<serde_json::Value>(l).is_ok_and(|v| v.get(key) == Some(value))
+        });
+        match found {
+            Some(l) => serde_json::from_str(&l).unwrap(),
+            None => panic!(
+                "{}: no JSON line with {key} = {value}; stdout tail: {:?}; stderr: {:?}",
+                self.name,
+                tail(&snapshot(&self.stdout)),
+                snapshot(&self.stderr)
+            ),
+        }
+    }
+
+    /// Everything printed on stdout so far.
+    pub fn lines(&self) -> Vec<String> {
+        snapshot(&self.stdout)
+    }
+
+    /// BPF program ids the tool holds open right now (from /proc/PID/fdinfo).
+    pub fn prog_ids(&self) -> BTreeSet<u32> {
+        prog_ids_of(self.child.id())
+    }
+
+    /// Sends SIGINT and collects the outcome.
+    pub fn stop(self) -> Finished {
+        self.signal(nix::sys::signal::Signal::SIGINT)
+    }
+
+    pub fn signal(self, sig: nix::sys::signal::Signal) -> Finished {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        let _ = nix::sys::signal::kill(pid, sig);
+        self.wait()
+    }
+
+    /// Waits for the tool to exit by itself (e.g. after `-d`), killing it after 60 s.
+    pub fn wait(mut self) -> Finished {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let status = loop {
+            if let Some(st) = self.child.try_wait().expect("try_wait") {
+                break st;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!(
+                    "{} did not exit; stderr: {:?}",
+                    self.name,
+                    snapshot(&self.stderr)
+                );
+            }
+            thread::sleep(Duration::from_millis(20));
+        };
+        // Let the reader threads see EOF.
+        wait_in(&self.stdout, Duration::from_secs(5), |_| false);
+        wait_in(&self.stderr, Duration::from_secs(5), |_| false);
+        Finished {
+            status,
+            stdout: snapshot(&self.stdout),
+            stderr: snapshot(&self.stderr),
+        }
+    }
+}
+
+impl Drop for Tool {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn tail(lines: &[String]) -> &[String] {
+    &lines[lines.len().saturating_sub(10)..]
+}
+
+/// BPF program ids referenced by the fds of process `pid`.
+pub fn prog_ids_of(pid: u32) -> BTreeSet<u32> {
+    let mut ids = BTreeSet::new();
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/fdinfo")) else {
+        return ids;
+    };
+    for entry in dir.flatten() {
+        if let Ok(text) = std::fs::read_to_string(entry.path()) {
+            for line in text.lines() {
+                if let Some(v) = line.strip_prefix("prog_id:") {
+                    if let Ok(id) = v.trim().parse() {
+                        ids.insert(id);
+                    }
+                }
+            }
+        }
+    }
+    ids
+}
+
+/// Ids of all BPF programs loaded in the kernel (`bpftool prog list`).
+pub fn loaded_prog_ids() -> BTreeSet<u32> {
+    let out = Command::new("bpftool")
+        .args(["prog", "list", "-j"])
+        .output()
+        .expect("running bpftool");
+    assert!(out.status.success(), "bpftool prog list failed");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("bpftool JSON");
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p["id"].as_u64().map(|id| id as u32))
+        .collect()
+}
+
+/// Runs a tool to completion with a time limit (for usage errors, `-d`, pipes).
+pub fn run(name: &str, args: &[&str]) -> Finished {
+    Tool::spawn(name, args).wait()
+}
+
+/// Runs a shell pipeline (e.g. `tool | head -1`) and returns (status, stdout, stderr).
+pub fn shell(script: &str) -> (ExitStatus, String, String) {
+    setup();
+    let out = Command::new("bash")
+        .args(["-c", script])
+        .output()
+        .expect("bash");
+    (
+        out.status,
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+/// The checks every streaming tool must pass, shared so each tool's test
+/// file only names its own arguments:
+/// - SIGTERM ends it with status 0 and frees every BPF program it held;
+/// - `| head -1` ends it quietly with status 0 (EPIPE, no panic);
+/// - a bad argument exits 2 with a usage message.
+pub fn lifecycle_checks(name: &str, args: &[&str], make_event: impl Fn()) {
+    // SIGTERM: exit 0, programs gone.
+    let tool = Tool::start(name, args);
+    let ids = tool.prog_ids();
+    assert!(
+        !ids.is_empty(),
+        "{name}: no BPF program fds found while running"
+    );
+    let fin = tool.signal(nix::sys::signal::Signal::SIGTERM);
+    assert!(
+        fin.status.success(),
+        "{name}: SIGTERM exit status {:?}; stderr {:?}",
+        fin.status,
+        fin.stderr
+    );
+    let left: Vec<u32> = loaded_prog_ids().intersection(&ids).copied().collect();
+    assert!(
+        left.is_empty(),
+        "{name}: programs {left:?} still loaded after SIGTERM"
+    );
+
+    // A closed pipe: `| head -1` must exit 0 without a panic message.
+    let bin = bin(name);
+    let joined = args.join(" ");
+    let script = format!(
+        "set -o pipefail; ( {} {joined} 2>/tmp/bpfkit-pipe-{name}.err | head -1 >/dev/null ) & p=$!; \
+         for i in $(seq 1 100); do sleep 0.1; grep -q '{READY}' /tmp/bpfkit-pipe-{name}.err 2>/dev/null && break; done; \
+         wait $p; rc=$?; cat /tmp/bpfkit-pipe-{name}.err >&2; exit $rc",
+        bin.display()
+    );
+    let handle = thread::spawn(move || shell(&script));
+    // Events until the pipeline ends (head exits after the first line).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !handle.is_finished() && Instant::now() < deadline {
+        make_event();
+        thread::sleep(Duration::from_millis(100));
+    }
+    let (status, _out, err) = handle.join().unwrap();
+    assert!(
+        status.success(),
+        "{name} | head -1: status {status:?}, stderr: {err}"
+    );
+    assert!(
+        !err.contains("panicked"),
+        "{name} panicked on a closed pipe: {err}"
+    );
+
+    // Usage error.
+    let fin = run(name, &["--no-such-flag"]);
+    assert_eq!(
+        fin.status.code(),
+        Some(2),
+        "{name}: bad flag must exit 2: {fin:?}"
+    );
+    assert!(
+        fin.stderr.iter().any(|l| l.contains("Usage")),
+        "{name}: no usage message: {:?}",
+        fin.stderr
+    );
+}

@@ -1,0 +1,227 @@
+//! opensnoop against the real kernel: each test opens unique paths itself.
+mod common;
+
+use std::fs::File;
+use std::process::{Command, Stdio};
+
+use common::{Tool, lifecycle_checks, unique};
+use serde_json::json;
+
+fn missing_path() -> String {
+    format!("/tmp/{}", unique("bpfkit-open-missing-"))
+}
+
+fn existing_path() -> String {
+    let p = format!("/tmp/{}", unique("bpfkit-open-exists-"));
+    std::fs::write(&p, b"x").unwrap();
+    p
+}
+
+fn columns(line: &str) -> Vec<String> {
+    line.split_whitespace().map(str::to_string).collect()
+}
+
+#[test]
+fn table_shows_pid_fd_err_and_path() {
+    let tool = Tool::start("opensnoop", &[]);
+    let missing = missing_path();
+    let existing = existing_path();
+    assert!(File::open(&missing).is_err());
+    let _f = File::open(&existing).unwrap();
+    let me = std::process::id().to_string();
+
+    // PID COMM FD ERR PATH
+    let c = columns(&tool.expect_line(&missing));
+    assert_eq!(c[0], me);
+    assert_eq!(
+        (c[2].as_str(), c[3].as_str()),
+        ("-1", "2"),
+        "missing file: FD -1, ERR ENOENT"
+    );
+    assert_eq!(c[4], missing);
+    let c = columns(&tool.expect_line(&existing));
+    assert_eq!(c[0], me);
+    assert!(c[2].parse::<i32>().unwrap() >= 0);
+    assert_eq!(c[3], "0");
+    let fin = tool.stop();
+    assert!(fin.status.success(), "{fin:?}");
+    assert_eq!(
+        fin.stdout[0].split_whitespace().collect::<Vec<_>>(),
+        ["PID", "COMM", "FD", "ERR", "PATH"]
+    );
+}
+
+#[test]
+fn extended_columns_timestamp_uid_flags() {
+    let tool = Tool::start("opensnoop", &["-T", "-U", "-e"]);
+    let missing = missing_path();
+    let _ = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&missing);
+    // TIME UID PID COMM FD ERR FLAGS PATH
+    let c = columns(&tool.expect_line(&missing));
+    assert_eq!(c[0].len(), 8, "HH:MM:SS");
+    assert_eq!(c[1], "0", "uid of root");
+    assert_eq!(c[2], std::process::id().to_string());
+    // O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC = 01 | 0100 | 01000 | 02000000
+    assert_eq!(c[6], "02001101");
+    std::fs::remove_file(&missing).unwrap();
+    assert!(tool.stop().status.success());
+}
+
+#[test]
+fn json_fields() {
+    let tool = Tool::start("opensnoop", &["--json"]);
+    let missing = missing_path();
+    assert!(File::open(&missing).is_err());
+    let v = tool.expect_json("path", &json!(missing));
+    assert_eq!(v["pid"], json!(std::process::id()));
+    assert_eq!(v["fd"], json!(-1));
+    assert_eq!(v["err"], json!(2));
+    assert!(v["comm"].is_string() && v["uid"] == json!(0));
+    let fin = tool.stop();
+    assert!(fin.status.success());
+    assert!(
+        fin.stdout
+            .iter()
+            .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()),
+        "only JSON lines"
+    );
+}
+
+#[test]
+fn pid_filter_shows_only_that_process() {
+    let target = missing_path();
+    let other = missing_path();
+    // A shell that waits for a line, then becomes cat (same pid) and opens `target`.
+    let mut child = Command::new("sh")
+        .args(["-c", &format!("read x; exec cat {target}")])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id().to_string();
+    let tool = Tool::start("opensnoop", &["-p", &pid]);
+    assert!(File::open(&other).is_err());
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"go\n").unwrap();
+    let line = tool.expect_line(&target);
+    assert_eq!(columns(&line)[0], pid);
+    child.wait().unwrap();
+    let fin = tool.stop();
+    assert!(
+        !fin.stdout.iter().any(|l| l.contains(&other)),
+        "-p must hide other processes"
+    );
+    assert!(
+        fin.stdout.iter().skip(1).all(|l| columns(l)[0] == pid),
+        "only pid {pid}: {:?}",
+        fin.stdout
+    );
+}
+
+#[test]
+fn tid_filter_shows_only_that_thread() {
+    let tid = nix::unistd::gettid().to_string();
+    let tool = Tool::start("opensnoop", &["-t", &tid]);
+    let from_other_thread = missing_path();
+    let p = from_other_thread.clone();
+    std::thread::spawn(move || File::open(p).is_err())
+        .join()
+        .unwrap();
+    let mine = missing_path();
+    assert!(File::open(&mine).is_err());
+    tool.expect_line(&mine);
+    let fin = tool.stop();
+    assert!(
+        !fin.stdout.iter().any(|l| l.contains(&from_other_thread)),
+        "-t must hide other threads"
+    );
+}
+
+#[test]
+fn failed_only() {
+    let tool = Tool::start("opensnoop", &["-x"]);
+    let existing = existing_path();
+    let _f = File::open(&existing).unwrap();
+    let missing = missing_path();
+    assert!(File::open(&missing).is_err());
+    tool.expect_line(&missing);
+    let fin = tool.stop();
+    assert!(
+        !fin.stdout.iter().any(|l| l.contains(&existing)),
+        "-x must hide successful opens"
+    );
+}
+
+#[test]
+fn uid_and_name_filters() {
+    // A copy of cat with a unique name, run as nobody.
+    let name = unique("bkcat");
+    let name = &name[..name.len().min(15)];
+    let exe = format!("/tmp/{name}");
+    std::fs::copy("/bin/cat", &exe).unwrap();
+    let seen = missing_path();
+    let hidden = missing_path();
+
+    let tool = Tool::start("opensnoop", &["-u", "65534", "-n", name]);
+    assert!(
+        File::open(&hidden).is_err(),
+        "root's open is filtered by -u"
+    );
+    Command::new(&exe)
+        .arg(&hidden)
+        .stderr(Stdio::null())
+        .status()
+        .unwrap(); // root: hidden by -u
+    Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            &exe,
+            &seen,
+        ])
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    let line = tool.expect_line(&seen);
+    assert!(line.contains(name));
+    let fin = tool.stop();
+    assert!(!fin.stdout.iter().any(|l| l.contains(&hidden)));
+    assert!(
+        fin.stdout.iter().skip(1).all(|l| l.contains(name)),
+        "-n must hide other names: {:?}",
+        fin.stdout
+    );
+    std::fs::remove_file(&exe).unwrap();
+}
+
+#[test]
+fn duration_ends_the_tool() {
+    let started = std::time::Instant::now();
+    let fin = common::run("opensnoop", &["-d", "1"]);
+    assert!(fin.status.success(), "{fin:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    assert!(fin.stdout[0].starts_with("PID"));
+}
+
+#[test]
+fn missing_pid_is_a_clear_error() {
+    let fin = common::run("opensnoop", &["-p", "99999999"]);
+    assert_eq!(fin.status.code(), Some(1), "{fin:?}");
+    assert!(
+        fin.stderr.iter().any(|l| l.contains("no such process")),
+        "{:?}",
+        fin.stderr
+    );
+}
+
+#[test]
+fn lifecycle() {
+    lifecycle_checks("opensnoop", &[], || {
+        let _ = File::open(missing_path());
+    });
+}
