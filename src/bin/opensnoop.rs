@@ -148,10 +148,12 @@ fn fd_and_err(ret: i32) -> (i32, i32) {
 
 fn print_event(out: &Output, args: &Args, e: &open_event) {
     let comm = fmt::c_chars(&e.comm);
-    if let Some(name) = &args.name {
-        if !comm.contains(name.as_str()) {
-            return;
-        }
+    if args
+        .name
+        .as_ref()
+        .is_some_and(|name| !comm.contains(name.as_str()))
+    {
+        return;
     }
     let path = fmt::c_chars(&e.path);
     let (fd, err) = fd_and_err(e.ret);

@@ -252,10 +252,8 @@ pub fn prog_ids_of(pid: u32) -> BTreeSet<u32> {
     for entry in dir.flatten() {
         if let Ok(text) = std::fs::read_to_string(entry.path()) {
             for line in text.lines() {
-                if let Some(v) = line.strip_prefix("prog_id:") {
-                    if let Ok(id) = v.trim().parse() {
-                        ids.insert(id);
-                    }
+                if let Some(Ok(id)) = line.strip_prefix("prog_id:").map(|v| v.trim().parse()) {
+                    ids.insert(id);
                 }
             }
         }
