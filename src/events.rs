@@ -113,6 +113,8 @@ impl<'a> EventLoop<'a> {
     pub fn run(self) -> Result<()> {
         crate::stop::install_handler();
         let deadline = self.duration.map(|d| Instant::now() + d);
+        // The header goes out now, not after the first poll cycle.
+        self.out.flush();
         let _ = writeln!(std::io::stderr(), "Tracing... Hit Ctrl-C to end.");
         loop {
             if crate::stop::requested() || self.out.is_closed() || stdout_gone() {

@@ -35,6 +35,24 @@ static __always_inline void *reserve_or_count(void *ringbuf, __u64 size)
 	return p;
 }
 
+/* Wake the consumer only once this much is waiting. Below it, user space
+ * finds the events on its next poll timeout (events.rs polls every 100 ms),
+ * so a trickle is printed within 100 ms while a storm costs the traced
+ * workload far fewer wake-ups (one per WAKEUP_BYTES, not one per event). */
+#ifndef WAKEUP_BYTES
+#define WAKEUP_BYTES (256 * 1024)
+#endif
+
+/* bpf_ringbuf_submit() with the adaptive wake-up above. */
+static __always_inline void submit_event(void *ringbuf, void *event)
+{
+	__u64 flags = BPF_RB_NO_WAKEUP;
+
+	if (bpf_ringbuf_query(ringbuf, BPF_RB_AVAIL_DATA) >= WAKEUP_BYTES)
+		flags = BPF_RB_FORCE_WAKEUP;
+	bpf_ringbuf_submit(event, flags);
+}
+
 /* bpf_perf_event_output() that counts its failures (a full per-CPU buffer
  * returns -ENOSPC here; user space also gets the lost-sample callback). */
 static __always_inline void output_or_count(void *ctx, void *perf_map, void *data, __u64 size)

@@ -42,6 +42,6 @@ int handle_tp(struct trace_event_raw_sys_enter *ctx)
 	e->fd = (__s32)ctx->args[0];
 	e->count = (__s64)ctx->args[2];
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	bpf_ringbuf_submit(e, 0);
+	submit_event(&events, e);
 	return 0;
 }

@@ -86,7 +86,7 @@ static __always_inline int trace_exit(struct trace_event_raw_sys_exit *ctx)
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	if (bpf_probe_read_user_str(e->path, sizeof(e->path), args->path) < 0)
 		e->path[0] = '\0';
-	bpf_ringbuf_submit(e, 0);
+	submit_event(&events, e);
 cleanup:
 	bpf_map_delete_elem(&start, &tid);
 	return 0;

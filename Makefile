@@ -1,0 +1,39 @@
+# bpfkit — see README.md. `make test` and `make bench` need root.
+CARGO ?= cargo
+
+.PHONY: all build test unit lint bench deps-build deps-test deps-bench tracefs clean
+
+all: build
+
+build: deps-build
+	$(CARGO) build
+
+deps-build:
+	@scripts/deps.sh build
+deps-test:
+	@scripts/deps.sh test
+deps-bench:
+	@scripts/deps.sh bench
+
+# Tracepoint tools need tracefs; it is not mounted at boot everywhere.
+tracefs:
+	@mountpoint -q /sys/kernel/tracing || mount -t tracefs nodev /sys/kernel/tracing
+
+lint: deps-build
+	$(CARGO) fmt --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+# Unit tests only (no root needed).
+unit: deps-build
+	$(CARGO) test --lib --bins
+
+# Everything: lint, unit tests and the root integration tests on this kernel.
+test: deps-test tracefs lint
+	$(CARGO) test
+
+bench: deps-bench tracefs
+	$(CARGO) build --release --bins --examples
+	python3 bench/bench.py
+
+clean:
+	$(CARGO) clean

@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""bpfkit benchmarks (`make bench`): bpfkit tools side by side with Debian's
+libbpf-tools (/usr/sbin) in the same run. Prints a report; numbers go into
+the issue notes. Not a test: nothing here asserts."""
+
+import os
+import pty
+import re
+import select
+import signal
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REL = os.path.join(ROOT, "target", "release")
+STORM_CALLS = int(os.environ.get("STORM_CALLS", "1000000"))
+STARTUP_RUNS = int(os.environ.get("STARTUP_RUNS", "7"))
+
+
+def startup_seconds(cmd, marker=b"PID", timeout=30.0):
+    """exec -> header line on a terminal (both tools line-buffer a tty)."""
+    master, slave = pty.openpty()
+    t0 = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=slave, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    os.close(slave)
+    buf, elapsed = b"", None
+    deadline = t0 + timeout
+    while time.perf_counter() < deadline:
+        r, _, _ = select.select([master], [], [], 0.05)
+        if r:
+            try:
+                buf += os.read(master, 4096)
+            except OSError:
+                break
+            if marker in buf:
+                elapsed = time.perf_counter() - t0
+                break
+    p.send_signal(signal.SIGINT)
+    try:
+        p.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+    os.close(master)
+    return elapsed
+
+
+def median_startup(cmd, runs=STARTUP_RUNS):
+    samples = [s for s in (startup_seconds(cmd) for _ in range(runs)) if s is not None]
+    if not samples:
+        return None, 0
+    return statistics.median(samples), len(samples)
+
+
+def run_storm(path, calls):
+    out = subprocess.run([os.path.join(REL, "examples", "open_storm"), str(calls), path],
+                         capture_output=True, text=True, check=True).stdout
+    m = re.search(r"rate=(\d+)", out)
+    return float(m.group(1)) if m else float("nan")
+
+
+def traced_storm(tool_cmd, path, calls, lost_re):
+    """Run the storm while `tool_cmd` traces; count what it printed and lost."""
+    out_path = f"/tmp/bpfkit-bench-{os.getpid()}.out"
+    err_path = out_path + ".err"
+    with open(out_path, "wb") as out, open(err_path, "wb") as err:
+        p = subprocess.Popen(tool_cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
+        time.sleep(3.0)  # attach
+        rate = run_storm(path, calls)
+        time.sleep(2.0)  # let the consumer drain
+        p.send_signal(signal.SIGINT)
+        _, status, ru = os.wait4(p.pid, 0)
+        p.returncode = status
+    printed = 0
+    needle = path.encode()
+    with open(out_path, "rb") as f:
+        for line in f:
+            if needle in line:
+                printed += 1
+    errtext = open(err_path, "r", errors="replace").read()
+    lost = sum(int(n) for n in re.findall(lost_re, errtext))
+    os.unlink(out_path)
+    os.unlink(err_path)
+    return {"rate": rate, "printed": printed, "lost": lost, "cpu": ru.ru_utime + ru.ru_stime}
+
+
+def fmt_s(x):
+    return "n/a" if x is None else f"{x * 1000:.1f} ms"
+
+
+def bench_opensnoop():
+    print("== opensnoop ==")
+    ours = [os.path.join(REL, "opensnoop")]
+    theirs = ["/usr/sbin/opensnoop"]
+    have_c = os.path.exists(theirs[0])
+    s_ours, n1 = median_startup(ours)
+    print(f"startup (exec -> header, median of {n1}): bpfkit {fmt_s(s_ours)}", end="")
+    if have_c:
+        s_c, n2 = median_startup(theirs)
+        print(f" | libbpf-tools {fmt_s(s_c)} (median of {n2})")
+    else:
+        print(" | libbpf-tools: not installed")
+
+    path = f"/tmp/bpfkit-storm-missing-{os.getpid()}"
+    base = run_storm(path, STORM_CALLS)
+    print(f"open() storm, {STORM_CALLS} calls on a missing path:")
+    print(f"  untraced: {base:,.0f} calls/s")
+    rows = [("bpfkit", ours, r"(\d+) events lost")]
+    if have_c:
+        rows.append(("libbpf-tools", theirs, r"[Ll]ost (\d+) events"))
+    for name, cmd, lost_re in rows:
+        r = traced_storm(cmd, path, STORM_CALLS, lost_re)
+        acc = r["printed"] + r["lost"]
+        print(f"  {name:<12} {r['rate']:>12,.0f} calls/s ({100 * r['rate'] / base:5.1f}% of untraced)"
+              f"  printed {r['printed']:>8} ({100 * r['printed'] / STORM_CALLS:5.1f}%)"
+              f"  lost {r['lost']:>7}  accounted {acc}/{STORM_CALLS}"
+              f"  tool CPU {r['cpu']:.2f} s")
+
+
+def main():
+    if os.geteuid() != 0:
+        sys.exit("bench: run as root (make bench does)")
+    only = sys.argv[1:]
+    benches = {"opensnoop": bench_opensnoop}
+    for name, fn in benches.items():
+        if not only or name in only:
+            fn()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs what building and testing bpfkit needs on Debian, if missing.
+# Usage: scripts/deps.sh [build|test|bench]   (each level includes the ones before)
+set -euo pipefail
+level=${1:-build}
+
+need=()
+have_cmd() { command -v "$1" >/dev/null 2>&1; }
+have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+
+# Build: clang compiles the BPF C; libbpf-sys builds libbpf against libelf and zlib.
+have_cmd clang || need+=(clang)
+have_cmd pkg-config || need+=(pkg-config)
+have_pkg libelf-dev || need+=(libelf-dev)
+have_pkg zlib1g-dev || need+=(zlib1g-dev)
+have_cmd make || need+=(make)
+if [ "$level" = test ] || [ "$level" = bench ]; then
+    have_cmd bpftool || need+=(bpftool)          # tests check `bpftool prog list`
+    have_cmd setpriv || need+=(util-linux)       # tests run tools as an unprivileged user
+    have_cmd python3 || need+=(python3)
+fi
+if [ "$level" = bench ]; then
+    have_pkg libbpf-tools || need+=(libbpf-tools) # the C reference tools in /usr/sbin
+fi
+
+if [ ${#need[@]} -gt 0 ]; then
+    if [ "$(id -u)" != 0 ]; then
+        echo "missing packages: ${need[*]}; run: sudo apt-get install -y ${need[*]}" >&2
+        exit 1
+    fi
+    echo "installing: ${need[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+if ! have_cmd cargo; then
+    echo "cargo not found: install a Rust toolchain (https://rustup.rs)" >&2
+    exit 1
+fi

@@ -1,0 +1,310 @@
+//! execsnoop against the real kernel: each test execs programs with unique
+//! arguments itself and checks the row the tool printed for them.
+mod common;
+
+use std::process::{Command, Stdio};
+
+use common::{Tool, lifecycle_checks, unique};
+use serde_json::json;
+
+/// Runs `prog args…` to completion and returns its pid.
+fn exec(prog: &str, args: &[&str]) -> u32 {
+    let mut child = Command::new(prog)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("running {prog}: {e}"));
+    let pid = child.id();
+    child.wait().unwrap();
+    pid
+}
+
+fn me() -> String {
+    std::process::id().to_string()
+}
+
+/// A table row: `lead` extra columns (TIME, UID...), then
+/// PCOMM PID PPID RET and the ARGS text (which may hold spaces).
+#[derive(Debug)]
+struct Row {
+    lead: Vec<String>,
+    comm: String,
+    pid: String,
+    ppid: String,
+    ret: String,
+    args: String,
+}
+
+fn row(line: &str, lead: usize) -> Row {
+    let mut rest = line;
+    let mut cols = Vec::new();
+    for _ in 0..lead + 4 {
+        let t = rest.trim_start();
+        let end = t.find(' ').unwrap_or(t.len());
+        cols.push(t[..end].to_string());
+        rest = &t[end..];
+    }
+    // One space separates RET from ARGS.
+    let args = rest.strip_prefix(' ').unwrap_or(rest).to_string();
+    let mut it = cols.into_iter();
+    let lead = it.by_ref().take(lead).collect();
+    let mut next = || it.next().unwrap_or_default();
+    Row {
+        lead,
+        comm: next(),
+        pid: next(),
+        ppid: next(),
+        ret: next(),
+        args,
+    }
+}
+
+#[test]
+fn table_shows_comm_pid_ppid_ret_and_full_args() {
+    let tool = Tool::start("execsnoop", &[]);
+    let token = unique("bpfkit-exec-");
+    let pid = exec("/bin/true", &[&token, "with space"]);
+
+    let r = row(&tool.expect_line(&token), 0);
+    assert_eq!(r.comm, "true");
+    assert_eq!(r.pid, pid.to_string(), "PID is the spawned child");
+    assert_eq!(r.ppid, me(), "PPID is this test process");
+    assert_eq!(r.ret, "0");
+    assert_eq!(r.args, format!("/bin/true {token} with space"));
+    let fin = tool.stop();
+    assert!(fin.status.success(), "{fin:?}");
+    assert_eq!(
+        fin.stdout[0], "PCOMM            PID    PPID   RET ARGS",
+        "header like libbpf-tools"
+    );
+}
+
+#[test]
+fn json_has_args_as_an_array() {
+    let tool = Tool::start("execsnoop", &["--json"]);
+    let token = unique("bpfkit-exec-");
+    let pid = exec("/bin/true", &[&token, "with space", ""]);
+    let v = tool.expect_json("args", &json!(["/bin/true", token, "with space", ""]));
+    assert_eq!(v["pid"], json!(pid));
+    assert_eq!(v["ppid"], json!(std::process::id()));
+    assert_eq!(v["comm"], json!("true"));
+    assert_eq!(v["ret"], json!(0));
+    assert_eq!(v["uid"], json!(0));
+    assert_eq!(v["args_truncated"], json!(false));
+    let fin = tool.stop();
+    assert!(fin.status.success());
+    assert!(
+        fin.stdout
+            .iter()
+            .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()),
+        "only JSON lines: {:?}",
+        fin.stdout
+    );
+}
+
+#[test]
+fn failed_exec_only_with_x() {
+    let with_x = Tool::start("execsnoop", &["-x"]);
+    let without = Tool::start("execsnoop", &[]);
+    let missing = format!("/tmp/{}", unique("bpfkit-exec-missing-"));
+    // The exec fails in the shell's own process (after fork), so PID is the
+    // shell's; its PCOMM is still "sh" since the exec did not happen.
+    let pid = exec("sh", &["-c", &format!("exec {missing} arg1")]);
+    let marker = unique("bpfkit-exec-marker-");
+    exec("/bin/true", &[&marker]);
+
+    let failed = format!("{missing} arg1");
+    let r = row(&with_x.expect_line(&format!("-2 {failed}")), 0);
+    assert_eq!(r.comm, "sh");
+    assert_eq!(r.pid, pid.to_string());
+    assert_eq!(r.ppid, me());
+    assert_eq!(r.ret, "-2", "ENOENT");
+    assert_eq!(r.args, failed);
+    // The shell's own (successful) exec is in both.
+    let r = row(&without.expect_line(&format!("exec {failed}")), 0);
+    assert_eq!((r.pid, r.ret), (pid.to_string(), "0".to_string()));
+    without.expect_line(&marker);
+    let fin = without.stop();
+    assert!(
+        !fin.stdout.iter().any(|l| row(l, 0).args == failed),
+        "without -x a failed exec is hidden: {:?}",
+        fin.stdout
+    );
+    assert!(with_x.stop().status.success());
+}
+
+#[test]
+fn uid_filter_and_uid_column() {
+    let tool = Tool::start("execsnoop", &["-u", "65534", "-U"]);
+    let hidden = unique("bpfkit-exec-root-");
+    let seen = unique("bpfkit-exec-nobody-");
+    exec("/bin/true", &[&hidden]);
+    // setpriv (root) drops to nobody, then execs /bin/true in the same process.
+    let pid = exec(
+        "setpriv",
+        &[
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "/bin/true",
+            &seen,
+        ],
+    );
+    let r = row(&tool.expect_line(&seen), 1);
+    assert_eq!(r.lead, ["65534"]);
+    assert_eq!(r.comm, "true");
+    assert_eq!(r.pid, pid.to_string());
+    assert_eq!(r.ppid, me());
+    assert_eq!(r.args, format!("/bin/true {seen}"));
+    let fin = tool.stop();
+    assert!(
+        fin.stdout[0].starts_with("UID    PCOMM"),
+        "{:?}",
+        fin.stdout[0]
+    );
+    assert!(
+        !fin.stdout.iter().any(|l| l.contains(&hidden)),
+        "-u must hide root's exec"
+    );
+    assert!(
+        fin.stdout
+            .iter()
+            .skip(1)
+            .all(|l| row(l, 1).lead == ["65534"]),
+        "only uid 65534: {:?}",
+        fin.stdout
+    );
+}
+
+#[test]
+fn name_and_line_filters() {
+    // The comm of an exec is the basename of the path it was given, so a
+    // symlink to /bin/true gives a unique PCOMM (and cannot be ETXTBSY).
+    let name = unique("bkt");
+    let name = name[..name.len().min(15)].to_string();
+    let link = format!("/tmp/{name}");
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink("/bin/true", &link).unwrap();
+    let by_name = Tool::start("execsnoop", &["-n", &name]);
+    let line = unique("bpfkit-exec-line-");
+    let by_line = Tool::start("execsnoop", &["-l", &line]);
+
+    let other = unique("bpfkit-exec-other-");
+    exec("/bin/true", &[&other]);
+    let named_arg = unique("bpfkit-exec-named-");
+    let named_pid = exec(&link, &[&named_arg]);
+    // LINE inside an argument, not a whole argument.
+    let line_pid = exec("/bin/true", &[&format!("x{line}y")]);
+
+    let r = row(&by_name.expect_line(&named_arg), 0);
+    assert_eq!(r.comm, name);
+    assert_eq!(r.pid, named_pid.to_string());
+    let r = row(&by_line.expect_line(&line), 0);
+    assert_eq!(r.pid, line_pid.to_string());
+    assert_eq!(r.args, format!("/bin/true x{line}y"));
+
+    let fin = by_name.stop();
+    assert!(
+        fin.stdout.iter().skip(1).all(|l| row(l, 0).comm == name),
+        "-n must hide other commands: {:?}",
+        fin.stdout
+    );
+    let fin = by_line.stop();
+    assert!(
+        fin.stdout.iter().skip(1).all(|l| l.contains(&line)),
+        "-l must hide other commands: {:?}",
+        fin.stdout
+    );
+    assert!(!fin.stdout.iter().any(|l| l.contains(&other)));
+    std::fs::remove_file(&link).unwrap();
+}
+
+#[test]
+fn quote_wraps_and_escapes_args() {
+    let tool = Tool::start("execsnoop", &["-q"]);
+    let token = unique("bpfkit-exec-");
+    exec("/bin/true", &[&token, "a b", "say \"hi\""]);
+    let r = row(&tool.expect_line(&token), 0);
+    assert_eq!(
+        r.args,
+        format!(r#""/bin/true" "{token}" "a b" "say \"hi\"""#)
+    );
+    assert!(tool.stop().status.success());
+}
+
+#[test]
+fn more_than_max_args_are_truncated() {
+    let table = Tool::start("execsnoop", &[]);
+    let json3 = Tool::start("execsnoop", &["--json", "--max-args", "3"]);
+    let token = unique("bpfkit-exec-");
+    let numbers: Vec<String> = (1..=25).map(|n| n.to_string()).collect();
+    let mut argv: Vec<&str> = vec![&token];
+    argv.extend(numbers.iter().map(String::as_str));
+    exec("/bin/true", &argv);
+
+    // 20 arguments by default: the path, the token and 1..=18.
+    let r = row(&table.expect_line(&token), 0);
+    assert_eq!(
+        r.args,
+        format!("/bin/true {token} {} ...", numbers[..18].join(" "))
+    );
+    let v = json3.expect_json("args", &json!(["/bin/true", token, "1"]));
+    assert_eq!(v["args_truncated"], json!(true));
+
+    // Exactly max-args arguments: nothing is cut.
+    let exact = unique("bpfkit-exec-");
+    exec("/bin/true", &[&exact, "1"]);
+    let v = json3.expect_json("args", &json!(["/bin/true", exact, "1"]));
+    assert_eq!(v["args_truncated"], json!(false));
+    assert!(table.stop().status.success());
+    assert!(json3.stop().status.success());
+}
+
+#[test]
+fn exec_from_a_thread_reports_the_process() {
+    // A non-leader thread execs: the kernel gives it the leader's id, so the
+    // exit tracepoint runs under another thread id than the enter one.
+    let tool = Tool::start("execsnoop", &[]);
+    let token = unique("bpfkit-exec-thread-");
+    let script = format!(
+        "import os, threading\n\
+         t = threading.Thread(target=lambda: os.execv('/bin/true', ['/bin/true', '{token}']))\n\
+         t.start(); t.join()"
+    );
+    let pid = exec("python3", &["-c", &script]);
+    let r = row(&tool.expect_line(&format!("/bin/true {token}")), 0);
+    assert_eq!(r.comm, "true");
+    assert_eq!(r.pid, pid.to_string());
+    assert_eq!(r.ret, "0");
+    assert!(tool.stop().status.success());
+}
+
+#[test]
+fn time_columns() {
+    let tool = Tool::start("execsnoop", &["-T", "-t"]);
+    let token = unique("bpfkit-exec-");
+    exec("/bin/true", &[&token]);
+    let r = row(&tool.expect_line(&token), 2);
+    assert_eq!(r.lead[0].len(), 8, "HH:MM:SS: {:?}", r.lead);
+    assert_eq!(&r.lead[0][2..3], ":");
+    let secs: f64 = r.lead[1].parse().unwrap();
+    assert!((0.0..60.0).contains(&secs), "seconds since start: {secs}");
+    assert_eq!(r.comm, "true");
+    let fin = tool.stop();
+    assert!(fin.stdout[0].starts_with("TIME     TIME(s)  PCOMM "));
+}
+
+#[test]
+fn bad_max_args_is_a_usage_error() {
+    let fin = common::run("execsnoop", &["--max-args", "61"]);
+    assert_eq!(fin.status.code(), Some(2), "{fin:?}");
+}
+
+#[test]
+fn lifecycle() {
+    lifecycle_checks("execsnoop", &[], || {
+        exec("/bin/true", &["bpfkit-exec-lifecycle"]);
+    });
+}

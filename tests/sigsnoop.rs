@@ -1,0 +1,364 @@
+//! sigsnoop against the real kernel: each test signals children of its own
+//! and matches rows by the child's pid (TPID), so other activity on the
+//! machine never matches.
+mod common;
+
+use std::io::Write;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Tool, lifecycle_checks};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use serde_json::json;
+
+/// The two ways sigsnoop traces: signal_generate, and the kill syscalls.
+const MODES: [&[&str]; 2] = [&[], &["-k"]];
+
+/// A pid above pid_max (at most 2^22): kill(2) fails with ESRCH.
+const NO_SUCH_PID: i32 = 1 << 23;
+
+/// A child process that is killed and reaped when dropped.
+struct Target(Child);
+
+impl Target {
+    /// `sleep 30`: SIGUSR1 is delivered (and ends it).
+    fn sleeper() -> Target {
+        Target(Command::new("sleep").arg("30").spawn().unwrap())
+    }
+
+    /// `sleep 30` that ignores SIGUSR1: signal_generate reports IGNORED (1).
+    fn ignoring_usr1() -> Target {
+        let t = Target(
+            Command::new("sh")
+                .args(["-c", "trap '' USR1; exec sleep 30"])
+                .spawn()
+                .unwrap(),
+        );
+        // The trap is set once the shell has become `sleep`.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let comm = || std::fs::read_to_string(format!("/proc/{}/comm", t.pid())).ok();
+        while comm().as_deref() != Some("sleep\n") {
+            assert!(Instant::now() < deadline, "child never exec'd sleep");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        t
+    }
+
+    fn pid(&self) -> i32 {
+        self.0.id() as i32
+    }
+
+    fn pid_str(&self) -> String {
+        self.pid().to_string()
+    }
+
+    fn signal(&self, sig: Signal) {
+        kill(Pid::from_raw(self.pid()), sig).unwrap();
+    }
+}
+
+impl Drop for Target {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn columns(line: &str) -> Vec<String> {
+    line.split_whitespace().map(str::to_string).collect()
+}
+
+fn me() -> String {
+    std::process::id().to_string()
+}
+
+/// The first row (TIME PID COMM SIG TPID RESULT) whose TPID is `tpid`.
+fn expect_row(tool: &Tool, tpid: &str) -> Vec<String> {
+    match tool.wait_line(|l| columns(l).get(4).map(String::as_str) == Some(tpid)) {
+        Some(l) => columns(&l),
+        None => panic!("no row with TPID {tpid}; stdout: {:?}", tool.lines()),
+    }
+}
+
+fn rows_with_tpid(lines: &[String], tpid: &str) -> Vec<String> {
+    lines
+        .iter()
+        .filter(|l| columns(l).get(4).map(String::as_str) == Some(tpid))
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn table_shows_sender_signal_target_and_result() {
+    for mode in MODES {
+        let tool = Tool::start("sigsnoop", mode);
+        let target = Target::sleeper();
+        target.signal(Signal::SIGUSR1);
+        let c = expect_row(&tool, &target.pid_str());
+        assert_eq!(c[0].len(), 8, "HH:MM:SS: {c:?}");
+        assert_eq!(c[1], me(), "sender is the test: {c:?}");
+        assert_eq!(c[3], "10", "SIGUSR1 as a number: {c:?}");
+        assert_eq!(c[5], "0", "delivered / kill returned 0: {c:?}");
+        let fin = tool.stop();
+        assert!(fin.status.success(), "{mode:?}: {fin:?}");
+        assert_eq!(
+            fin.stdout[0], "TIME     PID     COMM             SIG       TPID    RESULT",
+            "header like /usr/sbin/sigsnoop"
+        );
+    }
+}
+
+#[test]
+fn names_with_n() {
+    for mode in MODES {
+        let args: Vec<&str> = mode.iter().copied().chain(["-n"]).collect();
+        let tool = Tool::start("sigsnoop", &args);
+        let target = Target::sleeper();
+        target.signal(Signal::SIGUSR1);
+        let c = expect_row(&tool, &target.pid_str());
+        assert_eq!(
+            (c[1].as_str(), c[3].as_str(), c[5].as_str()),
+            (me().as_str(), "SIGUSR1", "0")
+        );
+        assert!(tool.stop().status.success());
+    }
+}
+
+#[test]
+fn json_fields() {
+    for (mode, source) in MODES.into_iter().zip(["signal_generate", "kill"]) {
+        let args: Vec<&str> = mode.iter().copied().chain(["--json"]).collect();
+        let tool = Tool::start("sigsnoop", &args);
+        let target = Target::sleeper();
+        target.signal(Signal::SIGUSR1);
+        let v = tool.expect_json("tpid", &json!(target.pid()));
+        assert_eq!(v["pid"], json!(std::process::id()), "{v}");
+        assert_eq!(v["sig"], json!(10), "{v}");
+        assert_eq!(v["signal"], json!("SIGUSR1"), "{v}");
+        assert_eq!(v["result"], json!(0), "{v}");
+        assert_eq!(v["source"], json!(source), "{v}");
+        assert!(v["comm"].is_string() && v["time"].is_string(), "{v}");
+        if mode.is_empty() {
+            assert_eq!(v["outcome"], json!("delivered"), "{v}");
+            assert_eq!(v["tcomm"], json!("sleep"), "{v}");
+        } else {
+            assert_eq!(v["outcome"], json!("ok"), "{v}");
+        }
+        let fin = tool.stop();
+        assert!(fin.status.success());
+        assert!(
+            fin.stdout
+                .iter()
+                .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()),
+            "only JSON lines: {:?}",
+            fin.stdout
+        );
+    }
+}
+
+#[test]
+fn signal_filter() {
+    for mode in MODES {
+        for spelling in ["10", "SIGUSR1", "usr1"] {
+            let args: Vec<&str> = mode.iter().copied().chain(["-s", spelling]).collect();
+            let tool = Tool::start("sigsnoop", &args);
+            let usr2 = Target::sleeper();
+            let usr1 = Target::sleeper();
+            usr2.signal(Signal::SIGUSR2);
+            usr1.signal(Signal::SIGUSR1);
+            // Events come in order: once SIGUSR1 is shown, SIGUSR2 would have been.
+            assert_eq!(expect_row(&tool, &usr1.pid_str())[3], "10");
+            let fin = tool.stop();
+            assert!(
+                rows_with_tpid(&fin.stdout, &usr2.pid_str()).is_empty(),
+                "-s {spelling} {mode:?} must hide SIGUSR2: {:?}",
+                fin.stdout
+            );
+            assert!(
+                fin.stdout.iter().skip(1).all(|l| columns(l)[3] == "10"),
+                "only signal 10: {:?}",
+                fin.stdout
+            );
+        }
+    }
+}
+
+#[test]
+fn failed_only_kill_mode_shows_esrch() {
+    let tool = Tool::start("sigsnoop", &["-k", "-x"]);
+    let ok = Target::sleeper();
+    ok.signal(Signal::SIGUSR1);
+    let err = kill(Pid::from_raw(NO_SUCH_PID), Signal::SIGUSR1).unwrap_err();
+    assert_eq!(err, nix::errno::Errno::ESRCH);
+    let c = expect_row(&tool, &NO_SUCH_PID.to_string());
+    assert_eq!(
+        (c[1].as_str(), c[3].as_str(), c[5].as_str()),
+        (me().as_str(), "10", "-3")
+    );
+    let fin = tool.stop();
+    assert!(
+        rows_with_tpid(&fin.stdout, &ok.pid_str()).is_empty(),
+        "-x must hide successful kills: {:?}",
+        fin.stdout
+    );
+    assert!(fin.stdout.iter().skip(1).all(|l| columns(l)[5] != "0"));
+}
+
+#[test]
+fn failed_only_default_mode_shows_ignored_signal() {
+    let tool = Tool::start("sigsnoop", &["-x"]);
+    let delivered = Target::sleeper();
+    let ignoring = Target::ignoring_usr1();
+    delivered.signal(Signal::SIGUSR1);
+    ignoring.signal(Signal::SIGUSR1);
+    // TRACE_SIGNAL_IGNORED = 1
+    let c = expect_row(&tool, &ignoring.pid_str());
+    assert_eq!(
+        (c[1].as_str(), c[3].as_str(), c[5].as_str()),
+        (me().as_str(), "10", "1")
+    );
+    let fin = tool.stop();
+    assert!(
+        rows_with_tpid(&fin.stdout, &delivered.pid_str()).is_empty(),
+        "-x must hide delivered signals: {:?}",
+        fin.stdout
+    );
+    assert!(fin.stdout.iter().skip(1).all(|l| columns(l)[5] != "0"));
+}
+
+#[test]
+fn ignored_signal_is_result_1_without_x() {
+    let tool = Tool::start("sigsnoop", &["--json"]);
+    let ignoring = Target::ignoring_usr1();
+    ignoring.signal(Signal::SIGUSR1);
+    let v = tool.expect_json("tpid", &json!(ignoring.pid()));
+    assert_eq!(
+        (v["result"].clone(), v["outcome"].clone()),
+        (json!(1), json!("ignored"))
+    );
+    assert!(tool.stop().status.success());
+}
+
+/// A shell that waits for a line on stdin, then sends SIGUSR1 to `target`
+/// with its builtin kill (so the shell itself is the sender).
+fn shell_sender(target: &Target) -> Child {
+    Command::new("sh")
+        .args(["-c", &format!("read x; kill -USR1 {}", target.pid())])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn go(sender: &mut Child) {
+    sender.stdin.take().unwrap().write_all(b"go\n").unwrap();
+    assert!(sender.wait().unwrap().success());
+}
+
+#[test]
+fn pid_filter_shows_only_that_sender() {
+    for mode in MODES {
+        // -p the shell: its kill is shown, the test's is not.
+        let from_test = Target::sleeper();
+        let from_shell = Target::sleeper();
+        let mut sender = shell_sender(&from_shell);
+        let sender_pid = sender.id().to_string();
+        let args: Vec<&str> = mode.iter().copied().chain(["-p", &sender_pid]).collect();
+        let tool = Tool::start("sigsnoop", &args);
+        from_test.signal(Signal::SIGUSR1);
+        go(&mut sender);
+        let c = expect_row(&tool, &from_shell.pid_str());
+        assert_eq!(
+            (c[1].as_str(), c[2].as_str(), c[3].as_str()),
+            (sender_pid.as_str(), "sh", "10")
+        );
+        let fin = tool.stop();
+        assert!(
+            rows_with_tpid(&fin.stdout, &from_test.pid_str()).is_empty(),
+            "-p {sender_pid} {mode:?} must hide the test's kill: {:?}",
+            fin.stdout
+        );
+        assert!(
+            fin.stdout
+                .iter()
+                .skip(1)
+                .all(|l| columns(l)[1] == sender_pid)
+        );
+
+        // -p the test: the other way round.
+        let from_test = Target::sleeper();
+        let from_shell = Target::sleeper();
+        let mut sender = shell_sender(&from_shell);
+        let me = me();
+        let args: Vec<&str> = mode.iter().copied().chain(["-p", &me]).collect();
+        let tool = Tool::start("sigsnoop", &args);
+        go(&mut sender);
+        from_test.signal(Signal::SIGUSR1);
+        assert_eq!(expect_row(&tool, &from_test.pid_str())[1], me);
+        let fin = tool.stop();
+        assert!(
+            rows_with_tpid(&fin.stdout, &from_shell.pid_str()).is_empty(),
+            "-p {me} {mode:?} must hide the shell's kill: {:?}",
+            fin.stdout
+        );
+        assert!(fin.stdout.iter().skip(1).all(|l| columns(l)[1] == me));
+    }
+}
+
+#[test]
+fn tkill_and_tgkill_are_traced_in_kill_mode() {
+    let tool = Tool::start("sigsnoop", &["-k", "--json"]);
+    let a = Target::sleeper();
+    let b = Target::sleeper();
+    let usr1 = libc::SIGUSR1 as libc::c_long;
+    // SAFETY: plain syscalls on our own children, no memory involved.
+    let (ra, rb) = unsafe {
+        (
+            libc::syscall(libc::SYS_tkill, a.pid() as libc::c_long, usr1),
+            libc::syscall(
+                libc::SYS_tgkill,
+                b.pid() as libc::c_long,
+                b.pid() as libc::c_long,
+                usr1,
+            ),
+        )
+    };
+    assert_eq!((ra, rb), (0, 0));
+    let tid = json!(nix::unistd::gettid().as_raw());
+    for (target, source) in [(&a, "tkill"), (&b, "tgkill")] {
+        let v = tool.expect_json("tpid", &json!(target.pid()));
+        assert_eq!(v["source"], json!(source), "{v}");
+        assert_eq!(v["pid"], json!(std::process::id()), "{v}");
+        assert_eq!(v["tid"], tid, "sender thread: {v}");
+        assert_eq!(
+            (v["sig"].clone(), v["result"].clone()),
+            (json!(10), json!(0)),
+            "{v}"
+        );
+    }
+    assert!(tool.stop().status.success());
+}
+
+#[test]
+fn missing_pid_is_a_clear_error() {
+    let fin = common::run("sigsnoop", &["-p", "99999999"]);
+    assert_eq!(fin.status.code(), Some(1), "{fin:?}");
+    assert!(
+        fin.stderr.iter().any(|l| l.contains("no such process")),
+        "{:?}",
+        fin.stderr
+    );
+    let fin = common::run("sigsnoop", &["-s", "SIGNOPE"]);
+    assert_eq!(fin.status.code(), Some(2), "{fin:?}");
+}
+
+#[test]
+fn lifecycle() {
+    lifecycle_checks("sigsnoop", &[], || {
+        // The exiting child sends SIGCHLD to the test.
+        let _ = Command::new("true").status();
+    });
+    lifecycle_checks("sigsnoop", &["-k"], || {
+        let _ = kill(Pid::from_raw(std::process::id() as i32), None);
+    });
+}
