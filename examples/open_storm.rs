@@ -7,8 +7,13 @@ use std::time::Instant;
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let count: u64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(1_000_000);
-    let path = args.next().unwrap_or_else(|| "/tmp/bpfkit-open-storm-missing".into());
+    let count: u64 = args
+        .next()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1_000_000);
+    let path = args
+        .next()
+        .unwrap_or_else(|| "/tmp/bpfkit-open-storm-missing".into());
     let Ok(cpath) = CString::new(path) else {
         eprintln!("open_storm: path contains a NUL byte");
         std::process::exit(2);
@@ -22,5 +27,8 @@ fn main() {
         }
     }
     let secs = start.elapsed().as_secs_f64();
-    println!("calls={count} secs={secs:.3} rate={:.0}", count as f64 / secs);
+    println!(
+        "calls={count} secs={secs:.3} rate={:.0}",
+        count as f64 / secs
+    );
 }

@@ -128,7 +128,9 @@ impl<'a> EventLoop<'a> {
                 None => POLL_INTERVAL,
             };
             let result = match &self.source {
-                Source::Ring(r) => r.poll(timeout),
+                // Events submitted without a wake-up (drops.bpf.h's
+                // submit_event) do not end the epoll wait: take them after it.
+                Source::Ring(r) => r.poll(timeout).and_then(|()| r.consume()),
                 Source::Perf(p) => p.poll(timeout),
             };
             match result {

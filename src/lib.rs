@@ -14,6 +14,7 @@ pub mod fmt;
 pub mod output;
 pub mod probe;
 pub mod stop;
+pub mod unlink;
 
 /// Generated skeletons, one module per `src/bpf/<name>.bpf.c`.
 #[allow(

@@ -70,3 +70,371 @@ pub fn require_bpf_privileges() -> Result<()> {
          CAP_PERFMON capabilities (run with sudo)"
     )
 }
+
+// ---------------------------------------------------------------------------
+// Kernel-function hooks: fentry → kprobe → tracepoint.
+
+/// How a tool hooks the kernel, in the order `auto` tries them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Mechanism {
+    /// fentry/fexit (BPF trampolines): cheapest, typed arguments.
+    Fentry,
+    /// kprobe/kretprobe.
+    Kprobe,
+    /// Stable tracepoints (or raw/BTF tracepoints).
+    Tracepoint,
+}
+
+impl Mechanism {
+    pub const ALL: [Mechanism; 3] = [Mechanism::Fentry, Mechanism::Kprobe, Mechanism::Tracepoint];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Mechanism::Fentry => "fentry",
+            Mechanism::Kprobe => "kprobe",
+            Mechanism::Tracepoint => "tracepoint",
+        }
+    }
+
+    /// The mechanism a BPF program's ELF section belongs to.
+    pub fn of_section(section: &str) -> Option<Mechanism> {
+        let kind = section.split('/').next().unwrap_or(section);
+        match kind.trim_end_matches('+') {
+            "fentry" | "fexit" | "fmod_ret" | "fentry.s" | "fexit.s" => Some(Mechanism::Fentry),
+            "kprobe" | "kretprobe" | "ksyscall" | "kretsyscall" | "kprobe.multi"
+            | "kretprobe.multi" => Some(Mechanism::Kprobe),
+            "tracepoint" | "tp" | "raw_tracepoint" | "raw_tp" | "tp_btf" => {
+                Some(Mechanism::Tracepoint)
+            }
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Mechanism {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// `--probe auto|fentry|kprobe|tracepoint`, for tools that hook kernel functions.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct ProbeArgs {
+    /// Hook mechanism: auto picks the first that works of fentry, kprobe, tracepoint
+    #[arg(long = "probe", value_name = "auto|fentry|kprobe|tracepoint", value_parser = parse_probe_mode, default_value = "auto")]
+    pub mechanism: ProbeMode,
+}
+
+/// `auto`, or one forced mechanism.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ProbeMode {
+    #[default]
+    Auto,
+    Force(Mechanism),
+}
+
+pub fn parse_probe_mode(s: &str) -> Result<ProbeMode, String> {
+    match s {
+        "auto" => Ok(ProbeMode::Auto),
+        "fentry" => Ok(ProbeMode::Force(Mechanism::Fentry)),
+        "kprobe" => Ok(ProbeMode::Force(Mechanism::Kprobe)),
+        "tracepoint" => Ok(ProbeMode::Force(Mechanism::Tracepoint)),
+        _ => Err(format!(
+            "'{s}' is not one of auto, fentry, kprobe, tracepoint"
+        )),
+    }
+}
+
+/// What a tool needs from the kernel for each mechanism.
+#[derive(Clone, Debug, Default)]
+pub struct Needs {
+    /// Kernel functions hooked by the fentry/fexit programs.
+    pub fentry: Vec<&'static str>,
+    /// Kernel functions hooked by the kprobe/kretprobe programs.
+    pub kprobe: Vec<&'static str>,
+    /// Tracepoints (`category:name`) used by the tracepoint programs.
+    pub tracepoint: Vec<&'static str>,
+}
+
+/// The mechanism chosen and why the ones before it were not.
+#[derive(Clone, Debug)]
+pub struct Choice {
+    pub mechanism: Mechanism,
+    /// One stderr line: `using fentry`, `using tracepoint sock:… (no kprobes, fentry refused)`.
+    pub message: String,
+}
+
+/// Why `mechanism` cannot be used for `needs` on this kernel, or `None` if it can.
+pub fn unavailable_reason(mechanism: Mechanism, needs: &Needs) -> Option<String> {
+    match mechanism {
+        Mechanism::Fentry => {
+            if needs.fentry.is_empty() {
+                return Some("this tool has no fentry programs".into());
+            }
+            needs
+                .fentry
+                .iter()
+                .find_map(|f| match fentry_can_attach(f) {
+                    FentrySupport::Yes => None,
+                    FentrySupport::NotInBtf => Some(format!("{f} is not in kernel BTF")),
+                    FentrySupport::Refused(e) => Some(format!("fentry refused: {e}")),
+                })
+        }
+        Mechanism::Kprobe => {
+            if needs.kprobe.is_empty() {
+                return Some("this tool has no kprobe programs".into());
+            }
+            if !kprobes_available() {
+                return Some("no kprobes".into());
+            }
+            needs
+                .kprobe
+                .iter()
+                .find(|f| !kernel_function_exists(f))
+                .map(|f| format!("{f} not in kallsyms"))
+        }
+        Mechanism::Tracepoint => {
+            if needs.tracepoint.is_empty() {
+                return Some("this tool has no tracepoint programs".into());
+            }
+            if tracefs().is_none() {
+                return Some(format!("tracefs is not mounted: run `{TRACEFS_FIX}`"));
+            }
+            needs.tracepoint.iter().find_map(|tp| {
+                let (cat, name) = tp.split_once(':').unwrap_or(("", tp));
+                match tracepoint_exists(cat, name) {
+                    Ok(true) => None,
+                    _ => Some(format!("tracepoint {tp} does not exist")),
+                }
+            })
+        }
+    }
+}
+
+/// Picks the mechanism: the forced one if it works (else an error naming it),
+/// or the first that works in fentry → kprobe → tracepoint order.
+pub fn choose(mode: ProbeMode, needs: &Needs) -> Result<Choice> {
+    if let ProbeMode::Force(m) = mode {
+        return match unavailable_reason(m, needs) {
+            None => Ok(Choice {
+                mechanism: m,
+                message: using_line(m, needs, &[]),
+            }),
+            Some(why) => bail!("--probe {m} is not available on this kernel: {why}"),
+        };
+    }
+    let mut skipped = Vec::new();
+    for m in Mechanism::ALL {
+        match unavailable_reason(m, needs) {
+            None => {
+                return Ok(Choice {
+                    mechanism: m,
+                    message: using_line(m, needs, &skipped),
+                });
+            }
+            Some(why) => skipped.push(why),
+        }
+    }
+    bail!("no way to hook the kernel here: {}", skipped.join("; "))
+}
+
+fn using_line(m: Mechanism, needs: &Needs, skipped: &[String]) -> String {
+    let mut s = format!("using {m}");
+    if m == Mechanism::Tracepoint && !needs.tracepoint.is_empty() {
+        s.push(' ');
+        s.push_str(&needs.tracepoint.join(", "));
+    }
+    let skipped: Vec<&str> = skipped
+        .iter()
+        .map(String::as_str)
+        .filter(|w| !w.starts_with("this tool has no"))
+        .collect();
+    if !skipped.is_empty() {
+        s.push_str(&format!(" ({})", skipped.join(", ")));
+    }
+    s
+}
+
+/// Turns on exactly the programs of `chosen` (by ELF section) and turns off
+/// the others, so load never verifies a program this kernel cannot take.
+pub fn select_programs(object: &mut libbpf_rs::OpenObject, chosen: Mechanism) {
+    for mut prog in object.progs_mut() {
+        let section = prog.section().to_string_lossy().into_owned();
+        if let Some(m) = Mechanism::of_section(&section) {
+            prog.set_autoload(m == chosen);
+        }
+    }
+}
+
+/// Chooses the mechanism for `mode`, turns on exactly its programs in the
+/// open object, and says on stderr which one is used (and why not the
+/// ones before it). The one call a kernel-function tool makes.
+pub fn apply(
+    object: &mut libbpf_rs::OpenObject,
+    mode: ProbeMode,
+    needs: &Needs,
+) -> Result<Mechanism> {
+    let choice = choose(mode, needs)?;
+    select_programs(object, choice.mechanism);
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{}", choice.message);
+    Ok(choice.mechanism)
+}
+
+/// Result of the fentry trial.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FentrySupport {
+    Yes,
+    NotInBtf,
+    /// The kernel refused the trial load or attach (errno name, e.g. EPERM).
+    Refused(String),
+}
+
+/// Whether an fentry program can really be loaded *and* attached to kernel
+/// function `func`: BTF must describe it and the kernel must accept a trial
+/// program (EPERM from lockdown or a missing trampoline counts as no).
+pub fn fentry_can_attach(func: &str) -> FentrySupport {
+    use std::ffi::CString;
+    let Ok(cname) = CString::new(func) else {
+        return FentrySupport::NotInBtf;
+    };
+    // SAFETY: plain libbpf C calls; every pointer is checked and every fd closed.
+    unsafe {
+        let btf = libbpf_sys::btf__load_vmlinux_btf();
+        if btf.is_null() {
+            return FentrySupport::NotInBtf;
+        }
+        let id = libbpf_sys::btf__find_by_name_kind(btf, cname.as_ptr(), libbpf_sys::BTF_KIND_FUNC);
+        libbpf_sys::btf__free(btf);
+        if id <= 0 {
+            return FentrySupport::NotInBtf;
+        }
+        // r0 = 0; exit
+        let insns = [
+            libbpf_sys::bpf_insn {
+                code: 0xb7,
+                _bitfield_align_1: [],
+                _bitfield_1: libbpf_sys::bpf_insn::new_bitfield_1(0, 0),
+                off: 0,
+                imm: 0,
+            },
+            libbpf_sys::bpf_insn {
+                code: 0x95,
+                _bitfield_align_1: [],
+                _bitfield_1: libbpf_sys::bpf_insn::new_bitfield_1(0, 0),
+                off: 0,
+                imm: 0,
+            },
+        ];
+        let opts = libbpf_sys::bpf_prog_load_opts {
+            sz: std::mem::size_of::<libbpf_sys::bpf_prog_load_opts>() as _,
+            expected_attach_type: libbpf_sys::BPF_TRACE_FENTRY,
+            attach_btf_id: id as u32,
+            ..Default::default()
+        };
+        let mut opts = opts;
+        let fd = libbpf_sys::bpf_prog_load(
+            libbpf_sys::BPF_PROG_TYPE_TRACING,
+            std::ptr::null(),
+            c"GPL".as_ptr(),
+            insns.as_ptr(),
+            insns.len() as _,
+            &mut opts,
+        );
+        if fd < 0 {
+            return FentrySupport::Refused(crate::fmt::errno_name(-fd));
+        }
+        let link = libbpf_sys::bpf_raw_tracepoint_open(std::ptr::null(), fd);
+        libc::close(fd);
+        if link < 0 {
+            return FentrySupport::Refused(crate::fmt::errno_name(-link));
+        }
+        libc::close(link);
+    }
+    FentrySupport::Yes
+}
+
+/// Whether this kernel has kprobes (the kprobe PMU or tracefs `kprobe_events`).
+pub fn kprobes_available() -> bool {
+    Path::new("/sys/bus/event_source/devices/kprobe/type").exists()
+        || tracefs().is_some_and(|t| t.join("kprobe_events").exists())
+}
+
+/// Whether `func` is a kernel text symbol (`/proc/kallsyms`).
+pub fn kernel_function_exists(func: &str) -> bool {
+    std::fs::read_to_string("/proc/kallsyms").is_ok_and(|text| kallsyms_has_function(&text, func))
+}
+
+fn kallsyms_has_function(kallsyms: &str, func: &str) -> bool {
+    kallsyms.lines().any(|line| {
+        let mut parts = line.split_whitespace();
+        let (_addr, kind, name) = (parts.next(), parts.next(), parts.next());
+        matches!(kind, Some("t" | "T")) && name == Some(func)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sections_map_to_mechanisms() {
+        assert_eq!(
+            Mechanism::of_section("fentry/do_unlinkat"),
+            Some(Mechanism::Fentry)
+        );
+        assert_eq!(
+            Mechanism::of_section("fexit/do_unlinkat"),
+            Some(Mechanism::Fentry)
+        );
+        assert_eq!(
+            Mechanism::of_section("kretprobe/do_unlinkat"),
+            Some(Mechanism::Kprobe)
+        );
+        assert_eq!(
+            Mechanism::of_section("tracepoint/syscalls/sys_enter_unlinkat"),
+            Some(Mechanism::Tracepoint)
+        );
+        assert_eq!(
+            Mechanism::of_section("tp_btf/sched_switch"),
+            Some(Mechanism::Tracepoint)
+        );
+        assert_eq!(Mechanism::of_section("uprobe//bin/bash:readline"), None);
+    }
+
+    #[test]
+    fn probe_mode_parsing() {
+        assert_eq!(parse_probe_mode("auto"), Ok(ProbeMode::Auto));
+        assert_eq!(
+            parse_probe_mode("kprobe"),
+            Ok(ProbeMode::Force(Mechanism::Kprobe))
+        );
+        assert!(parse_probe_mode("uprobe").is_err());
+    }
+
+    #[test]
+    fn kallsyms_lookup_wants_text_symbols() {
+        let ks = "ffffffff81000000 T _stext\nffffffff81234560 t do_unlinkat\nffffffff82000000 D do_data\n";
+        assert!(kallsyms_has_function(ks, "do_unlinkat"));
+        assert!(!kallsyms_has_function(ks, "do_data"));
+        assert!(!kallsyms_has_function(ks, "do_unlink"));
+    }
+
+    #[test]
+    fn using_line_explains_fallbacks() {
+        let needs = Needs {
+            tracepoint: vec!["sock:inet_sock_set_state"],
+            ..Default::default()
+        };
+        let line = using_line(
+            Mechanism::Tracepoint,
+            &needs,
+            &["fentry refused: EPERM".into(), "no kprobes".into()],
+        );
+        assert_eq!(
+            line,
+            "using tracepoint sock:inet_sock_set_state (fentry refused: EPERM, no kprobes)"
+        );
+        assert_eq!(using_line(Mechanism::Fentry, &needs, &[]), "using fentry");
+    }
+}

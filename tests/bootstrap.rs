@@ -178,21 +178,19 @@ fn min_duration_hides_short_processes_and_execs() {
 fn exec_from_a_thread_is_one_process() {
     // A non-leader thread's execve kills the old leader (pid == tid) in
     // de_thread(): that is not the process exiting.
-    let sh = Copy::of("/bin/sh");
-    let script = format!(
-        "import os, sys, threading\n\
-         sys.stdin.readline()\n\
-         threading.Thread(target=lambda: os.execv('{}', ['sh', '-c', 'sleep 0.3; exit 6'])).start()\n\
-         threading.Event().wait()\n",
-        sh.0
-    );
+    // /bin/sh itself, not a fresh copy: an ETXTBSY inside the thread would
+    // leave the helper waiting forever.
+    let script = "import os, sys, threading\n\
+                  sys.stdin.readline()\n\
+                  threading.Thread(target=lambda: os.execv('/bin/sh', ['sh', '-c', 'sleep 0.3; exit 6'])).start()\n\
+                  threading.Event().wait()\n";
     let python = if std::path::Path::new("/usr/bin/python3").exists() {
         "/usr/bin/python3"
     } else {
         "python3"
     };
     let mut child = Command::new(python)
-        .args(["-c", &script])
+        .args(["-c", script])
         .stdin(Stdio::piped())
         .spawn()
         .unwrap();
@@ -200,7 +198,7 @@ fn exec_from_a_thread_is_one_process() {
     let tool = Tool::start("bootstrap", &[]);
     child.stdin.as_mut().unwrap().write_all(b"go\n").unwrap();
     assert_eq!(child.wait().unwrap().code(), Some(6));
-    assert_eq!(expect_row(&tool, "EXEC", pid).rest, sh.0);
+    assert_eq!(expect_row(&tool, "EXEC", pid).rest, "/bin/sh");
     let exit = expect_row(&tool, "EXIT", pid);
     assert!(exit.rest.starts_with("[6] ("), "{}", exit.rest);
     let ms = duration_ms(&exit.rest).unwrap();

@@ -200,10 +200,13 @@ struct Threaded {
 
 impl Threaded {
     fn spawn() -> Threaded {
-        let script = "import sys, threading\n\
+        let script = "import os, sys, threading, time\n\
                       sys.stdin.readline()\n\
                       t = threading.Thread(target=lambda: print(threading.get_native_id(), flush=True))\n\
                       t.start(); t.join()\n\
+                      # join() returns before the OS thread is gone: wait for it,\n\
+                      # or exit_group() could still catch it and give it code 3.\n\
+                      while len(os.listdir('/proc/self/task')) > 1: time.sleep(0.01)\n\
                       sys.stdin.readline()\n\
                       sys.exit(3)\n";
         let mut child = Command::new(python())

@@ -24,25 +24,31 @@ struct Target(Child);
 impl Target {
     /// `sleep 30`: SIGUSR1 is delivered (and ends it).
     fn sleeper() -> Target {
-        Target(Command::new("sleep").arg("30").spawn().unwrap())
+        Target(Command::new("sleep").arg("30").spawn().unwrap()).once_sleeping()
     }
 
     /// `sleep 30` that ignores SIGUSR1: signal_generate reports IGNORED (1).
     fn ignoring_usr1() -> Target {
-        let t = Target(
+        // The trap is set once the shell has become `sleep`.
+        Target(
             Command::new("sh")
                 .args(["-c", "trap '' USR1; exec sleep 30"])
                 .spawn()
                 .unwrap(),
-        );
-        // The trap is set once the shell has become `sleep`.
+        )
+        .once_sleeping()
+    }
+
+    /// Waits until the child has exec'd `sleep`: spawn() may return while
+    /// the child is still a copy of the test (its comm, its dispositions).
+    fn once_sleeping(self) -> Target {
         let deadline = Instant::now() + Duration::from_secs(10);
-        let comm = || std::fs::read_to_string(format!("/proc/{}/comm", t.pid())).ok();
+        let comm = || std::fs::read_to_string(format!("/proc/{}/comm", self.pid())).ok();
         while comm().as_deref() != Some("sleep\n") {
             assert!(Instant::now() < deadline, "child never exec'd sleep");
-            std::thread::sleep(Duration::from_millis(10));
+            std::thread::sleep(Duration::from_millis(5));
         }
-        t
+        self
     }
 
     fn pid(&self) -> i32 {
@@ -308,31 +314,49 @@ fn pid_filter_shows_only_that_sender() {
 #[test]
 fn tkill_and_tgkill_are_traced_in_kill_mode() {
     let tool = Tool::start("sigsnoop", &["-k", "--json"]);
-    let a = Target::sleeper();
-    let b = Target::sleeper();
-    let usr1 = libc::SIGUSR1 as libc::c_long;
-    // SAFETY: plain syscalls on our own children, no memory involved.
-    let (ra, rb) = unsafe {
-        (
-            libc::syscall(libc::SYS_tkill, a.pid() as libc::c_long, usr1),
-            libc::syscall(
-                libc::SYS_tgkill,
-                b.pid() as libc::c_long,
-                b.pid() as libc::c_long,
-                usr1,
-            ),
+    let sender = json!(nix::unistd::gettid().as_raw());
+    // tkill(tid, SIGUSR1) to a child.
+    let child = Target::sleeper();
+    // SAFETY: a plain syscall on our own child, no memory involved.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_tkill,
+            child.pid() as libc::c_long,
+            libc::SIGUSR1 as libc::c_long,
         )
     };
-    assert_eq!((ra, rb), (0, 0));
-    let tid = json!(nix::unistd::gettid().as_raw());
-    for (target, source) in [(&a, "tkill"), (&b, "tgkill")] {
-        let v = tool.expect_json("tpid", &json!(target.pid()));
+    assert_eq!(r, 0);
+    // tgkill(tgid, tid, 0) to a second thread of ours: TPID is the thread
+    // (args[1]), not the process (args[0]); signal 0 only checks it exists.
+    let (tid_tx, tid_rx) = std::sync::mpsc::channel();
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        tid_tx.send(nix::unistd::gettid().as_raw()).unwrap();
+        let _ = done_rx.recv();
+    });
+    let thread_tid = tid_rx.recv().unwrap();
+    assert_ne!(thread_tid, std::process::id() as i32);
+    // SAFETY: as above; the thread lives until `done_tx` is dropped.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_tgkill,
+            std::process::id() as libc::c_long,
+            thread_tid as libc::c_long,
+            0 as libc::c_long,
+        )
+    };
+    assert_eq!(r, 0);
+    drop(done_tx);
+    thread.join().unwrap();
+
+    for (tpid, source, sig) in [(child.pid(), "tkill", 10), (thread_tid, "tgkill", 0)] {
+        let v = tool.expect_json("tpid", &json!(tpid));
         assert_eq!(v["source"], json!(source), "{v}");
         assert_eq!(v["pid"], json!(std::process::id()), "{v}");
-        assert_eq!(v["tid"], tid, "sender thread: {v}");
+        assert_eq!(v["tid"], sender, "sender thread: {v}");
         assert_eq!(
             (v["sig"].clone(), v["result"].clone()),
-            (json!(10), json!(0)),
+            (json!(sig), json!(0)),
             "{v}"
         );
     }

@@ -21,6 +21,7 @@
 #include <bpf/bpf_core_read.h>
 #include "bootstrap.h"
 #include "drops.bpf.h"
+#include "task.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -71,19 +72,8 @@ int handle_exec(struct trace_event_raw_sched_process_exec *ctx)
 	fname_off = BPF_CORE_READ(ctx, __data_loc_filename) & 0xFFFF;
 	if (bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), (void *)ctx + fname_off) < 0)
 		e->filename[0] = '\0';
-	bpf_ringbuf_submit(e, 0);
+	submit_event(&events, e);
 	return 0;
-}
-
-/* True when the exiting thread is the last one of its process. */
-static __always_inline bool is_group_dead(struct trace_event_raw_sched_process_exit *ctx,
-					  struct task_struct *task)
-{
-	if (bpf_core_field_exists(ctx->group_dead))
-		return BPF_CORE_READ(ctx, group_dead);
-	/* Before 6.16 the tracepoint had no group_dead; do_exit() has already
-	 * decremented signal->live when it fires. */
-	return BPF_CORE_READ(task, signal, live.counter) == 0;
 }
 
 SEC("tp/sched/sched_process_exit")
@@ -123,6 +113,6 @@ int handle_exit(struct trace_event_raw_sched_process_exit *ctx)
 	if (bpf_core_read_str(e->comm, sizeof(e->comm), &leader->comm) <= 0)
 		bpf_get_current_comm(e->comm, sizeof(e->comm));
 	e->filename[0] = '\0';
-	bpf_ringbuf_submit(e, 0);
+	submit_event(&events, e);
 	return 0;
 }

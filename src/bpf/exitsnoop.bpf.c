@@ -18,6 +18,7 @@
 #include <bpf/bpf_core_read.h>
 #include "exitsnoop.h"
 #include "drops.bpf.h"
+#include "task.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -31,17 +32,6 @@ struct {
 } events SEC(".maps");
 
 struct exit_event _exit_event = {};
-
-/* True when the exiting thread is the last one of its process. */
-static __always_inline bool is_group_dead(struct trace_event_raw_sched_process_exit *ctx,
-					  struct task_struct *task)
-{
-	if (bpf_core_field_exists(ctx->group_dead))
-		return BPF_CORE_READ(ctx, group_dead);
-	/* Before 6.16 the tracepoint had no group_dead; do_exit() has already
-	 * decremented signal->live when it fires. */
-	return BPF_CORE_READ(task, signal, live.counter) == 0;
-}
 
 SEC("tracepoint/sched/sched_process_exit")
 int handle_exit(struct trace_event_raw_sched_process_exit *ctx)
@@ -81,6 +71,6 @@ int handle_exit(struct trace_event_raw_sched_process_exit *ctx)
 		e->start_time = BPF_CORE_READ(task, start_time);
 		bpf_get_current_comm(e->comm, sizeof(e->comm));
 	}
-	bpf_ringbuf_submit(e, 0);
+	submit_event(&events, e);
 	return 0;
 }

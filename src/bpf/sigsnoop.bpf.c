@@ -88,14 +88,14 @@ static __always_inline int probe_exit(struct trace_event_raw_sys_exit *ctx)
 	eventp = bpf_map_lookup_elem(&values, &tid);
 	if (!eventp)
 		return 0;
-	if (0)
+	if (failed_only && ret == 0)
 		goto cleanup;
 	e = reserve_or_count(&events, sizeof(*e));
 	if (!e)
 		goto cleanup;
 	__builtin_memcpy(e, eventp, sizeof(*e));
 	e->ret = ret;
-	bpf_ringbuf_submit(e, 0);
+	submit_event(&events, e);
 cleanup:
 	bpf_map_delete_elem(&values, &tid);
 	return 0;
@@ -167,6 +167,6 @@ int sig_trace(struct trace_event_raw_signal_generate *ctx)
 	e->source = SIGSNOOP_GENERATE;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	BPF_CORE_READ_STR_INTO(&e->tcomm, ctx, comm);
-	bpf_ringbuf_submit(e, 0);
+	submit_event(&events, e);
 	return 0;
 }

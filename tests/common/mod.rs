@@ -46,6 +46,18 @@ pub fn setup() {
     });
 }
 
+/// Mechanisms the test runner says this kernel must offer
+/// (`BPFKIT_EXPECT_MECHANISMS=fentry,kprobe,tracepoint`, set by `make vmtest`),
+/// so a detection bug cannot hide behind "not available here".
+pub fn expected_mechanisms() -> Option<Vec<String>> {
+    std::env::var("BPFKIT_EXPECT_MECHANISMS").ok().map(|v| {
+        v.split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect()
+    })
+}
+
 /// A unique token for names and paths, so tests never match other activity.
 pub fn unique(prefix: &str) -> String {
     static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -181,6 +193,11 @@ impl Tool {
                 snapshot(&self.stderr)
             ),
         }
+    }
+
+    /// Everything printed on stderr so far.
+    pub fn stderr_lines(&self) -> Vec<String> {
+        snapshot(&self.stderr)
     }
 
     /// Everything printed on stdout so far.
