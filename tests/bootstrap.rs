@@ -241,15 +241,7 @@ fn json_fields() {
             .is_some_and(|ns| ns / 1_000_000 == ms)
     );
     assert!(exit["time"].is_string());
-    let fin = tool.stop();
-    assert!(fin.status.success());
-    assert!(
-        fin.stdout
-            .iter()
-            .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()),
-        "only JSON lines: {:?}",
-        fin.stdout
-    );
+    tool.stop().assert_json_only();
 }
 
 #[test]

@@ -93,15 +93,7 @@ fn json_has_args_as_an_array() {
     assert_eq!(v["ret"], json!(0));
     assert_eq!(v["uid"], json!(0));
     assert_eq!(v["args_truncated"], json!(false));
-    let fin = tool.stop();
-    assert!(fin.status.success());
-    assert!(
-        fin.stdout
-            .iter()
-            .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()),
-        "only JSON lines: {:?}",
-        fin.stdout
-    );
+    tool.stop().assert_json_only();
 }
 
 #[test]

@@ -314,26 +314,12 @@ fn json_fields() {
     assert_eq!(v["signal"], json!(9));
     assert_eq!(v["signal_name"], json!("SIGKILL"));
     assert_eq!(v["exit_code"], json!(0));
-    let fin = tool.stop();
-    assert!(fin.status.success());
-    assert!(
-        fin.stdout
-            .iter()
-            .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()),
-        "only JSON lines: {:?}",
-        fin.stdout
-    );
+    tool.stop().assert_json_only();
 }
 
 #[test]
 fn missing_pid_is_a_clear_error() {
-    let fin = common::run("exitsnoop", &["-p", "99999999"]);
-    assert_eq!(fin.status.code(), Some(1), "{fin:?}");
-    assert!(
-        fin.stderr.iter().any(|l| l.contains("no such process")),
-        "{:?}",
-        fin.stderr
-    );
+    common::assert_missing_pid_error("exitsnoop");
 }
 
 #[test]

@@ -210,13 +210,7 @@ fn duration_ends_the_tool() {
 
 #[test]
 fn missing_pid_is_a_clear_error() {
-    let fin = common::run("opensnoop", &["-p", "99999999"]);
-    assert_eq!(fin.status.code(), Some(1), "{fin:?}");
-    assert!(
-        fin.stderr.iter().any(|l| l.contains("no such process")),
-        "{:?}",
-        fin.stderr
-    );
+    common::assert_missing_pid_error("opensnoop");
 }
 
 #[test]

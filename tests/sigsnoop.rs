@@ -151,15 +151,7 @@ fn json_fields() {
         } else {
             assert_eq!(v["outcome"], json!("ok"), "{v}");
         }
-        let fin = tool.stop();
-        assert!(fin.status.success());
-        assert!(
-            fin.stdout
-                .iter()
-                .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()),
-            "only JSON lines: {:?}",
-            fin.stdout
-        );
+        tool.stop().assert_json_only();
     }
 }
 
@@ -365,15 +357,7 @@ fn tkill_and_tgkill_are_traced_in_kill_mode() {
 
 #[test]
 fn missing_pid_is_a_clear_error() {
-    let fin = common::run("sigsnoop", &["-p", "99999999"]);
-    assert_eq!(fin.status.code(), Some(1), "{fin:?}");
-    assert!(
-        fin.stderr.iter().any(|l| l.contains("no such process")),
-        "{:?}",
-        fin.stderr
-    );
-    let fin = common::run("sigsnoop", &["-s", "SIGNOPE"]);
-    assert_eq!(fin.status.code(), Some(2), "{fin:?}");
+    common::assert_missing_pid_error("sigsnoop");
 }
 
 #[test]

@@ -126,6 +126,31 @@ pub struct Finished {
     pub stderr: Vec<String>,
 }
 
+impl Finished {
+    /// Exit status 0 and nothing but JSON objects on stdout (`--json`).
+    pub fn assert_json_only(&self) {
+        assert!(self.status.success(), "exit status: {self:?}");
+        let bad: Vec<&String> = self
+            .stdout
+            .iter()
+            .filter(|l| serde_json::from_str::<serde_json::Value>(l).is_err())
+            .collect();
+        assert!(bad.is_empty(), "non-JSON lines on stdout: {bad:?}");
+    }
+}
+
+/// `-p` with a pid that cannot exist is a one-line runtime error (exit 1).
+pub fn assert_missing_pid_error(name: &str) {
+    // pid_max is at most 2^22.
+    let fin = run(name, &["-p", "99999999"]);
+    assert_eq!(fin.status.code(), Some(1), "{fin:?}");
+    assert!(
+        fin.stderr.iter().any(|l| l.contains("no such process")),
+        "{:?}",
+        fin.stderr
+    );
+}
+
 impl Tool {
     /// Starts `name args…` and returns once it reports being attached.
     pub fn start(name: &str, args: &[&str]) -> Tool {
