@@ -1,7 +1,7 @@
 # bpfkit — see README.md. `make test` and `make bench` need root.
 CARGO ?= cargo
 
-.PHONY: all build test unit lint bench deps-build deps-test deps-bench tracefs clean
+.PHONY: all build test unit lint bench vmtest deps-build deps-test deps-bench tracefs clean
 
 all: build
 
@@ -30,6 +30,11 @@ unit: deps-build
 # Everything: lint, unit tests and the root integration tests on this kernel.
 test: deps-test tracefs lint
 	$(CARGO) test
+
+# The integration tests on Debian 6.1 and 6.12 kernels under qemu (and the
+# host), with a tool x kernel x mode table at the end. Installs what it needs.
+vmtest: deps-test tracefs
+	scripts/vmtest.sh
 
 bench: deps-bench tracefs
 	$(CARGO) build --release --bins --examples

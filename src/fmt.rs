@@ -11,8 +11,9 @@ pub fn c_str(bytes: &[u8]) -> String {
 
 /// Same as [`c_str`] for the `[i8; N]` arrays the skeleton generates for `char[]`.
 pub fn c_chars(chars: &[i8]) -> String {
-    let bytes: Vec<u8> = chars.iter().map(|&c| c as u8).collect();
-    c_str(&bytes)
+    // SAFETY: i8 and u8 have the same size, alignment and validity.
+    let bytes = unsafe { std::slice::from_raw_parts(chars.as_ptr().cast::<u8>(), chars.len()) };
+    c_str(bytes)
 }
 
 /// Local wall-clock time as `HH:MM:SS`, the libbpf-tools `TIME` column.

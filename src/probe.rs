@@ -121,7 +121,13 @@ impl std::fmt::Display for Mechanism {
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct ProbeArgs {
     /// Hook mechanism: auto picks the first that works of fentry, kprobe, tracepoint
-    #[arg(long = "probe", value_name = "auto|fentry|kprobe|tracepoint", value_parser = parse_probe_mode, default_value = "auto")]
+    #[arg(
+        long = "probe",
+        value_name = "auto|fentry|kprobe|tracepoint",
+        value_parser = parse_probe_mode,
+        default_value = "auto",
+        env = "BPFKIT_PROBE"
+    )]
     pub mechanism: ProbeMode,
 }
 

@@ -49,3 +49,15 @@ fn verbose_routes_libbpf_log_to_stderr() {
         quiet.stderr
     );
 }
+
+#[test]
+fn missing_btf_is_a_clear_error() {
+    // A private mount namespace where /sys/kernel/btf is empty.
+    let (status, _out, err) = shell(&format!(
+        "unshare -m sh -c 'mount -t tmpfs none /sys/kernel/btf && {} -d 1'",
+        bin("minimal").display()
+    ));
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(err.contains("kernel BTF not found at /sys/kernel/btf/vmlinux"), "{err}");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+}

@@ -23,10 +23,33 @@ fn flavor(tool: &str) -> Flavor {
     }
 }
 
-/// The mechanism `auto` must pick: the first this kernel offers for the tool.
-fn auto_choice(tool: &str) -> Mechanism {
-    probe::choose(probe::ProbeMode::Auto, &needs(flavor(tool)))
-        .expect("some mechanism")
+/// Whether the runner's forced mechanism (BPFKIT_PROBE) is one `tool` offers;
+/// kprobe-unlink has no fentry programs, so under BPFKIT_PROBE=fentry its
+/// tests run with an explicit `--probe auto`.
+fn forced_mode_offered(tool: &str) -> bool {
+    !(tool == "kprobe-unlink"
+        && common::forced_probe_mode() == probe::ProbeMode::Force(Mechanism::Fentry))
+}
+
+/// Arguments for a run in the runner's default mode.
+fn default_args(tool: &str) -> Vec<&'static str> {
+    if forced_mode_offered(tool) {
+        vec![]
+    } else {
+        vec!["--probe=auto"]
+    }
+}
+
+/// The mechanism a run with `default_args` must use: the first this kernel
+/// offers for the tool, or the one the runner forces through BPFKIT_PROBE.
+fn default_choice(tool: &str) -> Mechanism {
+    let mode = if forced_mode_offered(tool) {
+        common::forced_probe_mode()
+    } else {
+        probe::ProbeMode::Auto
+    };
+    probe::choose(mode, &needs(flavor(tool)))
+        .expect("mechanism available")
         .mechanism
 }
 
@@ -83,7 +106,11 @@ fn forced(tool: &str, mechanism: Mechanism) {
 
 #[test]
 fn kprobe_unlink_auto() {
-    sees_unlinks("kprobe-unlink", &[], auto_choice("kprobe-unlink"));
+    sees_unlinks(
+        "kprobe-unlink",
+        &default_args("kprobe-unlink"),
+        default_choice("kprobe-unlink"),
+    );
 }
 #[test]
 fn kprobe_unlink_kprobe() {
@@ -99,7 +126,11 @@ fn kprobe_unlink_fentry_is_not_offered() {
 }
 #[test]
 fn fentry_unlink_auto() {
-    sees_unlinks("fentry-unlink", &[], auto_choice("fentry-unlink"));
+    sees_unlinks(
+        "fentry-unlink",
+        &default_args("fentry-unlink"),
+        default_choice("fentry-unlink"),
+    );
 }
 #[test]
 fn fentry_unlink_fentry() {
@@ -145,7 +176,7 @@ fn json_and_pid_filter() {
 #[test]
 fn lifecycle() {
     for tool in ["kprobe-unlink", "fentry-unlink"] {
-        lifecycle_checks(tool, &[], || {
+        lifecycle_checks(tool, &default_args(tool), || {
             let _ = unlink_unique();
         });
     }

@@ -168,19 +168,26 @@ fn print_event(out: &Output, args: &Args, e: &open_event) {
         out.json(&v);
         return;
     }
-    let mut row = String::with_capacity(128);
-    if args.timestamp {
-        row.push_str(&format!("{:<8} ", fmt::hms_now()));
-    }
-    if args.print_uid {
-        row.push_str(&format!("{:<7} ", e.uid));
-    }
-    row.push_str(&format!("{:<6} {:<16} {:>3} {:>3} ", e.pid, comm, fd, err));
-    if args.extended {
-        row.push_str(&format!("{:08o} ", e.flags));
-    }
-    row.push_str(&path);
-    out.line(format_args!("{row}"));
+    // Optional columns are empty strings (no allocation) when off.
+    let time = if args.timestamp {
+        format!("{:<8} ", fmt::hms_now())
+    } else {
+        String::new()
+    };
+    let uid = if args.print_uid {
+        format!("{:<7} ", e.uid)
+    } else {
+        String::new()
+    };
+    let flags = if args.extended {
+        format!("{:08o} ", e.flags)
+    } else {
+        String::new()
+    };
+    out.line(format_args!(
+        "{time}{uid}{:<6} {:<16} {:>3} {:>3} {flags}{path}",
+        e.pid, comm, fd, err
+    ));
 }
 
 #[cfg(test)]

@@ -50,12 +50,25 @@ pub fn setup() {
 /// (`BPFKIT_EXPECT_MECHANISMS=fentry,kprobe,tracepoint`, set by `make vmtest`),
 /// so a detection bug cannot hide behind "not available here".
 pub fn expected_mechanisms() -> Option<Vec<String>> {
-    std::env::var("BPFKIT_EXPECT_MECHANISMS").ok().map(|v| {
-        v.split(',')
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
-            .collect()
-    })
+    // Unset or empty: no expectation (the host run).
+    std::env::var("BPFKIT_EXPECT_MECHANISMS")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .map(|v| {
+            v.split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+}
+
+/// The mechanism the runner forces on every multi-mechanism tool
+/// (`BPFKIT_PROBE`, which the tools read as their `--probe` default).
+pub fn forced_probe_mode() -> bpfkit::probe::ProbeMode {
+    std::env::var("BPFKIT_PROBE")
+        .ok()
+        .and_then(|v| bpfkit::probe::parse_probe_mode(&v).ok())
+        .unwrap_or_default()
 }
 
 /// A unique token for names and paths, so tests never match other activity.

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Runs the integration test binaries listed in OUTDIR/tests.list on the
+# running kernel, once per mode, and appends one summary line per run to
+# OUTDIR/summary.tsv:  LABEL  BINARY  MODE  PASSED  FAILED  STATUS
+# Used on the host and inside each virtme-ng VM (same filesystem).
+#   usage: vm-run-tests.sh LABEL OUTDIR EXPECTED_MECHANISMS "MODES"
+# MODES: `default` and/or mechanisms forced through BPFKIT_PROBE, which only
+# the multi-mechanism test binaries (MULTI below) take.
+set -u
+label=$1 outdir=$2 expect=$3 modes=$4
+MULTI=" unlink tcpconnlat tcprtt "
+
+mountpoint -q /sys/kernel/tracing || mount -t tracefs nodev /sys/kernel/tracing
+mkdir -p "$outdir/$label"
+echo "[$label] kernel $(uname -r)" >&2
+while read -r bin; do
+    name=$(basename "$bin" | sed 's/-[0-9a-f]*$//')
+    run_modes=default
+    case "$MULTI" in *" $name "*) run_modes=$modes ;; esac
+    for mode in $run_modes; do
+        log="$outdir/$label/$name.$mode.log"
+        start=$(date +%s)
+        if [ "$mode" = default ]; then
+            env BPFKIT_EXPECT_MECHANISMS="$expect" timeout 900 "$bin" --test-threads=2 >"$log" 2>&1
+        else
+            env BPFKIT_EXPECT_MECHANISMS="$expect" BPFKIT_PROBE="$mode" timeout 900 "$bin" --test-threads=2 >"$log" 2>&1
+        fi
+        rc=$?
+        result=$(grep -E '^test result:' "$log" | tail -n 1)
+        passed=$(sed -n 's/.* \([0-9]*\) passed.*/\1/p' <<<"$result")
+        failed=$(sed -n 's/.* \([0-9]*\) failed.*/\1/p' <<<"$result")
+        printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$name" "$mode" "${passed:-0}" "${failed:-0}" "$rc" >>"$outdir/summary.tsv"
+        echo "[$label] $name ($mode): ${passed:-0} passed, ${failed:-0} failed, exit $rc, $(( $(date +%s) - start )) s" >&2
+    done
+done <"$outdir/tests.list"
