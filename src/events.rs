@@ -117,7 +117,7 @@ impl<'a> EventLoop<'a> {
         self.out.flush();
         let _ = writeln!(std::io::stderr(), "Tracing... Hit Ctrl-C to end.");
         loop {
-            if crate::stop::requested() || self.out.is_closed() || stdout_gone() {
+            if crate::stop::requested() || self.out.is_closed() || crate::output::stdout_gone() {
                 break;
             }
             let timeout = match deadline {
@@ -158,20 +158,5 @@ impl<'a> EventLoop<'a> {
 pub fn report_lost(lost: u64) {
     if lost > 0 {
         let _ = writeln!(std::io::stderr(), "{lost} events lost");
-    }
-}
-
-/// True when stdout is a pipe or socket whose reader has gone away, so a
-/// tool whose filter prints nothing still ends when `| head` has exited.
-fn stdout_gone() -> bool {
-    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-    use std::os::fd::AsFd;
-    let stdout = std::io::stdout();
-    let mut fds = [PollFd::new(stdout.as_fd(), PollFlags::empty())];
-    match poll(&mut fds, PollTimeout::ZERO) {
-        Ok(n) if n > 0 => fds[0]
-            .revents()
-            .is_some_and(|r| r.intersects(PollFlags::POLLERR | PollFlags::POLLHUP)),
-        _ => false,
     }
 }

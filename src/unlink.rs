@@ -42,18 +42,9 @@ pub enum Flavor {
     Fentry,
 }
 
-const FUNC: &str = "do_unlinkat";
-
+/// What the tool hooks (hooks.rs): fentry only for fentry-unlink.
 pub fn needs(flavor: Flavor) -> Needs {
-    Needs {
-        fentry: if flavor == Flavor::Fentry {
-            vec![FUNC]
-        } else {
-            vec![]
-        },
-        kprobe: vec![FUNC],
-        tracepoint: vec!["syscalls:sys_enter_unlinkat", "syscalls:sys_exit_unlinkat"],
-    }
+    crate::hooks::unlink(flavor == Flavor::Fentry)
 }
 
 pub fn run(tool: &'static str, flavor: Flavor) -> Result<()> {

@@ -58,6 +58,9 @@ fn missing_btf_is_a_clear_error() {
         bin("minimal").display()
     ));
     assert_eq!(status.code(), Some(1), "{err}");
-    assert!(err.contains("kernel BTF not found at /sys/kernel/btf/vmlinux"), "{err}");
+    assert!(
+        err.contains("kernel BTF not found at /sys/kernel/btf/vmlinux"),
+        "{err}"
+    );
     assert_eq!(err.lines().count(), 1, "one line: {err}");
 }

@@ -3,9 +3,9 @@
 //! cannot do it, gets exit 1 with a message naming it.
 mod common;
 
-use bpfkit::probe::{self, Mechanism};
+use bpfkit::probe::Mechanism;
 use bpfkit::unlink::{Flavor, needs};
-use common::{Tool, expected_mechanisms, lifecycle_checks, unique};
+use common::{Tool, lifecycle_checks, unique};
 use serde_json::json;
 
 fn unlink_unique() -> String {
@@ -15,53 +15,17 @@ fn unlink_unique() -> String {
     path
 }
 
-fn flavor(tool: &str) -> Flavor {
-    if tool == "fentry-unlink" {
+fn needs_of(tool: &str) -> bpfkit::probe::Needs {
+    needs(if tool == "fentry-unlink" {
         Flavor::Fentry
     } else {
         Flavor::Kprobe
-    }
-}
-
-/// Whether the runner's forced mechanism (BPFKIT_PROBE) is one `tool` offers;
-/// kprobe-unlink has no fentry programs, so under BPFKIT_PROBE=fentry its
-/// tests run with an explicit `--probe auto`.
-fn forced_mode_offered(tool: &str) -> bool {
-    !(tool == "kprobe-unlink"
-        && common::forced_probe_mode() == probe::ProbeMode::Force(Mechanism::Fentry))
-}
-
-/// Arguments for a run in the runner's default mode.
-fn default_args(tool: &str) -> Vec<&'static str> {
-    if forced_mode_offered(tool) {
-        vec![]
-    } else {
-        vec!["--probe=auto"]
-    }
-}
-
-/// The mechanism a run with `default_args` must use: the first this kernel
-/// offers for the tool, or the one the runner forces through BPFKIT_PROBE.
-fn default_choice(tool: &str) -> Mechanism {
-    let mode = if forced_mode_offered(tool) {
-        common::forced_probe_mode()
-    } else {
-        probe::ProbeMode::Auto
-    };
-    probe::choose(mode, &needs(flavor(tool)))
-        .expect("mechanism available")
-        .mechanism
+    })
 }
 
 fn sees_unlinks(tool: &str, args: &[&str], mechanism: Mechanism) {
     let t = Tool::start(tool, args);
-    assert!(
-        t.stderr_lines()
-            .iter()
-            .any(|l| l.starts_with(&format!("using {mechanism}"))),
-        "{tool} {args:?}: expected `using {mechanism}` on stderr: {:?}",
-        t.stderr_lines()
-    );
+    common::assert_using(&t, mechanism);
     let path = unlink_unique();
     // PID COMM FILENAME RET
     let line = t.expect_line(&path);
@@ -79,38 +43,19 @@ fn sees_unlinks(tool: &str, args: &[&str], mechanism: Mechanism) {
 }
 
 fn forced(tool: &str, mechanism: Mechanism) {
-    let why = probe::unavailable_reason(mechanism, &needs(flavor(tool)));
-    let offered = tool == "fentry-unlink" || mechanism != Mechanism::Fentry;
-    if let Some(expected) = expected_mechanisms().filter(|_| offered) {
-        assert_eq!(
-            why.is_none(),
-            expected.iter().any(|m| m == mechanism.name()),
-            "{tool}: detection says {mechanism} {why:?}, the runner expects {expected:?}"
-        );
-    }
-    let flag = format!("--probe={mechanism}");
-    match why {
-        None => sees_unlinks(tool, &[&flag], mechanism),
-        Some(reason) => {
-            let fin = common::run(tool, &[&flag, "-d", "1"]);
-            assert_eq!(fin.status.code(), Some(1), "{tool} {flag}: {fin:?}");
-            let err = fin.stderr.join("\n");
-            assert!(
-                err.contains(&format!("--probe {mechanism} is not available")),
-                "{err}"
-            );
-            assert!(err.contains(&reason), "{err} should say why: {reason}");
-        }
-    }
+    common::check_mechanism(tool, &needs_of(tool), mechanism, |args, m| {
+        sees_unlinks(tool, args, m)
+    });
+}
+
+fn default_run(tool: &str) {
+    let (args, m) = common::default_mechanism(&needs_of(tool));
+    sees_unlinks(tool, &args, m);
 }
 
 #[test]
 fn kprobe_unlink_auto() {
-    sees_unlinks(
-        "kprobe-unlink",
-        &default_args("kprobe-unlink"),
-        default_choice("kprobe-unlink"),
-    );
+    default_run("kprobe-unlink");
 }
 #[test]
 fn kprobe_unlink_kprobe() {
@@ -126,11 +71,7 @@ fn kprobe_unlink_fentry_is_not_offered() {
 }
 #[test]
 fn fentry_unlink_auto() {
-    sees_unlinks(
-        "fentry-unlink",
-        &default_args("fentry-unlink"),
-        default_choice("fentry-unlink"),
-    );
+    default_run("fentry-unlink");
 }
 #[test]
 fn fentry_unlink_fentry() {
@@ -176,7 +117,7 @@ fn json_and_pid_filter() {
 #[test]
 fn lifecycle() {
     for tool in ["kprobe-unlink", "fentry-unlink"] {
-        lifecycle_checks(tool, &default_args(tool), || {
+        lifecycle_checks(tool, &common::default_mechanism(&needs_of(tool)).0, || {
             let _ = unlink_unique();
         });
     }

@@ -415,3 +415,73 @@ pub fn lifecycle_checks(name: &str, args: &[&str], make_event: impl Fn()) {
         fin.stderr
     );
 }
+
+// ---- multi-mechanism tools (fentry → kprobe → tracepoint) ----
+
+use bpfkit::probe::{self, Mechanism, Needs, ProbeMode};
+
+/// Whether `needs` has programs for `mechanism`.
+fn offers(needs: &Needs, mechanism: Mechanism) -> bool {
+    match mechanism {
+        Mechanism::Fentry => !needs.fentry.is_empty(),
+        Mechanism::Kprobe => !needs.kprobe.is_empty(),
+        Mechanism::Tracepoint => !needs.tracepoint.is_empty(),
+    }
+}
+
+/// The tool said on stderr that it uses `mechanism`.
+pub fn assert_using(tool: &Tool, mechanism: Mechanism) {
+    let err = tool.stderr_lines();
+    assert!(
+        err.iter()
+            .any(|l| l.starts_with(&format!("using {mechanism}"))),
+        "{}: expected `using {mechanism}` on stderr: {err:?}",
+        tool.name
+    );
+}
+
+/// Arguments and expected mechanism for a run "without --probe": the
+/// runner's BPFKIT_PROBE if the tool offers it, else an explicit auto.
+pub fn default_mechanism(needs: &Needs) -> (Vec<&'static str>, Mechanism) {
+    let (args, mode) = match forced_probe_mode() {
+        ProbeMode::Force(m) if !offers(needs, m) => (vec!["--probe=auto"], ProbeMode::Auto),
+        mode => (vec![], mode),
+    };
+    let choice = probe::choose(mode, needs)
+        .unwrap_or_else(|e| panic!("no mechanism for the default run: {e}"));
+    (args, choice.mechanism)
+}
+
+/// One forced mechanism of a multi-mechanism tool. Where this kernel offers
+/// it, `sees(&["--probe=<m>"], m)` must observe real events through it;
+/// elsewhere the tool must exit 1 naming the mechanism and why. Under
+/// `make vmtest` (BPFKIT_EXPECT_MECHANISMS) detection itself is checked too.
+pub fn check_mechanism(
+    tool: &str,
+    needs: &Needs,
+    mechanism: Mechanism,
+    sees: impl FnOnce(&[&str], Mechanism),
+) {
+    let why = probe::unavailable_reason(mechanism, needs);
+    if let Some(expected) = expected_mechanisms().filter(|_| offers(needs, mechanism)) {
+        assert_eq!(
+            why.is_none(),
+            expected.iter().any(|m| m == mechanism.name()),
+            "{tool}: detection says {mechanism} {why:?}, the runner expects {expected:?}"
+        );
+    }
+    let flag = format!("--probe={mechanism}");
+    match why {
+        None => sees(&[&flag], mechanism),
+        Some(reason) => {
+            let fin = run(tool, &[&flag, "-d", "1"]);
+            assert_eq!(fin.status.code(), Some(1), "{tool} {flag}: {fin:?}");
+            let err = fin.stderr.join("\n");
+            assert!(
+                err.contains(&format!("--probe {mechanism} is not available")),
+                "{err}"
+            );
+            assert!(err.contains(&reason), "{err} should say why: {reason}");
+        }
+    }
+}

@@ -1,0 +1,355 @@
+//! tcprtt — lesson 14: summarize TCP round-trip time (the smoothed RTT the
+//! kernel keeps per socket) as a log2 histogram.
+//!
+//! Same flags and output as libbpf-tools tcprtt, plus `--json` and
+//! `--probe`. The kernel side samples `tcp_rcv_established()` through
+//! fentry, a kprobe or the `tcp:tcp_probe` tracepoint it fires.
+
+use std::mem::MaybeUninit;
+use std::net::IpAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+use bpfkit::cli::{self, CommonArgs};
+use bpfkit::hist::{Histogram, IntervalLoop, Tick};
+use bpfkit::probe::{self, ProbeArgs};
+use bpfkit::skel::tcprtt::TcprttSkelBuilder;
+use bpfkit::skel::tcprtt::types::{hist, hist_key};
+use bpfkit::{Output, bpf, net};
+use clap::Parser;
+use libbpf_rs::skel::OpenSkel;
+use libbpf_rs::{MapCore, MapFlags};
+use serde_json::{Map, Value, json};
+
+const EXAMPLES: &str = "EXAMPLES:
+    tcprtt            # summarize TCP RTT
+    tcprtt -i 1 -d 10 # print 1 second summaries, 10 times
+    tcprtt -m -T      # summarize in millisecond, and timestamps
+    tcprtt -p 80      # filter for local port
+    tcprtt -P 80      # filter for remote port
+    tcprtt -a 1.2.3.4 # filter for local address
+    tcprtt -A 1.2.3.4 # filter for remote address
+    tcprtt -b         # show sockets histogram by local address
+    tcprtt -B         # show sockets histogram by remote address
+    tcprtt -e         # show extension summary(average)";
+
+/// Summarize TCP RTT as a histogram.
+#[derive(Parser, Debug)]
+#[command(name = "tcprtt", version, after_help = EXAMPLES)]
+struct Args {
+    /// Summary interval, seconds
+    #[arg(short, long, value_name = "INTERVAL", value_parser = cli::parse_duration_secs)]
+    interval: Option<Duration>,
+
+    /// Total duration of trace, seconds
+    #[arg(short, long, value_name = "DURATION", value_parser = cli::parse_duration_secs)]
+    duration: Option<Duration>,
+
+    /// Include timestamp on output
+    #[arg(short = 'T', long)]
+    timestamp: bool,
+
+    /// Millisecond histogram
+    #[arg(short, long)]
+    millisecond: bool,
+
+    /// Filter for local port
+    #[arg(short = 'p', long, short_alias = 'l', value_name = "LPORT", value_parser = parse_port)]
+    lport: Option<u16>,
+
+    /// Filter for remote port
+    #[arg(short = 'P', long, short_alias = 'r', value_name = "RPORT", value_parser = parse_port)]
+    rport: Option<u16>,
+
+    /// Filter for local address (IPv4 or IPv6)
+    #[arg(short = 'a', long, value_name = "LADDR")]
+    laddr: Option<IpAddr>,
+
+    /// Filter for remote address (IPv4 or IPv6)
+    #[arg(short = 'A', long, value_name = "RADDR")]
+    raddr: Option<IpAddr>,
+
+    /// Show sockets histogram by local address
+    #[arg(short = 'b', long, conflicts_with = "byraddr")]
+    byladdr: bool,
+
+    /// Show sockets histogram by remote address
+    #[arg(short = 'B', long)]
+    byraddr: bool,
+
+    /// Show extension summary (average)
+    #[arg(short, long)]
+    extension: bool,
+
+    #[command(flatten)]
+    probe: ProbeArgs,
+
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+fn parse_port(s: &str) -> Result<u16, String> {
+    match s.trim().parse::<u16>() {
+        Ok(p) if p > 0 => Ok(p),
+        _ => Err(format!("'{s}' is not a valid port (1-65535)")),
+    }
+}
+
+/// An address as the BPF side compares it: (family, 16 bytes, IPv4 in the first 4).
+fn raw_addr(addr: &IpAddr) -> (u16, [u8; 16]) {
+    let mut raw = [0u8; 16];
+    match addr {
+        IpAddr::V4(a) => {
+            raw[..4].copy_from_slice(&a.octets());
+            (net::AF_INET, raw)
+        }
+        IpAddr::V6(a) => (net::AF_INET6, a.octets()),
+    }
+}
+
+/// libbpf-tools refuses to mix an IPv4 and an IPv6 address filter.
+fn check_filters(args: &Args) -> Result<()> {
+    if let (Some(l), Some(r)) = (&args.laddr, &args.raddr)
+        && l.is_ipv4() != r.is_ipv4()
+    {
+        bail!("it is not permitted to filter by both IPv4 and IPv6 (-a {l}, -A {r})");
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    bpfkit::main("tcprtt", run)
+}
+
+fn run() -> Result<()> {
+    let args = Args::parse();
+    check_filters(&args)?;
+    let mut object = MaybeUninit::uninit();
+    let mut open = bpf::open(
+        TcprttSkelBuilder::default(),
+        &mut object,
+        args.common.verbose,
+    )?;
+    let rodata = open
+        .maps
+        .rodata_data
+        .as_deref_mut()
+        .context("BPF object has no .rodata")?;
+    rodata.targ_laddr_hist = args.byladdr;
+    rodata.targ_raddr_hist = args.byraddr;
+    rodata.targ_show_ext = args.extension;
+    rodata.targ_ms = args.millisecond;
+    rodata.targ_sport = args.lport.unwrap_or(0);
+    rodata.targ_dport = args.rport.unwrap_or(0);
+    if let Some(a) = &args.laddr {
+        (rodata.targ_saddr_family, rodata.targ_saddr) = raw_addr(a);
+    }
+    if let Some(a) = &args.raddr {
+        (rodata.targ_daddr_family, rodata.targ_daddr) = raw_addr(a);
+    }
+    probe::apply(
+        open.open_object_mut(),
+        args.probe.mechanism,
+        &bpfkit::hooks::tcprtt(),
+    )?;
+    let mut skel = bpf::load(open)?;
+    bpf::attach(&mut skel)?;
+
+    let out = Output::stdout(args.common.json)?;
+    let hists = &skel.maps.hists;
+    IntervalLoop::new(&out)
+        .every(args.interval)
+        .duration(args.duration)
+        .timestamp(args.timestamp)
+        .banner("Tracing TCP RTT... Hit Ctrl-C to end.")
+        .run(|tick| print_map(&out, hists, &args, tick))
+}
+
+/// Reads every histogram, prints it, and deletes it (a fresh start for the
+/// next interval, as libbpf-tools does).
+fn print_map(out: &Output, map: &dyn MapCore, args: &Args, tick: &Tick) -> Result<()> {
+    let mut entries: Vec<(Vec<u8>, hist_key, hist)> = Vec::new();
+    for key in map.keys() {
+        let value = map
+            .lookup(&key, MapFlags::ANY)
+            .map_err(|e| anyhow!("reading the histogram map: {e}"))?;
+        // A key deleted between keys() and lookup() is simply gone.
+        let Some(value) = value else { continue };
+        if let (Some(k), Some(v)) = (
+            bpfkit::decode::<hist_key>(&key),
+            bpfkit::decode::<hist>(&value),
+        ) {
+            entries.push((key, k, v));
+        }
+    }
+    entries.sort_by_key(|a| (a.1.family, a.1.addr));
+    let unit = if args.millisecond { "msecs" } else { "usecs" };
+    for (_, key, h) in &entries {
+        print_hist(out, args, tick, key, h, unit);
+    }
+    for (raw, _, _) in &entries {
+        map.delete(raw)
+            .map_err(|e| anyhow!("clearing the histogram map: {e}"))?;
+    }
+    Ok(())
+}
+
+/// The address a `-b`/`-B` histogram is for, as inet_ntop writes it.
+fn key_addr(key: &hist_key) -> String {
+    net::ip_from_raw(key.family, &key.addr)
+        .map(|a| net::ntop(&a))
+        .unwrap_or_else(|| format!("family {}", key.family))
+}
+
+/// The line above each histogram, as libbpf-tools prints it (the trailing
+/// space included): `All Addresses = ****** [AVG 12]`,
+/// `Local Address = 127.0.0.1 `.
+fn section_header(args: &Args, key: &hist_key, avg: Option<u64>) -> String {
+    let mut s = String::new();
+    if args.byladdr {
+        s.push_str("Local Address = ");
+    } else if args.byraddr {
+        s.push_str("Remote Address = ");
+    } else {
+        s.push_str("All Addresses = ****** ");
+    }
+    if args.byladdr || args.byraddr {
+        s.push_str(&key_addr(key));
+        s.push(' ');
+    }
+    if args.extension {
+        s.push_str(&format!("[AVG {}]", avg.unwrap_or(0)));
+    }
+    s
+}
+
+fn print_hist(out: &Output, args: &Args, tick: &Tick, key: &hist_key, h: &hist, unit: &str) {
+    let mut histogram = Histogram::log2(&h.slots, unit);
+    if args.extension {
+        histogram = histogram.with_sum(h.latency, h.cnt);
+    }
+    let header = section_header(args, key, histogram.average());
+    let mut fields = Map::new();
+    if let Some(t) = &tick.time {
+        fields.insert("time".into(), json!(t));
+    }
+    if args.byladdr {
+        fields.insert("laddr".into(), json!(key_addr(key)));
+    } else if args.byraddr {
+        fields.insert("raddr".into(), json!(key_addr(key)));
+    }
+    histogram.print(out, Some(&header), Value::Object(fields));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn parse(argv: &[&str]) -> Result<Args, clap::Error> {
+        Args::try_parse_from(std::iter::once("tcprtt").chain(argv.iter().copied()))
+    }
+
+    #[test]
+    fn cli_is_valid() {
+        Args::command().debug_assert();
+    }
+
+    #[test]
+    fn flags_like_libbpf_tools() {
+        let a = parse(&[
+            "-i",
+            "1",
+            "-d",
+            "10",
+            "-T",
+            "-m",
+            "-p",
+            "8080",
+            "-P",
+            "443",
+            "-a",
+            "127.0.0.1",
+            "-A",
+            "10.0.0.1",
+            "-b",
+            "-e",
+        ])
+        .unwrap();
+        assert_eq!(a.interval, Some(Duration::from_secs(1)));
+        assert_eq!(a.duration, Some(Duration::from_secs(10)));
+        assert!(a.timestamp && a.millisecond && a.byladdr && a.extension);
+        assert_eq!((a.lport, a.rport), (Some(8080), Some(443)));
+        assert_eq!(a.laddr, Some("127.0.0.1".parse().unwrap()));
+        // -l/-r are accepted as aliases of -p/-P.
+        let a = parse(&["-l", "22", "-r", "23"]).unwrap();
+        assert_eq!((a.lport, a.rport), (Some(22), Some(23)));
+        let a = parse(&["--lport", "1", "--rport=2", "--probe", "tracepoint"]).unwrap();
+        assert_eq!((a.lport, a.rport), (Some(1), Some(2)));
+    }
+
+    #[test]
+    fn bad_values_are_usage_errors() {
+        for argv in [
+            &["-i", "0"][..],
+            &["-d", "x"],
+            &["-p", "0"],
+            &["-P", "65536"],
+            &["-a", "1.2.3"],
+            &["-b", "-B"],
+            &["--probe", "uprobe"],
+        ] {
+            let e = parse(argv).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{argv:?}");
+        }
+    }
+
+    #[test]
+    fn mixed_address_families_are_refused() {
+        let a = parse(&["-a", "127.0.0.1", "-A", "::1"]).unwrap();
+        assert!(check_filters(&a).is_err());
+        let a = parse(&["-a", "::1", "-A", "::2"]).unwrap();
+        assert!(check_filters(&a).is_ok());
+    }
+
+    #[test]
+    fn addresses_for_the_bpf_side() {
+        let (f, raw) = raw_addr(&"127.0.0.1".parse().unwrap());
+        assert_eq!(f, 2);
+        assert_eq!(&raw[..5], &[127, 0, 0, 1, 0]);
+        let (f, raw) = raw_addr(&"::1".parse().unwrap());
+        assert_eq!(f, 10);
+        assert_eq!(raw[15], 1);
+    }
+
+    fn key(family: u16, addr: &[u8]) -> hist_key {
+        let mut k = hist_key {
+            family,
+            ..Default::default()
+        };
+        k.addr[..addr.len()].copy_from_slice(addr);
+        k
+    }
+
+    #[test]
+    fn section_headers_like_libbpf_tools() {
+        let k = key(2, &[127, 0, 0, 1]);
+        let a = parse(&[]).unwrap();
+        assert_eq!(section_header(&a, &k, None), "All Addresses = ****** ");
+        let a = parse(&["-e"]).unwrap();
+        assert_eq!(
+            section_header(&a, &key(0, &[]), Some(42)),
+            "All Addresses = ****** [AVG 42]"
+        );
+        let a = parse(&["-b"]).unwrap();
+        assert_eq!(section_header(&a, &k, None), "Local Address = 127.0.0.1 ");
+        let a = parse(&["-B", "-e"]).unwrap();
+        let mut v6 = [0u8; 16];
+        v6[15] = 1;
+        assert_eq!(
+            section_header(&a, &key(10, &v6), Some(7)),
+            "Remote Address = ::1 [AVG 7]"
+        );
+    }
+}

@@ -1,0 +1,39 @@
+//! What each kernel-function tool hooks, per mechanism: declared once here
+//! so the tool and its tests (which check detection and every mechanism)
+//! agree. Order of preference is probe.rs's: fentry → kprobe → tracepoint.
+
+use crate::probe::Needs;
+
+/// fentry-unlink (lesson 3): all three; kprobe-unlink (lesson 2): no fentry.
+pub fn unlink(with_fentry: bool) -> Needs {
+    Needs {
+        fentry: if with_fentry {
+            vec!["do_unlinkat"]
+        } else {
+            vec![]
+        },
+        kprobe: vec!["do_unlinkat"],
+        tracepoint: vec!["syscalls:sys_enter_unlinkat", "syscalls:sys_exit_unlinkat"],
+    }
+}
+
+/// tcpconnlat (lesson 13): connect entry plus the SYN-SENT state handler, or
+/// the socket state tracepoint (SYN_SENT → ESTABLISHED).
+pub fn tcpconnlat() -> Needs {
+    let funcs = vec!["tcp_v4_connect", "tcp_v6_connect", "tcp_rcv_state_process"];
+    Needs {
+        fentry: funcs.clone(),
+        kprobe: funcs,
+        tracepoint: vec!["sock:inet_sock_set_state"],
+    }
+}
+
+/// tcprtt (lesson 14): the established-state receive path, or tcp_probe
+/// (which carries srtt).
+pub fn tcprtt() -> Needs {
+    Needs {
+        fentry: vec!["tcp_rcv_established"],
+        kprobe: vec!["tcp_rcv_established"],
+        tracepoint: vec!["tcp:tcp_probe"],
+    }
+}

@@ -1,0 +1,393 @@
+//! tcprtt against real loopback TCP traffic: the test opens a connection,
+//! bounces bytes over it while the tool runs, and reads the histograms the
+//! tool prints (filtered by the connection's ports so other traffic on the
+//! machine cannot make a test pass or fail).
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use bpfkit::probe::{self, Mechanism, Needs};
+use common::{Finished, Tool, lifecycle_checks};
+use serde_json::Value;
+
+/// A loopback connection whose server echoes every byte back.
+struct Pair {
+    client: TcpStream,
+    /// The listener's port: the client's remote port, the server's local port.
+    port: u16,
+    server: Option<JoinHandle<()>>,
+}
+
+impl Pair {
+    fn new() -> Pair {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let client = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        client.set_nodelay(true).unwrap();
+        let (mut conn, _) = listener.accept().unwrap();
+        conn.set_nodelay(true).unwrap();
+        let server = thread::spawn(move || {
+            let mut buf = [0u8; 64];
+            while let Ok(n) = conn.read(&mut buf) {
+                if n == 0 || conn.write_all(&buf[..n]).is_err() {
+                    break;
+                }
+            }
+        });
+        Pair {
+            client,
+            port,
+            server: Some(server),
+        }
+    }
+
+    /// Round trips for `d`; returns how many were made.
+    fn exchange(&mut self, d: Duration) -> u64 {
+        let end = Instant::now() + d;
+        let mut n = 0;
+        let mut buf = [0u8; 1];
+        while Instant::now() < end {
+            self.client.write_all(b"x").unwrap();
+            self.client.read_exact(&mut buf).unwrap();
+            n += 1;
+        }
+        n
+    }
+}
+
+impl Drop for Pair {
+    fn drop(&mut self) {
+        let _ = self.client.shutdown(std::net::Shutdown::Both);
+        if let Some(h) = self.server.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// A port nobody connects to: a listener held open and never used.
+fn idle_port() -> (TcpListener, u16) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    (l, port)
+}
+
+#[derive(Debug, Default)]
+struct Section {
+    /// The line above the histogram (`All Addresses = ****** `).
+    header: String,
+    unit: String,
+    /// (low, high, count)
+    rows: Vec<(u64, u64, u64)>,
+}
+
+impl Section {
+    fn total(&self) -> u64 {
+        self.rows.iter().map(|r| r.2).sum()
+    }
+}
+
+/// Parses the table output into its histograms, checking each row's shape
+/// (`     low -> high       : count    |<40 columns>|`) on the way.
+fn sections(lines: &[String]) -> Vec<Section> {
+    let mut out: Vec<Section> = Vec::new();
+    let mut prev = String::new();
+    for line in lines {
+        if line.ends_with(" : count    distribution") {
+            out.push(Section {
+                header: prev.clone(),
+                unit: line.split_whitespace().next().unwrap().to_string(),
+                rows: Vec::new(),
+            });
+            assert!(line.starts_with("     "), "header indent: {line:?}");
+        } else if line.contains(" -> ") && line.contains(" : ") {
+            let (range, rest) = line.split_once(" : ").unwrap();
+            let (low, high) = range.split_once(" -> ").unwrap();
+            let (count, bar) = rest.split_once('|').unwrap();
+            assert_eq!(range.len(), 24, "row columns: {line:?}");
+            assert_eq!(count.len(), 9, "count column: {line:?}");
+            assert!(bar.ends_with('|') && bar.len() == 41, "bar: {line:?}");
+            let row = (
+                low.trim().parse().unwrap(),
+                high.trim().parse().unwrap(),
+                count.trim().parse().unwrap(),
+            );
+            out.last_mut().expect("row before a header").rows.push(row);
+        }
+        prev = line.clone();
+    }
+    for s in &out {
+        // log2 rows from 0 -> 1 on, contiguous, the last non-empty.
+        assert_eq!(s.rows.first().map(|r| (r.0, r.1)), Some((0, 1)), "{s:?}");
+        for w in s.rows.windows(2) {
+            assert_eq!(w[1].0, w[0].1 + 1, "{s:?}");
+        }
+        assert!(s.rows.last().unwrap().2 > 0, "trailing zero row: {s:?}");
+    }
+    out
+}
+
+/// Runs `tcprtt args` for its `-d` while the pair exchanges data.
+fn run_with_traffic(args: &[&str], pair: &mut Pair) -> Finished {
+    let tool = Tool::start("tcprtt", args);
+    assert!(pair.exchange(Duration::from_millis(1500)) > 100);
+    let fin = tool.wait();
+    assert!(fin.status.success(), "tcprtt {args:?}: {fin:?}");
+    fin
+}
+
+fn total(fin: &Finished) -> u64 {
+    sections(&fin.stdout).iter().map(Section::total).sum()
+}
+
+#[test]
+fn histogram_counts_loopback_rtt() {
+    let mut pair = Pair::new();
+    let fin = run_with_traffic(&["-i", "1", "-d", "3"], &mut pair);
+    let secs = sections(&fin.stdout);
+    assert!(!secs.is_empty(), "no histogram: {:?}", fin.stdout);
+    for s in &secs {
+        assert_eq!(s.header, "All Addresses = ****** ");
+        assert_eq!(s.unit, "usecs");
+        // The fullest bucket has the full 40-star bar.
+        let max = s.rows.iter().map(|r| r.2).max().unwrap();
+        let full = format!(": {max:<8} |{}|", "*".repeat(40));
+        assert!(
+            fin.stdout.iter().any(|l| l.ends_with(&full)),
+            "{:?}",
+            fin.stdout
+        );
+    }
+    assert!(total(&fin) > 100, "{:?}", fin.stdout);
+    // One print per interval, each after an empty line.
+    assert!(fin.stdout.iter().filter(|l| l.is_empty()).count() >= 2);
+    assert_eq!(fin.stdout.first().map(String::as_str), Some(""));
+}
+
+#[test]
+fn port_filters() {
+    let mut pair = Pair::new();
+    let (_idle, idle) = idle_port();
+    let (port, idle) = (pair.port.to_string(), idle.to_string());
+    // All at once, over the same traffic.
+    let runs = [
+        (vec!["-P", &port], true),
+        (vec!["-p", &port], true),
+        (vec!["-P", &idle], false),
+        (vec!["-p", &idle], false),
+        (
+            vec!["-P", &port, "-A", "127.0.0.1", "-a", "127.0.0.1"],
+            true,
+        ),
+        (vec!["-P", &port, "-A", "127.0.0.2"], false),
+        (vec!["-P", &port, "-a", "::1"], false),
+    ];
+    let tools: Vec<Tool> = runs
+        .iter()
+        .map(|(args, _)| {
+            let mut a = vec!["-d", "3"];
+            a.extend(args.iter().copied());
+            Tool::start("tcprtt", &a)
+        })
+        .collect();
+    assert!(pair.exchange(Duration::from_millis(1500)) > 100);
+    for ((args, sees), tool) in runs.iter().zip(tools) {
+        let fin = tool.wait();
+        assert!(fin.status.success(), "{args:?}: {fin:?}");
+        let n = total(&fin);
+        if *sees {
+            assert!(
+                n > 100,
+                "{args:?} must see the connection: {:?}",
+                fin.stdout
+            );
+        } else {
+            assert_eq!(n, 0, "{args:?} must see nothing: {:?}", fin.stdout);
+        }
+    }
+}
+
+#[test]
+fn milliseconds() {
+    let mut pair = Pair::new();
+    let port = pair.port.to_string();
+    let fin = run_with_traffic(&["-m", "-d", "3", "-P", &port], &mut pair);
+    let secs = sections(&fin.stdout);
+    assert_eq!(secs.len(), 1, "{:?}", fin.stdout);
+    assert_eq!(secs[0].unit, "msecs");
+    // Loopback round trips are far below a millisecond.
+    assert!(secs[0].rows[0].2 > 100, "{:?}", fin.stdout);
+}
+
+#[test]
+fn extension_prints_the_average() {
+    let mut pair = Pair::new();
+    let port = pair.port.to_string();
+    let fin = run_with_traffic(&["-e", "-d", "3", "-P", &port], &mut pair);
+    let secs = sections(&fin.stdout);
+    assert_eq!(secs.len(), 1, "{:?}", fin.stdout);
+    let s = &secs[0];
+    let avg: u64 = s
+        .header
+        .strip_prefix("All Addresses = ****** [AVG ")
+        .and_then(|r| r.strip_suffix(']'))
+        .unwrap_or_else(|| panic!("header: {:?}", s.header))
+        .parse()
+        .unwrap();
+    let lowest = s.rows.iter().find(|r| r.2 > 0).unwrap().0;
+    let highest = s.rows.last().unwrap().1;
+    assert!(
+        (lowest..=highest).contains(&avg),
+        "AVG {avg} outside the histogram's range {lowest}..={highest}"
+    );
+}
+
+#[test]
+fn per_address_histograms() {
+    let mut pair = Pair::new();
+    let port = pair.port.to_string();
+    let local = Tool::start("tcprtt", &["-b", "-d", "3", "-P", &port, "-T"]);
+    let remote = Tool::start("tcprtt", &["-B", "-e", "-d", "3", "-P", &port]);
+    pair.exchange(Duration::from_millis(1500));
+    let fin = local.wait();
+    let secs = sections(&fin.stdout);
+    assert_eq!(secs.len(), 1, "{:?}", fin.stdout);
+    assert_eq!(secs[0].header, "Local Address = 127.0.0.1 ");
+    assert!(secs[0].total() > 100);
+    // -T: an HH:MM:SS line before the histogram.
+    let ts = &fin.stdout[1];
+    assert!(
+        ts.len() == 8 && ts.as_bytes()[2] == b':' && ts.as_bytes()[5] == b':',
+        "{:?}",
+        fin.stdout
+    );
+    let fin = remote.wait();
+    let secs = sections(&fin.stdout);
+    assert_eq!(secs.len(), 1, "{:?}", fin.stdout);
+    assert!(
+        secs[0]
+            .header
+            .starts_with("Remote Address = 127.0.0.1 [AVG "),
+        "{:?}",
+        secs[0].header
+    );
+}
+
+#[test]
+fn json_output() {
+    let mut pair = Pair::new();
+    let port = pair.port.to_string();
+    let fin = run_with_traffic(
+        &[
+            "--json", "-b", "-e", "-T", "-i", "1", "-d", "3", "-P", &port,
+        ],
+        &mut pair,
+    );
+    fin.assert_json_only();
+    let objs: Vec<Value> = fin
+        .stdout
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(!objs.is_empty(), "no JSON: {fin:?}");
+    let mut seen = 0;
+    for v in &objs {
+        assert_eq!(v["unit"], "usecs");
+        assert_eq!(v["laddr"], "127.0.0.1");
+        assert_eq!(v["time"].as_str().map(str::len), Some(8), "{v}");
+        let buckets = v["buckets"].as_array().unwrap();
+        let sum: u64 = buckets.iter().map(|b| b["count"].as_u64().unwrap()).sum();
+        assert_eq!(v["count"].as_u64(), Some(sum), "{v}");
+        assert_eq!(buckets[0]["low"], 0);
+        assert_eq!(buckets[0]["high"], 1);
+        for b in buckets {
+            assert!(b["low"].as_u64().unwrap() <= b["high"].as_u64().unwrap());
+        }
+        let avg = v["avg"].as_f64().unwrap();
+        let s = v["sum"].as_u64().unwrap();
+        assert!((avg - s as f64 / sum as f64).abs() < 1e-6, "{v}");
+        seen += sum;
+    }
+    assert!(seen > 100, "{objs:?}");
+}
+
+#[test]
+fn sigint_prints_what_was_gathered() {
+    let mut pair = Pair::new();
+    let port = pair.port.to_string();
+    // No -i, no -d: the histogram comes out on Ctrl-C, as libbpf-tools does.
+    let tool = Tool::start("tcprtt", &["-P", &port]);
+    pair.exchange(Duration::from_millis(800));
+    let fin = tool.stop();
+    assert!(fin.status.success(), "{fin:?}");
+    assert!(total(&fin) > 100, "{:?}", fin.stdout);
+}
+
+#[test]
+fn mixed_address_families_are_an_error() {
+    let fin = common::run("tcprtt", &["-a", "127.0.0.1", "-A", "::1", "-d", "1"]);
+    assert_eq!(fin.status.code(), Some(1), "{fin:?}");
+    assert!(
+        fin.stderr.iter().any(|l| l.contains("both IPv4 and IPv6")),
+        "{fin:?}"
+    );
+}
+
+fn needs() -> Needs {
+    bpfkit::hooks::tcprtt()
+}
+
+fn sees_rtt(args: &[&str], mechanism: Mechanism) {
+    let mut pair = Pair::new();
+    let port = pair.port.to_string();
+    let mut a = args.to_vec();
+    a.extend(["-d", "3", "-P", &port]);
+    let tool = Tool::start("tcprtt", &a);
+    common::assert_using(&tool, mechanism);
+    pair.exchange(Duration::from_millis(1500));
+    let fin = tool.wait();
+    assert!(fin.status.success(), "{fin:?}");
+    assert!(total(&fin) > 100, "{a:?}: {:?}", fin.stdout);
+}
+
+fn forced(mechanism: Mechanism) {
+    common::check_mechanism("tcprtt", &needs(), mechanism, sees_rtt);
+}
+
+#[test]
+fn mechanism_default() {
+    // No flag: `auto`, or what the runner forces through BPFKIT_PROBE.
+    let (args, m) = common::default_mechanism(&needs());
+    sees_rtt(&args, m);
+}
+
+#[test]
+fn mechanism_auto() {
+    let auto = probe::choose(probe::ProbeMode::Auto, &needs())
+        .expect("some mechanism")
+        .mechanism;
+    sees_rtt(&["--probe=auto"], auto);
+}
+#[test]
+fn mechanism_fentry() {
+    forced(Mechanism::Fentry);
+}
+#[test]
+fn mechanism_kprobe() {
+    forced(Mechanism::Kprobe);
+}
+#[test]
+fn mechanism_tracepoint() {
+    forced(Mechanism::Tracepoint);
+}
+
+#[test]
+fn lifecycle() {
+    let mut pair = Pair::new();
+    let pair = std::sync::Mutex::new(&mut pair);
+    lifecycle_checks("tcprtt", &["-i", "1"], || {
+        pair.lock().unwrap().exchange(Duration::from_millis(20));
+    });
+}
