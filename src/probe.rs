@@ -287,6 +287,68 @@ pub fn apply(
     Ok(choice.mechanism)
 }
 
+// ---------------------------------------------------------------------------
+// BTF-typed tracepoints (tp_btf) → raw tracepoints (raw_tp).
+
+/// Which flavour of raw tracepoint a tool's programs use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RawTpStyle {
+    /// `tp_btf/<name>`: typed arguments, direct memory access.
+    Btf,
+    /// `raw_tp/<name>`: untyped arguments read with BPF_CORE_READ.
+    Raw,
+}
+
+/// Environment variable that forces `raw_tp` (for testing the fallback).
+pub const FORCE_RAW_TP_ENV: &str = "BPFKIT_RAW_TP";
+
+/// Whether a tp_btf program can be loaded and attached for raw tracepoint
+/// `name` (e.g. `sched_switch`): BTF must describe `btf_trace_<name>` and
+/// the kernel must accept a trial program.
+pub fn tp_btf_can_attach(name: &str) -> FentrySupport {
+    trial_tracing_program(
+        &format!("btf_trace_{name}"),
+        libbpf_sys::BTF_KIND_TYPEDEF,
+        libbpf_sys::BPF_TRACE_RAW_TP,
+    )
+}
+
+/// Chooses tp_btf when every tracepoint in `names` takes it, else raw_tp
+/// (or raw_tp when BPFKIT_RAW_TP=1), turns on only the programs of that
+/// style (by ELF section), and says which on stderr.
+pub fn apply_raw_tp_style(object: &mut libbpf_rs::OpenObject, names: &[&str]) -> RawTpStyle {
+    let forced = std::env::var(FORCE_RAW_TP_ENV).is_ok_and(|v| v == "1");
+    let refusal = if forced {
+        Some(format!("{FORCE_RAW_TP_ENV}=1"))
+    } else {
+        names.iter().find_map(|n| match tp_btf_can_attach(n) {
+            FentrySupport::Yes => None,
+            FentrySupport::NotInBtf => Some(format!("btf_trace_{n} not in kernel BTF")),
+            FentrySupport::Refused(e) => Some(format!("tp_btf refused: {e}")),
+        })
+    };
+    let style = if refusal.is_some() {
+        RawTpStyle::Raw
+    } else {
+        RawTpStyle::Btf
+    };
+    for mut prog in object.progs_mut() {
+        let section = prog.section().to_string_lossy().into_owned();
+        let kind = section.split('/').next().unwrap_or_default();
+        match kind {
+            "tp_btf" => prog.set_autoload(style == RawTpStyle::Btf),
+            "raw_tp" | "raw_tracepoint" => prog.set_autoload(style == RawTpStyle::Raw),
+            _ => {}
+        }
+    }
+    use std::io::Write;
+    let _ = match refusal {
+        None => writeln!(std::io::stderr(), "using tp_btf"),
+        Some(why) => writeln!(std::io::stderr(), "using raw_tp ({why})"),
+    };
+    style
+}
+
 /// Result of the fentry trial.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FentrySupport {
@@ -300,8 +362,22 @@ pub enum FentrySupport {
 /// function `func`: BTF must describe it and the kernel must accept a trial
 /// program (EPERM from lockdown or a missing trampoline counts as no).
 pub fn fentry_can_attach(func: &str) -> FentrySupport {
+    trial_tracing_program(
+        func,
+        libbpf_sys::BTF_KIND_FUNC,
+        libbpf_sys::BPF_TRACE_FENTRY,
+    )
+}
+
+/// Loads and attaches a do-nothing BPF_PROG_TYPE_TRACING program for the
+/// vmlinux BTF type `name` of `kind`, then detaches it.
+fn trial_tracing_program(
+    name: &str,
+    kind: u32,
+    attach_type: libbpf_sys::bpf_attach_type,
+) -> FentrySupport {
     use std::ffi::CString;
-    let Ok(cname) = CString::new(func) else {
+    let Ok(cname) = CString::new(name) else {
         return FentrySupport::NotInBtf;
     };
     // SAFETY: plain libbpf C calls; every pointer is checked and every fd closed.
@@ -310,7 +386,7 @@ pub fn fentry_can_attach(func: &str) -> FentrySupport {
         if btf.is_null() {
             return FentrySupport::NotInBtf;
         }
-        let id = libbpf_sys::btf__find_by_name_kind(btf, cname.as_ptr(), libbpf_sys::BTF_KIND_FUNC);
+        let id = libbpf_sys::btf__find_by_name_kind(btf, cname.as_ptr(), kind);
         libbpf_sys::btf__free(btf);
         if id <= 0 {
             return FentrySupport::NotInBtf;
@@ -332,13 +408,12 @@ pub fn fentry_can_attach(func: &str) -> FentrySupport {
                 imm: 0,
             },
         ];
-        let opts = libbpf_sys::bpf_prog_load_opts {
+        let mut opts = libbpf_sys::bpf_prog_load_opts {
             sz: std::mem::size_of::<libbpf_sys::bpf_prog_load_opts>() as _,
-            expected_attach_type: libbpf_sys::BPF_TRACE_FENTRY,
+            expected_attach_type: attach_type,
             attach_btf_id: id as u32,
             ..Default::default()
         };
-        let mut opts = opts;
         let fd = libbpf_sys::bpf_prog_load(
             libbpf_sys::BPF_PROG_TYPE_TRACING,
             std::ptr::null(),

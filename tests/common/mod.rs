@@ -167,7 +167,12 @@ pub fn assert_missing_pid_error(name: &str) {
 impl Tool {
     /// Starts `name args…` and returns once it reports being attached.
     pub fn start(name: &str, args: &[&str]) -> Tool {
-        let tool = Self::spawn(name, args);
+        Self::start_env(name, args, &[])
+    }
+
+    /// Like `start`, with extra environment variables (e.g. BPFKIT_RAW_TP=1).
+    pub fn start_env(name: &str, args: &[&str], env: &[(&str, &str)]) -> Tool {
+        let tool = Self::spawn_env(name, args, env);
         if wait_in(&tool.stderr, ATTACH_TIMEOUT, |l| l.contains(READY)).is_none() {
             let fin = tool.stop();
             panic!("{name} did not attach: {fin:?}");
@@ -177,9 +182,14 @@ impl Tool {
 
     /// Starts the tool without waiting for it to attach.
     pub fn spawn(name: &str, args: &[&str]) -> Tool {
+        Self::spawn_env(name, args, &[])
+    }
+
+    fn spawn_env(name: &str, args: &[&str], env: &[(&str, &str)]) -> Tool {
         setup();
         let mut child = Command::new(bin(name))
             .args(args)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
