@@ -119,11 +119,83 @@ def bench_opensnoop():
               f"  tool CPU {r['cpu']:.2f} s")
 
 
+CONNECTS = int(os.environ.get("CONNECTS", "20000"))
+
+
+def connect_rate(calls):
+    out = subprocess.run([os.path.join(REL, "examples", "connect_storm"), str(calls)],
+                         capture_output=True, text=True, check=True).stdout
+    m = re.search(r"rate=(\d+)", out)
+    return float(m.group(1)) if m else float("nan")
+
+
+def traced_connect_rate(cmd, calls):
+    """connects/s while `cmd` traces (None if the tool does not start)."""
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    time.sleep(3.0)
+    if p.poll() is not None:
+        err = p.stderr.read().decode(errors="replace").strip().splitlines()
+        return None, (err[-1] if err else f"exited {p.returncode}")
+    rate = connect_rate(calls)
+    p.send_signal(signal.SIGINT)
+    _, _, ru = os.wait4(p.pid, 0)
+    return rate, f"tool CPU {ru.ru_utime + ru.ru_stime:.2f} s"
+
+
+def bench_tcpconnlat():
+    print(f"== tcpconnlat (kernel {os.uname().release}) ==")
+    ours = [os.path.join(REL, "tcpconnlat")]
+    s_ours, n = median_startup(ours)
+    print(f"startup (exec -> header, median of {n}): bpfkit {fmt_s(s_ours)}", end="")
+    c_tool = "/usr/sbin/tcpconnlat"
+    if os.path.exists(c_tool):
+        s_c, n2 = median_startup([c_tool])
+        if s_c is None:
+            r = subprocess.run([c_tool], capture_output=True, text=True, timeout=30)
+            why = (r.stderr.strip().splitlines() or ["no header"])[-1]
+            print(f" | libbpf-tools: fails here ({why})")
+        else:
+            print(f" | libbpf-tools {fmt_s(s_c)} (median of {n2})")
+    else:
+        print(" | libbpf-tools: not installed")
+    base = connect_rate(CONNECTS)
+    print(f"{CONNECTS} loopback connects: untraced {base:,.0f} connects/s")
+    for mech in ["fentry", "kprobe", "tracepoint"]:
+        rate, note = traced_connect_rate(ours + [f"--probe={mech}"], CONNECTS)
+        if rate is None:
+            print(f"  bpfkit --probe={mech:<10} n/a: {note}")
+        else:
+            print(f"  bpfkit --probe={mech:<10} {rate:>10,.0f} connects/s ({100 * rate / base:5.1f}% of untraced), {note}")
+    if os.path.exists(c_tool):
+        rate, note = traced_connect_rate([c_tool], CONNECTS)
+        if rate is None:
+            print(f"  libbpf-tools            n/a: {note}")
+        else:
+            print(f"  libbpf-tools            {rate:>10,.0f} connects/s ({100 * rate / base:5.1f}% of untraced), {note}")
+
+
+def bench_tcpconnlat_vm():
+    """The same inside Debian's 6.12 kernel under qemu TCG, where fentry and
+    kprobes exist (absolute numbers are emulation-slow; compare ratios)."""
+    kernels = subprocess.run([os.path.join(ROOT, "scripts", "vm-deps.sh")], capture_output=True,
+                             text=True, check=True).stdout.split("\n")
+    k = [line.split() for line in kernels if line.startswith("6.12")]
+    if not k:
+        print("== tcpconnlat in a VM: no 6.12 kernel available ==")
+        return
+    version, vmlinuz = k[0]
+    print(f"== tcpconnlat in a VM ({version}, qemu TCG; compare ratios, not absolute rates) ==", flush=True)
+    env = f"CONNECTS={min(CONNECTS, 5000)} STARTUP_RUNS=3"
+    subprocess.run(["vng", "--run", vmlinuz, "--disable-kvm", "--cpus", "2", "--memory", "2G", "--",
+                    f"{env} python3 {os.path.abspath(__file__)} tcpconnlat"], check=False,
+                   stdin=subprocess.DEVNULL)
+
+
 def main():
     if os.geteuid() != 0:
         sys.exit("bench: run as root (make bench does)")
     only = sys.argv[1:]
-    benches = {"opensnoop": bench_opensnoop}
+    benches = {"opensnoop": bench_opensnoop, "tcpconnlat": bench_tcpconnlat, "tcpconnlat-vm": bench_tcpconnlat_vm}
     for name, fn in benches.items():
         if not only or name in only:
             fn()

@@ -12,12 +12,20 @@ MULTI=" unlink tcpconnlat tcprtt "
 
 mountpoint -q /sys/kernel/tracing || mount -t tracefs nodev /sys/kernel/tracing
 mkdir -p "$outdir/$label"
-echo "[$label] kernel $(uname -r)" >&2
+echo "[$label] kernel $(uname -r)" | tee -a "$outdir/progress.log" >&2
+
+modes_of() {
+    case "$MULTI" in *" $1 "*) echo "$modes" ;; *) echo default ;; esac
+}
+# What this run will do, so a run that dies part-way shows what is missing.
 while read -r bin; do
     name=$(basename "$bin" | sed 's/-[0-9a-f]*$//')
-    run_modes=default
-    case "$MULTI" in *" $name "*) run_modes=$modes ;; esac
-    for mode in $run_modes; do
+    for mode in $(modes_of "$name"); do printf '%s\t%s\t%s\n' "$label" "$name" "$mode" >>"$outdir/planned.tsv"; done
+done <"$outdir/tests.list"
+
+while read -r bin; do
+    name=$(basename "$bin" | sed 's/-[0-9a-f]*$//')
+    for mode in $(modes_of "$name"); do
         log="$outdir/$label/$name.$mode.log"
         start=$(date +%s)
         if [ "$mode" = default ]; then
@@ -30,6 +38,7 @@ while read -r bin; do
         passed=$(sed -n 's/.* \([0-9]*\) passed.*/\1/p' <<<"$result")
         failed=$(sed -n 's/.* \([0-9]*\) failed.*/\1/p' <<<"$result")
         printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$name" "$mode" "${passed:-0}" "${failed:-0}" "$rc" >>"$outdir/summary.tsv"
-        echo "[$label] $name ($mode): ${passed:-0} passed, ${failed:-0} failed, exit $rc, $(( $(date +%s) - start )) s" >&2
+        echo "[$label] $name ($mode): ${passed:-0} passed, ${failed:-0} failed, exit $rc, $(( $(date +%s) - start )) s" \
+            | tee -a "$outdir/progress.log" >&2
     done
 done <"$outdir/tests.list"

@@ -1,35 +1,49 @@
 #!/usr/bin/env python3
 """Prints the tool x kernel x mode table from OUTDIR/summary.tsv (written by
-vm-run-tests.sh); exits 1 if any run failed or ran no test, or a kernel is
-missing from the table."""
+vm-run-tests.sh). Exits 1 if any run failed or ran no test, a planned run has
+no result (the VM died), or a kernel has no results at all."""
 import sys
 from collections import OrderedDict
 
 outdir = sys.argv[1]
 expected_labels = sys.argv[2:]
 rows = OrderedDict()
-labels = []
+labels = list(expected_labels)
 bad = []
-for line in open(f"{outdir}/summary.tsv"):
-    label, name, mode, passed, failed, rc = line.rstrip("\n").split("\t")
+
+
+def cell(label, name, mode, text):
     if label not in labels:
         labels.append(label)
+    rows.setdefault((name, mode), {})[label] = text
+
+
+try:
+    planned = [line.rstrip("\n").split("\t") for line in open(f"{outdir}/planned.tsv")]
+except FileNotFoundError:
+    planned = []
+for line in open(f"{outdir}/summary.tsv"):
+    label, name, mode, passed, failed, rc = line.rstrip("\n").split("\t")
     passed, failed, rc = int(passed), int(failed), int(rc)
     ok = rc == 0 and failed == 0 and passed > 0
-    rows.setdefault((name, mode), {})[label] = f"{'ok' if ok else 'FAIL'} {passed}/{passed + failed}"
+    cell(label, name, mode, f"{'ok' if ok else 'FAIL'} {passed}/{passed + failed}")
     if not ok:
         bad.append(f"{name} ({mode}) on {label}: {passed} passed, {failed} failed, exit {rc}")
+for label, name, mode in planned:
+    if label not in rows.get((name, mode), {}):
+        cell(label, name, mode, "DIED")
+        bad.append(f"{name} ({mode}) on {label}: planned but no result (the VM died?)")
+for label in expected_labels:
+    if not any(label in by_label for by_label in rows.values()):
+        bad.append(f"kernel {label}: no results (did the VM boot?)")
 
 width = max([len(l) for l in labels] + [12])
 print(f"{'tool':<14} {'mode':<11} " + " ".join(f"{l:<{width}}" for l in labels))
-for (name, mode), by_label in rows.items():
+for (name, mode), by_label in sorted(rows.items()):
     cells = " ".join(f"{by_label.get(l, '-'):<{width}}" for l in labels)
     print(f"{name:<14} {mode:<11} {cells}")
-missing = [l for l in expected_labels if l not in labels]
-for l in missing:
-    bad.append(f"kernel {l}: no results (did the VM boot?)")
-total = sum(1 for r in rows.values() for c in r.values() if c.startswith("ok"))
-print(f"{total} passed, {len(bad)} failed")
+runs = sum(1 for r in rows.values() for c in r.values() if c.startswith("ok"))
+print(f"{runs} passed, {len(bad)} failed")
 for b in bad:
     print("  " + b)
 sys.exit(1 if bad else 0)

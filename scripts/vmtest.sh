@@ -13,7 +13,7 @@ mapfile -t kernels < <(scripts/vm-deps.sh)
 
 cargo build --bins
 rm -rf "$out"
-mkdir -p "$out"
+mkdir -p "$out/bin/deps"
 cargo test --no-run --message-format=json 2>/dev/null | python3 -c '
 import json, sys
 for line in sys.stdin:
@@ -23,8 +23,14 @@ for line in sys.stdin:
         continue
     if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["kind"] == ["test"]:
         print(m["executable"])
-' | sort >"$out/tests.list"
-[ -s "$out/tests.list" ] || { echo "vmtest: no test binaries built" >&2; exit 1; }
+' | sort >"$out/built.list"
+[ -s "$out/built.list" ] || { echo "vmtest: no test binaries built" >&2; exit 1; }
+# Private copies: the guest sees the host's files live, so a rebuild during
+# the run must not change the binaries under test. The harness finds the
+# tools next to its own deps/ directory.
+while read -r t; do cp "$t" "$out/bin/deps/"; echo "$out/bin/deps/$(basename "$t")"; done \
+    <"$out/built.list" >"$out/tests.list"
+find target/debug -maxdepth 1 -type f -perm -u+x -exec cp {} "$out/bin/" \;
 
 labels=("host-$(uname -r)")
 scripts/vm-run-tests.sh "host-$(uname -r)" "$out" "" "default"
@@ -33,8 +39,10 @@ for k in "${kernels[@]}"; do
     vmlinuz=${k#* }
     labels+=("$version")
     echo "booting $version under qemu (TCG)" >&2
+    # The guest's console (kernel messages, a panic) goes to console-<version>.log.
     timeout 2400 vng --run "$vmlinuz" --disable-kvm --cpus 2 --memory 3G --rwdir "$out" -- \
         "$root/scripts/vm-run-tests.sh" "$version" "$out" "fentry,kprobe,tracepoint" \
-        "default fentry kprobe tracepoint" </dev/null || echo "vng for $version exited with $?" >&2
+        "default fentry kprobe tracepoint" </dev/null >"$out/console-$version.log" 2>&1 \
+        || echo "vng for $version exited with $? (see $out/console-$version.log)" >&2
 done
 python3 scripts/vmtable.py "$out" "${labels[@]}"

@@ -113,6 +113,12 @@ static __always_inline int trace_enter(const char *filename, const char *const *
 			r->hdr.args_truncated = 1;
 			goto stash;
 		}
+		/* Before 6.x (fixed upstream later), an empty string reads as 0
+		 * bytes rather than 1 (its NUL): keep "" as an argument. */
+		if (n == 0) {
+			r->args[size] = '\0';
+			n = 1;
+		}
 		r->hdr.args_count++;
 		r->hdr.args_size = size + n;
 	}
