@@ -18,6 +18,9 @@ if [ "$level" = test ] || [ "$level" = bench ]; then
     have_cmd bpftool || need+=(bpftool)          # tests check `bpftool prog list`
     have_cmd setpriv || need+=(util-linux)       # tests run tools as an unprivileged user
     have_cmd python3 || need+=(python3)
+    have_cmd cc || need+=(gcc)                    # memleak's test compiles a leaking C program
+    have_cmd java || need+=(default-jre-headless) # javagc's test runs a JVM (USDT probes)
+    have_cmd script || need+=(bsdutils)           # bashreadline's test types into a pty
 fi
 if [ "$level" = bench ]; then
     have_pkg libbpf-tools || need+=(libbpf-tools) # the C reference tools in /usr/sbin
