@@ -8,6 +8,7 @@
 //! generated skeletons).
 
 pub mod bpf;
+pub mod cgroup;
 pub mod cli;
 pub mod events;
 pub mod fmt;
@@ -17,7 +18,9 @@ pub mod net;
 pub mod output;
 pub mod probe;
 pub mod stop;
+pub mod sym;
 pub mod unlink;
+pub mod uprobe;
 
 /// Generated skeletons, one module per `src/bpf/<name>.bpf.c`.
 #[allow(

@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, bail};
 use bpfkit::cli::{self, CommonArgs};
 use bpfkit::hist::{Histogram, IntervalLoop, Tick};
 use bpfkit::probe::{self, ProbeArgs};
@@ -18,8 +18,8 @@ use bpfkit::skel::tcprtt::TcprttSkelBuilder;
 use bpfkit::skel::tcprtt::types::{hist, hist_key};
 use bpfkit::{Output, bpf, net};
 use clap::Parser;
+use libbpf_rs::MapCore;
 use libbpf_rs::skel::OpenSkel;
-use libbpf_rs::{MapCore, MapFlags};
 use serde_json::{Map, Value, json};
 
 const EXAMPLES: &str = "EXAMPLES:
@@ -169,28 +169,11 @@ fn run() -> Result<()> {
 /// Reads every histogram, prints it, and deletes it (a fresh start for the
 /// next interval, as libbpf-tools does).
 fn print_map(out: &Output, map: &dyn MapCore, args: &Args, tick: &Tick) -> Result<()> {
-    let mut entries: Vec<(Vec<u8>, hist_key, hist)> = Vec::new();
-    for key in map.keys() {
-        let value = map
-            .lookup(&key, MapFlags::ANY)
-            .map_err(|e| anyhow!("reading the histogram map: {e}"))?;
-        // A key deleted between keys() and lookup() is simply gone.
-        let Some(value) = value else { continue };
-        if let (Some(k), Some(v)) = (
-            bpfkit::decode::<hist_key>(&key),
-            bpfkit::decode::<hist>(&value),
-        ) {
-            entries.push((key, k, v));
-        }
-    }
-    entries.sort_by_key(|a| (a.1.family, a.1.addr));
+    let mut entries: Vec<(hist_key, hist)> = bpf::drain_map(map)?;
+    entries.sort_by_key(|(k, _)| (k.family, k.addr));
     let unit = if args.millisecond { "msecs" } else { "usecs" };
-    for (_, key, h) in &entries {
+    for (key, h) in &entries {
         print_hist(out, args, tick, key, h, unit);
-    }
-    for (raw, _, _) in &entries {
-        map.delete(raw)
-            .map_err(|e| anyhow!("clearing the histogram map: {e}"))?;
     }
     Ok(())
 }

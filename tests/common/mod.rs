@@ -380,10 +380,19 @@ pub fn lifecycle_checks(name: &str, args: &[&str], make_event: impl Fn()) {
         fin.status,
         fin.stderr
     );
-    let left: Vec<u32> = loaded_prog_ids().intersection(&ids).copied().collect();
+    // The kernel frees a program a little after its last link (an RCU grace
+    // period for raw tracepoints), so give it a moment.
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let left = loop {
+        let left: Vec<u32> = loaded_prog_ids().intersection(&ids).copied().collect();
+        if left.is_empty() || Instant::now() > deadline {
+            break left;
+        }
+        thread::sleep(Duration::from_millis(20));
+    };
     assert!(
         left.is_empty(),
-        "{name}: programs {left:?} still loaded after SIGTERM"
+        "{name}: programs {left:?} still loaded 3 s after SIGTERM"
     );
 
     // A closed pipe: `| head -1` must exit 0 without a panic message.

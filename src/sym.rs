@@ -1,0 +1,530 @@
+//! Stack symbolization for the tools that print kernel or user stacks
+//! (memleak, and any tool reading a `BPF_MAP_TYPE_STACK_TRACE` map).
+//!
+//! One [`Symbolizer`] is meant to live as long as the tool: blazesym keeps
+//! every ELF file, DWARF index and `kallsyms` it has parsed, so the second
+//! stack through libc costs a lookup, not a parse. Failures never become
+//! errors here: an address that cannot be named (unmapped, stripped, the
+//! process has exited and left nothing cached) is a [`Frame`] without a
+//! name and prints as `[unknown]`, as bcc does.
+//!
+//! A process's memory maps are remembered (refreshed at most every
+//! [`MAPS_REFRESH`] while it runs, or continuously by [`Symbolizer::watch`]),
+//! so stacks of a process that has exited since can still be named from its
+//! last known mappings, as long as its files exist.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use blazesym::symbolize::source::{Elf, Kernel, Process, Source};
+use blazesym::symbolize::{Input, Sym, Symbolized};
+use serde::Serialize;
+
+/// How often [`Symbolizer::user`] re-reads a live process's memory maps
+/// for later use (it may have loaded a library since).
+pub const MAPS_REFRESH: Duration = Duration::from_millis(500);
+
+/// One symbolized stack frame.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Frame {
+    /// The address as the stack held it.
+    pub addr: u64,
+    /// The function containing `addr`; `None` when unknown.
+    pub name: Option<String>,
+    /// `addr` minus the start of `name`.
+    pub offset: u64,
+    /// File name (no directory) of the binary or library holding a user
+    /// frame, or the module of a kernel-module frame.
+    pub module: Option<String>,
+    /// Source file, when debug info exists.
+    pub file: Option<String>,
+    /// Source line, when debug info exists.
+    pub line: Option<u32>,
+}
+
+impl Frame {
+    /// A frame nothing is known about.
+    pub fn unknown(addr: u64) -> Self {
+        Frame {
+            addr,
+            ..Default::default()
+        }
+    }
+
+    /// `func+0x1a`, or `[unknown]`.
+    pub fn symbol(&self) -> String {
+        match &self.name {
+            Some(n) => format!("{n}+{:#x}", self.offset),
+            None => "[unknown]".to_string(),
+        }
+    }
+
+    fn from_sym(addr: u64, sym: &Sym<'_>) -> Self {
+        let module = sym.module.as_ref().map(|m| {
+            let p = Path::new(m);
+            p.file_name()
+                .unwrap_or(p.as_os_str())
+                .to_string_lossy()
+                .into_owned()
+        });
+        let (file, line) = match &sym.code_info {
+            Some(ci) => (Some(ci.to_path().display().to_string()), ci.line),
+            None => (None, None),
+        };
+        Frame {
+            addr,
+            name: Some(sym.name.to_string()),
+            offset: sym.offset as u64,
+            module,
+            file,
+            line,
+        }
+    }
+}
+
+/// `[<00007f1c2a4b3c5d>] func+0x1a [libc.so.6] file.c:42`, the libbpf-tools
+/// stack line without its index; `[<…>] [unknown]` when nothing is known.
+impl fmt::Display for Frame {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[<{:016x}>] {}", self.addr, self.symbol())?;
+        if let Some(m) = &self.module {
+            write!(f, " [{m}]")?;
+        }
+        if let Some(file) = &self.file {
+            write!(f, " {file}")?;
+            if let Some(line) = self.line {
+                write!(f, ":{line}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How often [`Symbolizer::watch`] reads maps in its first 200 ms.
+const WATCH_EARLY: Duration = Duration::from_millis(5);
+
+/// One file-backed line of `/proc/PID/maps`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mapping {
+    pub start: u64,
+    pub end: u64,
+    /// Offset in the file of `start`.
+    pub offset: u64,
+    pub path: PathBuf,
+}
+
+/// The file-backed mappings of a `/proc/PID/maps` text (anonymous memory,
+/// `[heap]`, `[vdso]` and the like are left out).
+pub fn parse_maps(text: &str) -> Vec<Mapping> {
+    text.lines()
+        .filter_map(|line| {
+            let mut it = line.splitn(6, ' ');
+            let range = it.next()?;
+            let _perms = it.next()?;
+            let offset = u64::from_str_radix(it.next()?, 16).ok()?;
+            let _dev = it.next()?;
+            let _inode = it.next()?;
+            let path = it.next()?.trim_start();
+            if !path.starts_with('/') {
+                return None;
+            }
+            let (start, end) = range.split_once('-')?;
+            Some(Mapping {
+                start: u64::from_str_radix(start, 16).ok()?,
+                end: u64::from_str_radix(end, 16).ok()?,
+                offset,
+                path: PathBuf::from(path),
+            })
+        })
+        .collect()
+}
+
+/// The last non-empty `/proc/PID/maps` seen per pid, and when.
+type Snapshots = Arc<Mutex<HashMap<u32, (Instant, Vec<Mapping>)>>>;
+
+/// Reads `pid`'s maps into `snapshots`; false once the process is gone.
+/// An exiting process shows empty maps: those keep the previous snapshot.
+fn snapshot(snapshots: &Snapshots, pid: u32) -> bool {
+    let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/maps")) else {
+        return false;
+    };
+    let maps = parse_maps(&text);
+    if !maps.is_empty()
+        && let Ok(mut s) = snapshots.lock()
+    {
+        s.insert(pid, (Instant::now(), maps));
+    }
+    true
+}
+
+/// Keeps a process's memory maps fresh until dropped (see
+/// [`Symbolizer::watch`]).
+pub struct Watch {
+    stop: Arc<AtomicBool>,
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// A long-lived symbolizer for kernel and per-process user addresses.
+pub struct Symbolizer {
+    inner: blazesym::symbolize::Symbolizer,
+    snapshots: Snapshots,
+}
+
+impl Default for Symbolizer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Symbolizer {
+    /// A symbolizer reporting function names, offsets and, where debug
+    /// info exists, source file and line.
+    pub fn new() -> Self {
+        let inner = blazesym::symbolize::Symbolizer::builder()
+            .enable_code_info(true)
+            .enable_inlined_fns(false)
+            .enable_demangling(true)
+            .build();
+        Symbolizer {
+            inner,
+            snapshots: Arc::default(),
+        }
+    }
+
+    /// Re-reads `pid`'s memory maps every `every` in a background thread
+    /// while it runs, so its stacks can be named after it exits (a process
+    /// that exits between two [`user`](Self::user) calls, such as the
+    /// short-lived command of `memleak -c`).
+    pub fn watch(&self, pid: u32, every: Duration) -> Watch {
+        let stop = Arc::new(AtomicBool::new(false));
+        let (flag, snapshots) = (Arc::clone(&stop), Arc::clone(&self.snapshots));
+        std::thread::spawn(move || {
+            // Closely at first: a command just exec'd is still mapping its
+            // libraries.
+            let started = Instant::now();
+            while !flag.load(Ordering::Relaxed) && snapshot(&snapshots, pid) {
+                let early = started.elapsed() < Duration::from_millis(200);
+                std::thread::sleep(if early { every.min(WATCH_EARLY) } else { every });
+            }
+        });
+        Watch { stop }
+    }
+
+    /// Kernel addresses (from a kernel stack), named through vmlinux when
+    /// one is found, else `/proc/kallsyms`.
+    pub fn kernel(&self, addrs: &[u64]) -> Vec<Frame> {
+        let src = Source::Kernel(Kernel::default());
+        self.symbolize(&src, addrs)
+    }
+
+    /// User addresses of process `pid` (a user stack of that process).
+    /// Once the process has exited, its last known maps are used.
+    pub fn user(&self, pid: u32, addrs: &[u64]) -> Vec<Frame> {
+        if pid == 0 {
+            // blazesym would read pid 0 as "this process".
+            return addrs.iter().map(|&a| Frame::unknown(a)).collect();
+        }
+        if self.refresh(pid) {
+            let src = Source::Process(Process::new(pid.into()));
+            let frames = self.symbolize(&src, addrs);
+            // It may have exited just now: try what it had mapped.
+            if frames.iter().all(|f| f.name.is_none()) {
+                return self.with_snapshot(pid, addrs);
+            }
+            return frames;
+        }
+        self.with_snapshot(pid, addrs)
+    }
+
+    /// Takes a maps snapshot unless a recent one exists; false when the
+    /// process is gone.
+    fn refresh(&self, pid: u32) -> bool {
+        let fresh = self
+            .snapshots
+            .lock()
+            .is_ok_and(|s| s.get(&pid).is_some_and(|(t, _)| t.elapsed() < MAPS_REFRESH));
+        if fresh {
+            return Path::new(&format!("/proc/{pid}/maps")).exists();
+        }
+        snapshot(&self.snapshots, pid)
+    }
+
+    /// Names addresses through the files of the last known maps of `pid`.
+    fn with_snapshot(&self, pid: u32, addrs: &[u64]) -> Vec<Frame> {
+        let maps = match self.snapshots.lock() {
+            Ok(s) => s.get(&pid).map(|(_, m)| m.clone()).unwrap_or_default(),
+            Err(_) => Vec::new(),
+        };
+        let mut frames: Vec<Frame> = addrs.iter().map(|&a| Frame::unknown(a)).collect();
+        // Addresses per file, as file offsets.
+        let mut by_file: HashMap<&Path, Vec<(usize, u64)>> = HashMap::new();
+        for (i, &addr) in addrs.iter().enumerate() {
+            if let Some(m) = maps.iter().find(|m| (m.start..m.end).contains(&addr)) {
+                let off = addr - m.start + m.offset;
+                by_file.entry(m.path.as_path()).or_default().push((i, off));
+            }
+        }
+        for (path, wanted) in by_file {
+            let offsets: Vec<u64> = wanted.iter().map(|w| w.1).collect();
+            let src = Source::Elf(Elf::new(path));
+            let Ok(syms) = self.inner.symbolize(&src, Input::FileOffset(&offsets)) else {
+                continue;
+            };
+            for ((i, _), sym) in wanted.iter().zip(syms.iter()) {
+                if let Symbolized::Sym(sym) = sym {
+                    let mut f = Frame::from_sym(addrs[*i], sym);
+                    f.module = path.file_name().map(|n| n.to_string_lossy().into_owned());
+                    frames[*i] = f;
+                }
+            }
+        }
+        frames
+    }
+
+    fn symbolize(&self, src: &Source<'_>, addrs: &[u64]) -> Vec<Frame> {
+        match self.inner.symbolize(src, Input::AbsAddr(addrs)) {
+            Ok(syms) if syms.len() == addrs.len() => addrs
+                .iter()
+                .zip(syms.iter())
+                .map(|(&addr, s)| match s {
+                    Symbolized::Sym(sym) => Frame::from_sym(addr, sym),
+                    Symbolized::Unknown(_) => Frame::unknown(addr),
+                })
+                .collect(),
+            _ => addrs.iter().map(|&a| Frame::unknown(a)).collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[inline(never)]
+    #[unsafe(no_mangle)]
+    extern "C" fn bpfkit_sym_test_target(x: u64) -> u64 {
+        std::hint::black_box(x.wrapping_mul(31).rotate_left(7))
+    }
+
+    fn target_addr() -> u64 {
+        bpfkit_sym_test_target as *const () as usize as u64
+    }
+
+    #[test]
+    fn names_a_function_of_this_process() {
+        let s = Symbolizer::new();
+        let addr = target_addr() + 4;
+        let frames = s.user(std::process::id(), &[addr]);
+        assert_eq!(frames.len(), 1);
+        let f = &frames[0];
+        assert_eq!(f.addr, addr);
+        assert_eq!(f.name.as_deref(), Some("bpfkit_sym_test_target"), "{f:?}");
+        assert_eq!(f.offset, 4);
+        let exe = std::env::current_exe().unwrap();
+        let exe_name = exe.file_name().unwrap().to_string_lossy().into_owned();
+        assert_eq!(f.module.as_deref(), Some(exe_name.as_str()));
+        // Test binaries carry debug info: the source line is known.
+        assert!(
+            f.file.as_deref().is_some_and(|p| p.ends_with("sym.rs")),
+            "{f:?}"
+        );
+        assert!(f.line.is_some_and(|l| l > 0), "{f:?}");
+        let shown = f.to_string();
+        assert!(
+            shown.starts_with(&format!("[<{addr:016x}>] bpfkit_sym_test_target+0x4 [")),
+            "{shown}"
+        );
+        // The cache serves a second request the same way.
+        assert_eq!(s.user(std::process::id(), &[addr]), frames);
+        std::hint::black_box(bpfkit_sym_test_target(1));
+    }
+
+    #[test]
+    fn unmapped_and_gone_are_unknown() {
+        let s = Symbolizer::new();
+        let frames = s.user(std::process::id(), &[0x10, target_addr()]);
+        assert_eq!(frames[0], Frame::unknown(0x10));
+        assert!(frames[1].name.is_some());
+        // pid_max is at most 2^22: nothing to read, nothing cached.
+        let frames = s.user(1 << 23, &[target_addr()]);
+        assert_eq!(frames, vec![Frame::unknown(target_addr())]);
+        assert_eq!(
+            frames[0].to_string(),
+            format!("[<{:016x}>] [unknown]", target_addr())
+        );
+    }
+
+    #[test]
+    fn maps_lines() {
+        let text = "\
+55d0a0000000-55d0a0001000 r--p 00000000 fe:01 123 /usr/bin/my prog
+7f0000000000-7f0000100000 r-xp 00028000 fe:01 456                       /lib/libc.so.6
+7f0000200000-7f0000201000 rw-p 00000000 00:00 0 
+7ffd00000000-7ffd00021000 rw-p 00000000 00:00 0                          [stack]
+ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsyscall]
+";
+        let maps = parse_maps(text);
+        assert_eq!(
+            maps,
+            vec![
+                Mapping {
+                    start: 0x55d0a0000000,
+                    end: 0x55d0a0001000,
+                    offset: 0,
+                    path: "/usr/bin/my prog".into()
+                },
+                Mapping {
+                    start: 0x7f0000000000,
+                    end: 0x7f0000100000,
+                    offset: 0x28000,
+                    path: "/lib/libc.so.6".into()
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn remembered_maps_name_addresses_of_a_gone_process() {
+        let s = Symbolizer::new();
+        let me = std::process::id();
+        assert!(s.refresh(me));
+        // Pretend a process that no longer exists had our maps.
+        let gone = 1 << 23;
+        let maps = s.snapshots.lock().unwrap()[&me].1.clone();
+        s.snapshots
+            .lock()
+            .unwrap()
+            .insert(gone, (Instant::now(), maps));
+        let frames = s.user(gone, &[target_addr() + 2, 0x10]);
+        assert_eq!(
+            frames[0].name.as_deref(),
+            Some("bpfkit_sym_test_target"),
+            "{frames:?}"
+        );
+        assert_eq!(frames[0].offset, 2);
+        assert!(frames[0].module.is_some());
+        assert_eq!(frames[1], Frame::unknown(0x10));
+    }
+
+    /// The address in process `pid` of the byte at `addr` of this
+    /// process's mapping of the same file.
+    fn same_byte_in(pid: u32, addr: u64) -> u64 {
+        let mine = parse_maps(&std::fs::read_to_string("/proc/self/maps").unwrap());
+        let m = mine
+            .iter()
+            .find(|m| (m.start..m.end).contains(&addr))
+            .unwrap();
+        let off = addr - m.start + m.offset;
+        let theirs = parse_maps(&std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap());
+        let t = theirs
+            .iter()
+            .find(|t| t.path == m.path && (t.offset..t.offset + (t.end - t.start)).contains(&off))
+            .unwrap();
+        t.start + (off - t.offset)
+    }
+
+    #[test]
+    fn watched_process_is_named_after_it_exits() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let s = Symbolizer::new();
+        let _watch = s.watch(pid, Duration::from_millis(10));
+        // Wait until sleep has exec'd and mapped libc.
+        let malloc = libc::malloc as *const () as usize as u64;
+        let mut addr = None;
+        for _ in 0..200 {
+            let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap_or_default();
+            if maps.contains("libc.so") && s.snapshots.lock().unwrap().contains_key(&pid) {
+                addr = Some(same_byte_in(pid, malloc));
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let addr = addr.expect("sleep never mapped libc");
+        std::thread::sleep(Duration::from_millis(50));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(!Path::new(&format!("/proc/{pid}")).exists());
+        let frames = s.user(pid, &[addr]);
+        let name = frames[0].name.as_deref().unwrap_or_default();
+        assert!(name.contains("malloc"), "{frames:?}");
+        assert!(
+            frames[0]
+                .module
+                .as_deref()
+                .is_some_and(|m| m.starts_with("libc")),
+            "{frames:?}"
+        );
+    }
+
+    #[test]
+    fn display_forms() {
+        let f = Frame {
+            addr: 0x7f00_0000_1234,
+            name: Some("malloc".into()),
+            offset: 0x1a,
+            module: Some("libc.so.6".into()),
+            file: None,
+            line: None,
+        };
+        assert_eq!(
+            f.to_string(),
+            "[<00007f0000001234>] malloc+0x1a [libc.so.6]"
+        );
+        let f = Frame {
+            module: None,
+            file: Some("/src/a.c".into()),
+            line: Some(7),
+            ..f
+        };
+        assert_eq!(f.to_string(), "[<00007f0000001234>] malloc+0x1a /src/a.c:7");
+        assert_eq!(Frame::unknown(1).symbol(), "[unknown]");
+    }
+
+    #[test]
+    fn names_a_kernel_function() {
+        let text = std::fs::read_to_string("/proc/kallsyms").unwrap();
+        let addr = text
+            .lines()
+            .find_map(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                (f.len() == 3 && f[2] == "vfs_read" && f[1].eq_ignore_ascii_case("t"))
+                    .then(|| u64::from_str_radix(f[0], 16).ok())
+                    .flatten()
+            })
+            .expect("vfs_read in /proc/kallsyms");
+        if addr == 0 {
+            // kallsyms hides addresses from unprivileged users.
+            assert!(!nix::unistd::geteuid().is_root());
+            return;
+        }
+        let frames = Symbolizer::new().kernel(&[addr + 3]);
+        assert_eq!(frames[0].name.as_deref(), Some("vfs_read"), "{frames:?}");
+        assert_eq!(frames[0].offset, 3);
+        assert!(
+            frames[0].to_string().contains("] vfs_read+0x3"),
+            "{frames:?}"
+        );
+    }
+
+    #[test]
+    fn kernel_addresses_never_fail() {
+        let s = Symbolizer::new();
+        // Not a kernel text address: unknown, not an error or a panic.
+        let frames = s.kernel(&[0x1]);
+        assert_eq!(frames.len(), 1);
+        assert_eq!(frames[0].addr, 0x1);
+    }
+}

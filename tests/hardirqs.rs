@@ -1,0 +1,406 @@
+//! hardirqs against real device interrupts: the test writes and fsyncs a
+//! file on the disk (the virtio block device interrupts on completion)
+//! while the tool runs, and checks what it prints against
+//! /proc/interrupts.
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use common::{Finished, Tool, lifecycle_checks};
+use serde_json::Value;
+
+/// Disk writes with fsync in a background thread until dropped: each fsync
+/// waits for the block device, whose completion is a hard interrupt.
+struct DiskIo {
+    stop: Arc<AtomicBool>,
+    syncs: Arc<AtomicU64>,
+    thread: Option<JoinHandle<()>>,
+    path: PathBuf,
+}
+
+impl DiskIo {
+    fn start() -> DiskIo {
+        // On the real disk (not a tmpfs), beside the build.
+        let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(common::unique("hardirqs-io-"));
+        let stop = Arc::new(AtomicBool::new(false));
+        let syncs = Arc::new(AtomicU64::new(0));
+        let (s, n, p) = (Arc::clone(&stop), Arc::clone(&syncs), path.clone());
+        let thread = thread::spawn(move || {
+            let mut f = std::fs::File::create(&p).unwrap();
+            let block = [0x5au8; 4096];
+            while !s.load(Ordering::Relaxed) {
+                f.write_all(&block).unwrap();
+                f.sync_all().unwrap();
+                n.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+        DiskIo {
+            stop,
+            syncs,
+            thread: Some(thread),
+            path,
+        }
+    }
+
+    fn syncs(&self) -> u64 {
+        self.syncs.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for DiskIo {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Interrupt counts by action name (summed over CPUs) from /proc/interrupts.
+/// Lines whose irq is shared by several actions (`a, b`) are left out.
+fn proc_interrupts() -> BTreeMap<String, u64> {
+    let text = std::fs::read_to_string("/proc/interrupts").unwrap();
+    let mut lines = text.lines();
+    let ncpu = lines.next().unwrap().split_whitespace().count();
+    let mut out = BTreeMap::new();
+    for l in lines {
+        let mut f = l.split_whitespace();
+        let Some(irq) = f.next() else { continue };
+        if !irq
+            .trim_end_matches(':')
+            .chars()
+            .all(|c| c.is_ascii_digit())
+        {
+            continue;
+        }
+        let fields: Vec<&str> = f.collect();
+        if fields.len() < ncpu + 1 {
+            continue;
+        }
+        let total: u64 = fields[..ncpu]
+            .iter()
+            .map(|v| v.parse::<u64>().unwrap())
+            .sum();
+        let name = l.rsplit("  ").next().unwrap().trim().to_string();
+        if !name.contains(", ") {
+            out.insert(name, total);
+        }
+    }
+    out
+}
+
+/// Runs `hardirqs args` (which must end by itself) with disk activity.
+fn run_with_io(args: &[&str], env: &[(&str, &str)]) -> Finished {
+    let tool = Tool::start_env("hardirqs", args, env);
+    let io = DiskIo::start();
+    let fin = tool.wait();
+    assert!(io.syncs() > 0, "no fsync completed");
+    drop(io);
+    assert!(fin.status.success(), "hardirqs {args:?}: {fin:?}");
+    fin
+}
+
+const TIME_HEADER: &str = "HARDIRQ                    TOTAL_usecs";
+const COUNT_HEADER: &str = "HARDIRQ                    TOTAL_count";
+
+/// The rows under `header` (`%-26s %11llu`), checked for shape and order.
+fn parse_rows(fin: &Finished, header: &str) -> Vec<(String, u64)> {
+    let lines = &fin.stdout;
+    let at = lines
+        .iter()
+        .position(|l| l == header)
+        .unwrap_or_else(|| panic!("no {header:?}: {lines:?}"));
+    let mut rows = Vec::new();
+    for l in &lines[at + 1..] {
+        if l.is_empty() {
+            break;
+        }
+        let (name, value) = l.rsplit_once(' ').unwrap();
+        let name = name.trim_end();
+        if name.len() <= 26 {
+            assert_eq!(l.len(), 38, "row width: {l:?}");
+        }
+        let value: u64 = value.trim().parse().unwrap();
+        rows.push((name.to_string(), value));
+    }
+    // Largest first.
+    assert!(rows.windows(2).all(|w| w[0].1 >= w[1].1), "{rows:?}");
+    rows
+}
+
+/// Every name the tool prints is an interrupt action of this machine.
+fn assert_known_names<'a>(names: impl IntoIterator<Item = &'a str>) {
+    let text = std::fs::read_to_string("/proc/interrupts").unwrap();
+    for n in names {
+        assert!(
+            !n.is_empty() && text.contains(n),
+            "{n:?} is not in /proc/interrupts"
+        );
+    }
+}
+
+#[test]
+fn total_time_per_irq() {
+    let fin = run_with_io(&["1", "1"], &[]);
+    assert_eq!(fin.stdout.first().map(String::as_str), Some(""));
+    let rows = parse_rows(&fin, TIME_HEADER);
+    assert!(!rows.is_empty(), "no irq seen: {:?}", fin.stdout);
+    assert_known_names(rows.iter().map(|r| r.0.as_str()));
+}
+
+#[test]
+fn counts_match_proc_interrupts() {
+    let before = proc_interrupts();
+    let fin = run_with_io(&["-C", "1", "1"], &[]);
+    let after = proc_interrupts();
+    let rows = parse_rows(&fin, COUNT_HEADER);
+    assert!(rows.iter().any(|r| r.1 > 0), "{:?}", fin.stdout);
+    assert_known_names(rows.iter().map(|r| r.0.as_str()));
+    // The tool saw no more interrupts than the kernel counted around it.
+    for (name, count) in &rows {
+        assert!(*count > 0, "{name}");
+        if let (Some(a), Some(b)) = (after.get(name), before.get(name)) {
+            assert!(*count <= a - b, "{name}: tool {count}, kernel {}", a - b);
+        }
+    }
+}
+
+#[test]
+fn distributions() {
+    let fin = run_with_io(&["-d", "1", "1"], &[]);
+    assert!(
+        !fin.stdout.iter().any(|l| l.starts_with("HARDIRQ")),
+        "{:?}",
+        fin.stdout
+    );
+    let mut names = Vec::new();
+    let mut total = 0u64;
+    let lines = &fin.stdout;
+    for (i, l) in lines.iter().enumerate() {
+        if let Some(name) = l.strip_prefix("hardirq = ") {
+            names.push(name.to_string());
+            assert_eq!(
+                lines[i + 1],
+                "     usecs               : count    distribution"
+            );
+            assert!(lines[i + 2].starts_with("         0 -> 1          : "));
+            for r in lines[i + 2..].iter().take_while(|r| r.contains(" -> ")) {
+                let (_, rest) = r.split_once(" : ").unwrap();
+                let (count, bar) = rest.split_once('|').unwrap();
+                assert!(bar.ends_with('|') && bar.len() == 41, "{r:?}");
+                total += count.trim().parse::<u64>().unwrap();
+            }
+        }
+    }
+    assert!(!names.is_empty(), "no histogram: {lines:?}");
+    assert!(total > 0);
+    // Sorted by name.
+    assert!(names.windows(2).all(|w| w[0] < w[1]), "{names:?}");
+    assert_known_names(names.iter().map(String::as_str));
+}
+
+fn json_objects(fin: &Finished) -> Vec<Value> {
+    fin.assert_json_only();
+    fin.stdout
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn keys(v: &Value) -> Vec<&str> {
+    v.as_object().unwrap().keys().map(String::as_str).collect()
+}
+
+#[test]
+fn json_and_nanoseconds() {
+    let fin = run_with_io(&["--json", "-N", "-T", "1", "1"], &[]);
+    let objs = json_objects(&fin);
+    assert!(!objs.is_empty(), "{fin:?}");
+    for v in &objs {
+        assert_eq!(
+            keys(v),
+            ["count", "hardirq", "max", "time", "total", "unit"],
+            "{v}"
+        );
+        assert_eq!(v["unit"], "nsecs");
+        assert_eq!(v["time"].as_str().map(str::len), Some(8), "{v}");
+        let (count, total, max) = (
+            v["count"].as_u64().unwrap(),
+            v["total"].as_u64().unwrap(),
+            v["max"].as_u64().unwrap(),
+        );
+        // A handler runs for far more than a nanosecond; the longest run
+        // is part of the total, and no run is longer than it.
+        assert!(count > 0 && total > count, "{v}");
+        assert!(max <= total && max * count >= total, "{v}");
+    }
+    assert_known_names(objs.iter().map(|v| v["hardirq"].as_str().unwrap()));
+
+    let fin = run_with_io(&["--json", "-C", "1", "1"], &[]);
+    let objs = json_objects(&fin);
+    assert!(!objs.is_empty(), "{fin:?}");
+    for v in &objs {
+        assert_eq!(keys(v), ["count", "hardirq"], "{v}");
+        assert!(v["count"].as_u64().unwrap() > 0);
+    }
+
+    let fin = run_with_io(&["--json", "-d", "1", "1"], &[]);
+    let objs = json_objects(&fin);
+    assert!(!objs.is_empty(), "{fin:?}");
+    for v in &objs {
+        assert_eq!(
+            keys(v),
+            ["avg", "buckets", "count", "hardirq", "sum", "unit"],
+            "{v}"
+        );
+        let buckets = v["buckets"].as_array().unwrap();
+        let sum: u64 = buckets.iter().map(|b| b["count"].as_u64().unwrap()).sum();
+        assert_eq!(v["count"].as_u64(), Some(sum), "{v}");
+        assert!(sum > 0);
+    }
+}
+
+#[test]
+fn both_tracepoint_styles() {
+    let expect_btf = matches!(
+        bpfkit::probe::tp_btf_can_attach("irq_handler_entry"),
+        bpfkit::probe::FentrySupport::Yes
+    );
+    let want = if expect_btf {
+        "using tp_btf"
+    } else {
+        "using raw_tp"
+    };
+    for (env, want) in [
+        (&[][..], want),
+        (
+            &[("BPFKIT_RAW_TP", "1")][..],
+            "using raw_tp (BPFKIT_RAW_TP=1)",
+        ),
+    ] {
+        // Timing, which needs both the entry and the exit program.
+        let fin = run_with_io(&["1", "1"], env);
+        assert!(
+            fin.stderr.iter().any(|l| l.starts_with(want)),
+            "{env:?}: {:?}",
+            fin.stderr
+        );
+        let rows = parse_rows(&fin, TIME_HEADER);
+        assert!(!rows.is_empty(), "{env:?}: {:?}", fin.stdout);
+        assert_known_names(rows.iter().map(|r| r.0.as_str()));
+    }
+}
+
+/// A fresh cgroup v2 directory, removed when dropped.
+struct Cgroup(PathBuf);
+
+impl Cgroup {
+    fn new() -> Cgroup {
+        let root = bpfkit::cgroup::cgroup2_root().expect("cgroup v2 is not mounted");
+        let dir = root.join(common::unique("bpfkit-hardirqs-"));
+        std::fs::create_dir(&dir).unwrap();
+        Cgroup(dir)
+    }
+}
+
+impl Drop for Cgroup {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir(&self.0);
+    }
+}
+
+/// A busy loop (`sh`) moved into cgroup `cg`, killed when dropped.
+struct Spinner(std::process::Child);
+
+impl Spinner {
+    fn new(cg: &Cgroup) -> Spinner {
+        let child = std::process::Command::new("sh")
+            .args(["-c", "while :; do :; done"])
+            .spawn()
+            .unwrap();
+        let spinner = Spinner(child);
+        std::fs::write(cg.0.join("cgroup.procs"), spinner.0.id().to_string()).unwrap();
+        spinner
+    }
+}
+
+impl Drop for Spinner {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn cgroup_filter() {
+    let root = bpfkit::cgroup::cgroup2_root().expect("cgroup v2 is not mounted");
+    let empty = Cgroup::new();
+    let busy = Cgroup::new();
+    let (root_s, empty_s, busy_s) = (
+        root.to_str().unwrap().to_string(),
+        empty.0.to_str().unwrap().to_string(),
+        busy.0.to_str().unwrap().to_string(),
+    );
+    // Over the same interrupts: no filter, the root cgroup (every task,
+    // the idle task included), a cgroup no task is in, and one whose busy
+    // loops keep both CPUs busy, so the disk interrupts mostly preempt them.
+    let all = Tool::start("hardirqs", &["-C", "2", "1"]);
+    let in_root = Tool::start("hardirqs", &["-C", "-c", &root_s, "2", "1"]);
+    let in_empty = Tool::start("hardirqs", &["-C", "--cgroup", &empty_s, "2", "1"]);
+    let in_busy = Tool::start("hardirqs", &["-C", "--cgroup", &busy_s, "2", "1"]);
+    let spinners = [Spinner::new(&busy), Spinner::new(&busy)];
+    let io = DiskIo::start();
+    let (all, in_root, in_empty, in_busy) =
+        (all.wait(), in_root.wait(), in_empty.wait(), in_busy.wait());
+    drop(io);
+    drop(spinners);
+    let all = parse_rows(&all, COUNT_HEADER);
+    assert!(!all.is_empty());
+    let in_root = parse_rows(&in_root, COUNT_HEADER);
+    assert!(!in_root.is_empty(), "the root cgroup holds every task");
+    let in_empty = parse_rows(&in_empty, COUNT_HEADER);
+    assert!(
+        in_empty.is_empty(),
+        "no task is in {empty_s}, yet: {in_empty:?}"
+    );
+    let in_busy = parse_rows(&in_busy, COUNT_HEADER);
+    assert!(!in_busy.is_empty(), "no irq preempted the busy loops");
+    assert_known_names(in_busy.iter().map(|r| r.0.as_str()));
+}
+
+#[test]
+fn bad_cgroup_is_an_error() {
+    let fin = common::run(
+        "hardirqs",
+        &["-c", "/sys/fs/cgroup/no-such-bpfkit-cg", "1", "1"],
+    );
+    assert_eq!(fin.status.code(), Some(1), "{fin:?}");
+    assert!(
+        fin.stderr
+            .iter()
+            .any(|l| l == "hardirqs: no such cgroup: /sys/fs/cgroup/no-such-bpfkit-cg"),
+        "{fin:?}"
+    );
+}
+
+#[test]
+fn count_and_distributions_do_not_mix() {
+    let fin = common::run("hardirqs", &["-C", "-d"]);
+    assert_eq!(fin.status.code(), Some(2), "{fin:?}");
+}
+
+#[test]
+fn lifecycle() {
+    lifecycle_checks("hardirqs", &["1"], || {
+        let io = DiskIo::start();
+        thread::sleep(Duration::from_millis(30));
+        drop(io);
+    });
+}

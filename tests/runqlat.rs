@@ -1,0 +1,506 @@
+//! runqlat against real scheduler contention: the test runs more CPU-bound
+//! threads (and processes) than the machine has cores, so they wait on the
+//! run queues, and reads the histograms the tool prints, keyed by the test's
+//! own pids and tids so other activity cannot make a test pass or fail.
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use common::{Finished, Tool, lifecycle_checks, unique};
+use serde_json::Value;
+
+/// Busy threads of this test process; they spin until dropped.
+struct Spinners {
+    stop: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<()>>,
+    /// (tid, thread name)
+    tids: Vec<(i32, String)>,
+}
+
+/// More spinners than the 2 cores of the test machine, and then some.
+fn cpus() -> usize {
+    thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+impl Spinners {
+    fn start(n: usize, name: &str) -> Spinners {
+        let stop = Arc::new(AtomicBool::new(false));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let threads = (0..n)
+            .map(|_| {
+                let stop = Arc::clone(&stop);
+                let tx = tx.clone();
+                // std names the OS thread (comm) after the Builder's name.
+                thread::Builder::new()
+                    .name(name.to_string())
+                    .spawn(move || {
+                        tx.send(nix::unistd::gettid().as_raw()).unwrap();
+                        let end = Instant::now() + Duration::from_secs(30);
+                        let mut x = 0u64;
+                        while !stop.load(Ordering::Relaxed) && Instant::now() < end {
+                            x = std::hint::black_box(x.wrapping_add(1));
+                        }
+                    })
+                    .unwrap()
+            })
+            .collect();
+        let tids = (0..n)
+            .map(|_| (rx.recv().unwrap(), name.to_string()))
+            .collect();
+        Spinners {
+            stop,
+            threads,
+            tids,
+        }
+    }
+}
+
+impl Drop for Spinners {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A thread name unique to this test (at most 15 bytes: it is the comm).
+fn thread_name(prefix: &str) -> String {
+    let mut n = unique(prefix);
+    n.truncate(15);
+    n
+}
+
+#[derive(Debug, Default)]
+struct Section {
+    /// The line above the histogram (`pid = 123 comm`), empty if none.
+    header: String,
+    unit: String,
+    /// (low, high, count)
+    rows: Vec<(u64, u64, u64)>,
+}
+
+impl Section {
+    fn total(&self) -> u64 {
+        self.rows.iter().map(|r| r.2).sum()
+    }
+
+    /// `pid = 123 comm` → ("pid", 123, "comm").
+    fn key(&self) -> Option<(&str, u64, &str)> {
+        let (kind, rest) = self.header.split_once(" = ")?;
+        let (id, comm) = rest.split_once(' ').unwrap_or((rest, ""));
+        Some((kind, id.parse().ok()?, comm))
+    }
+}
+
+/// Parses the table output into its histograms, checking each row's shape
+/// (`     low -> high       : count    |<40 columns>|`) on the way.
+fn sections(lines: &[String]) -> Vec<Section> {
+    let mut out: Vec<Section> = Vec::new();
+    let mut prev = String::new();
+    for line in lines {
+        if line.ends_with(" : count    distribution") {
+            assert!(line.starts_with("     "), "header indent: {line:?}");
+            out.push(Section {
+                header: prev.clone(),
+                unit: line.split_whitespace().next().unwrap().to_string(),
+                rows: Vec::new(),
+            });
+        } else if line.contains(" -> ") && line.contains(" : ") {
+            let (range, rest) = line.split_once(" : ").unwrap();
+            let (low, high) = range.split_once(" -> ").unwrap();
+            let (count, bar) = rest.split_once('|').unwrap();
+            assert_eq!(range.len(), 24, "row columns: {line:?}");
+            assert!(count.len() >= 9, "count column: {line:?}");
+            assert!(bar.ends_with('|') && bar.len() == 41, "bar: {line:?}");
+            let row = (
+                low.trim().parse().unwrap(),
+                high.trim().parse().unwrap(),
+                count.trim().parse().unwrap(),
+            );
+            out.last_mut().expect("row before a header").rows.push(row);
+        } else if !line.is_empty() {
+            // Section headers follow an empty line, as in libbpf-tools.
+            if line.contains(" = ") {
+                assert_eq!(prev, "", "no empty line before {line:?}");
+            }
+        }
+        prev = line.clone();
+    }
+    for s in &out {
+        // log2 rows from 0 -> 1 on, contiguous, the last non-empty.
+        assert_eq!(s.rows.first().map(|r| (r.0, r.1)), Some((0, 1)), "{s:?}");
+        for w in s.rows.windows(2) {
+            assert_eq!(w[1].0, w[0].1 + 1, "{s:?}");
+        }
+        assert!(s.rows.last().unwrap().2 > 0, "trailing zero row: {s:?}");
+    }
+    out
+}
+
+/// Runs `runqlat args` (which must end by itself, e.g. `1 1`) while
+/// `2 × cpus + 1` threads named `name` spin.
+fn run_busy(args: &[&str], env: &[(&str, &str)], name: &str) -> (Finished, Spinners) {
+    let spin = Spinners::start(2 * cpus() + 1, name);
+    let tool = Tool::start_env("runqlat", args, env);
+    let fin = tool.wait();
+    assert!(fin.status.success(), "runqlat {args:?}: {fin:?}");
+    (fin, spin)
+}
+
+fn our_pid() -> String {
+    std::process::id().to_string()
+}
+
+#[test]
+fn histogram_counts_waits() {
+    let (fin, _spin) = run_busy(&["1", "1"], &[], &thread_name("rqa"));
+    let secs = sections(&fin.stdout);
+    assert_eq!(secs.len(), 1, "{:?}", fin.stdout);
+    let s = &secs[0];
+    assert_eq!(s.header, "", "one system-wide histogram: {:?}", fin.stdout);
+    assert_eq!(s.unit, "usecs");
+    assert!(s.total() > 10, "{:?}", fin.stdout);
+    // Spinners on too few cores wait at least a millisecond sometimes.
+    assert!(
+        s.rows.iter().any(|r| r.0 >= 1024 && r.2 > 0),
+        "{:?}",
+        fin.stdout
+    );
+    // The fullest bucket has the full 40-star bar.
+    let max = s.rows.iter().map(|r| r.2).max().unwrap();
+    let full = format!(": {max:<8} |{}|", "*".repeat(40));
+    assert!(fin.stdout.iter().any(|l| l.ends_with(&full)), "{fin:?}");
+    // The interval print starts with an empty line.
+    assert_eq!(fin.stdout.first().map(String::as_str), Some(""));
+    assert!(
+        fin.stderr.iter().any(|l| l == "using tp_btf"),
+        "{:?}",
+        fin.stderr
+    );
+}
+
+#[test]
+fn milliseconds_and_timestamps() {
+    let (fin, _spin) = run_busy(&["-m", "-T", "1", "1"], &[], &thread_name("rqm"));
+    let secs = sections(&fin.stdout);
+    assert_eq!(secs.len(), 1, "{:?}", fin.stdout);
+    assert_eq!(secs[0].unit, "msecs");
+    // Waits of a scheduler tick or more land at 1 ms and up.
+    assert!(
+        secs[0].rows.iter().any(|r| r.0 >= 1 && r.2 > 0),
+        "{:?}",
+        fin.stdout
+    );
+    // -T: an HH:MM:SS line after the empty line.
+    let ts = &fin.stdout[1];
+    assert!(
+        ts.len() == 8 && ts.as_bytes()[2] == b':' && ts.as_bytes()[5] == b':',
+        "{:?}",
+        fin.stdout
+    );
+}
+
+#[test]
+fn per_process_shows_our_pid() {
+    let (fin, _spin) = run_busy(&["-P", "1", "1"], &[], &thread_name("rqP"));
+    let secs = sections(&fin.stdout);
+    let pid: u64 = std::process::id().into();
+    let ours: Vec<&Section> = secs
+        .iter()
+        .filter(|s| s.key().is_some_and(|k| k.0 == "pid" && k.1 == pid))
+        .collect();
+    assert_eq!(ours.len(), 1, "{:?}", fin.stdout);
+    assert!(ours[0].total() > 10, "{:?}", ours[0]);
+    for s in &secs {
+        assert_eq!(s.key().map(|k| k.0), Some("pid"), "{s:?}");
+    }
+}
+
+#[test]
+fn per_thread_shows_our_threads() {
+    let name = thread_name("rqL");
+    let (fin, spin) = run_busy(&["-L", "-p", &our_pid(), "1", "1"], &[], &name);
+    let secs = sections(&fin.stdout);
+    let mut seen = 0;
+    for (tid, _) in &spin.tids {
+        if let Some(s) = secs
+            .iter()
+            .find(|s| s.key().is_some_and(|k| k.0 == "tid" && k.1 == *tid as u64))
+        {
+            assert_eq!(s.key().unwrap().2, name, "{s:?}");
+            assert!(s.total() > 0);
+            seen += 1;
+        }
+    }
+    assert!(
+        seen * 2 >= spin.tids.len(),
+        "only {seen} of {:?}: {:?}",
+        spin.tids,
+        fin.stdout
+    );
+}
+
+#[test]
+fn per_pid_namespace() {
+    // Our pid namespace, as /proc names it: `pid:[4026531836]`.
+    let link = std::fs::read_link("/proc/self/ns/pid").unwrap();
+    let inum: u64 = link
+        .to_str()
+        .and_then(|s| s.strip_prefix("pid:["))
+        .and_then(|s| s.strip_suffix(']'))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("{link:?}"));
+    let (fin, _spin) = run_busy(
+        &["--pidnss", "-p", &our_pid(), "1", "1"],
+        &[],
+        &thread_name("rqn"),
+    );
+    let secs = sections(&fin.stdout);
+    assert_eq!(secs.len(), 1, "{:?}", fin.stdout);
+    let (kind, key, _) = secs[0].key().unwrap();
+    assert_eq!((kind, key), ("pidns", inum), "{:?}", fin.stdout);
+    assert!(secs[0].total() > 10);
+}
+
+#[test]
+fn pid_filter() {
+    let (fin, _spin) = run_busy(
+        &["-P", "-p", &our_pid(), "1", "1"],
+        &[],
+        &thread_name("rqp"),
+    );
+    let secs = sections(&fin.stdout);
+    let pids: BTreeSet<u64> = secs.iter().filter_map(|s| s.key().map(|k| k.1)).collect();
+    assert_eq!(
+        pids,
+        BTreeSet::from([u64::from(std::process::id())]),
+        "{:?}",
+        fin.stdout
+    );
+    // A pid that is no one: exit 1 before loading.
+    common::assert_missing_pid_error("runqlat");
+}
+
+#[test]
+fn raw_tp_fallback() {
+    let (fin, _spin) = run_busy(
+        &["-P", "-p", &our_pid(), "1", "1"],
+        &[("BPFKIT_RAW_TP", "1")],
+        &thread_name("rqr"),
+    );
+    assert!(
+        fin.stderr
+            .iter()
+            .any(|l| l == "using raw_tp (BPFKIT_RAW_TP=1)"),
+        "{:?}",
+        fin.stderr
+    );
+    let secs = sections(&fin.stdout);
+    assert_eq!(secs.len(), 1, "{:?}", fin.stdout);
+    assert_eq!(
+        secs[0].key().map(|k| k.1),
+        Some(u64::from(std::process::id()))
+    );
+    assert!(secs[0].total() > 10, "{:?}", fin.stdout);
+}
+
+#[test]
+fn json_output() {
+    let name = thread_name("rqj");
+    let (fin, spin) = run_busy(
+        &["--json", "-T", "-L", "-p", &our_pid(), "1", "1"],
+        &[],
+        &name,
+    );
+    fin.assert_json_only();
+    let objs: Vec<Value> = fin
+        .stdout
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(!objs.is_empty(), "{fin:?}");
+    let mut busy = 0;
+    for v in &objs {
+        assert_eq!(v["unit"], "usecs");
+        assert_eq!(v["time"].as_str().map(str::len), Some(8), "{v}");
+        assert!(v["tid"].as_u64().is_some() && v["comm"].is_string(), "{v}");
+        let buckets = v["buckets"].as_array().unwrap();
+        assert_eq!(buckets[0]["low"], 0);
+        assert_eq!(buckets[0]["high"], 1);
+        let sum: u64 = buckets.iter().map(|b| b["count"].as_u64().unwrap()).sum();
+        assert_eq!(v["count"].as_u64(), Some(sum), "{v}");
+        let tid = v["tid"].as_u64().unwrap() as i32;
+        if spin.tids.iter().any(|t| t.0 == tid) {
+            assert_eq!(v["comm"], name.as_str());
+            assert!(sum > 0);
+            busy += 1;
+        }
+    }
+    assert!(busy > 0, "{objs:?}");
+}
+
+#[test]
+fn sigint_prints_what_was_gathered() {
+    // No interval: the histogram comes out at Ctrl-C, as libbpf-tools does.
+    let _spin = Spinners::start(2 * cpus() + 1, &thread_name("rqi"));
+    let tool = Tool::start("runqlat", &["-p", &our_pid()]);
+    thread::sleep(Duration::from_millis(1500));
+    assert!(tool.lines().is_empty(), "{:?}", tool.lines());
+    let fin = tool.stop();
+    assert!(fin.status.success(), "{fin:?}");
+    let secs = sections(&fin.stdout);
+    assert_eq!(secs.len(), 1, "{:?}", fin.stdout);
+    assert!(secs[0].total() > 10, "{:?}", fin.stdout);
+}
+
+// ---- the cgroup filter ----
+
+/// A cgroup v2 directory made for one test, removed (after its processes
+/// are killed) on drop.
+struct Cgroup {
+    path: PathBuf,
+    children: Vec<Child>,
+}
+
+fn cgroup2_root() -> PathBuf {
+    if let Some(root) = bpfkit::cgroup::cgroup2_root() {
+        return root;
+    }
+    // Not mounted: mount one for the tests.
+    let dir = Path::new("/tmp/bpfkit-cgroup2");
+    std::fs::create_dir_all(dir).unwrap();
+    let st = Command::new("mount")
+        .args(["-t", "cgroup2", "none"])
+        .arg(dir)
+        .status()
+        .unwrap();
+    assert!(st.success(), "mounting cgroup2 failed");
+    dir.to_path_buf()
+}
+
+/// A CPU-bound child process.
+fn spinner_process() -> Child {
+    Command::new("sh")
+        .args(["-c", "while :; do :; done"])
+        .spawn()
+        .unwrap()
+}
+
+impl Cgroup {
+    fn new() -> Cgroup {
+        let path = cgroup2_root().join(unique("bpfkit-runqlat-"));
+        std::fs::create_dir(&path).unwrap();
+        Cgroup {
+            path,
+            children: Vec::new(),
+        }
+    }
+
+    /// Starts a spinner process and moves it into the cgroup.
+    fn spawn_inside(&mut self) -> u32 {
+        let child = spinner_process();
+        let pid = child.id();
+        self.children.push(child);
+        std::fs::write(self.path.join("cgroup.procs"), pid.to_string()).unwrap();
+        pid
+    }
+}
+
+impl Drop for Cgroup {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        // Emptied: it can go (retry while the kernel finishes the exits).
+        for _ in 0..50 {
+            if std::fs::remove_dir(&self.path).is_ok() {
+                return;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+struct Killed(Vec<Child>);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+#[test]
+fn cgroup_filter_counts_only_tasks_inside() {
+    common::setup();
+    let mut cg = Cgroup::new();
+    let inside: BTreeSet<u64> = (0..3).map(|_| u64::from(cg.spawn_inside())).collect();
+    let outside = Killed((0..3).map(|_| spinner_process()).collect());
+    let outside_pids: BTreeSet<u64> = outside.0.iter().map(|c| u64::from(c.id())).collect();
+    let cg_path = cg.path.to_str().unwrap().to_string();
+    // And this process's threads spin outside too.
+    let _spin = Spinners::start(2, &thread_name("rqc"));
+    let fin = Tool::start("runqlat", &["-P", "-c", &cg_path, "2", "1"]).wait();
+    assert!(fin.status.success(), "{fin:?}");
+    let secs = sections(&fin.stdout);
+    let pids: BTreeSet<u64> = secs.iter().filter_map(|s| s.key().map(|k| k.1)).collect();
+    assert!(!pids.is_empty(), "nothing counted: {fin:?}");
+    assert!(
+        pids.is_subset(&inside),
+        "counted {pids:?}, but only {inside:?} are in the cgroup (outside: {outside_pids:?})"
+    );
+    assert!(
+        secs.iter().map(Section::total).sum::<u64>() > 10,
+        "{:?}",
+        fin.stdout
+    );
+    // Without the filter the outside spinners are counted too.
+    let fin = Tool::start("runqlat", &["-P", "1", "1"]).wait();
+    let pids: BTreeSet<u64> = sections(&fin.stdout)
+        .iter()
+        .filter_map(|s| s.key().map(|k| k.1))
+        .collect();
+    assert!(
+        !pids.is_disjoint(&outside_pids) && !pids.is_disjoint(&inside),
+        "{pids:?}"
+    );
+    drop(outside);
+}
+
+#[test]
+fn missing_cgroup_is_an_error() {
+    let fin = common::run("runqlat", &["-c", "/sys/fs/cgroup/no-such-bpfkit-cgroup"]);
+    assert_eq!(fin.status.code(), Some(1), "{fin:?}");
+    assert_eq!(
+        fin.stderr,
+        vec!["runqlat: no such cgroup: /sys/fs/cgroup/no-such-bpfkit-cgroup".to_string()],
+    );
+}
+
+#[test]
+fn conflicting_keys_are_usage_errors() {
+    for args in [&["-P", "-L"][..], &["-L", "--pidnss"], &["0"]] {
+        let fin = common::run("runqlat", args);
+        assert_eq!(fin.status.code(), Some(2), "{args:?}: {fin:?}");
+    }
+}
+
+#[test]
+fn lifecycle() {
+    let name = thread_name("rqx");
+    lifecycle_checks("runqlat", &["1"], || {
+        let spin = Spinners::start(3, &name);
+        thread::sleep(Duration::from_millis(50));
+        drop(spin);
+    });
+}

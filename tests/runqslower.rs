@@ -1,0 +1,266 @@
+//! runqslower against real scheduler contention: the test runs more
+//! CPU-bound threads, with a name of its own, than the machine has cores, so
+//! they wait on the run queues, and looks for their lines (by thread name,
+//! TID and PID, so other activity cannot make a test pass or fail).
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use common::{Tool, lifecycle_checks, unique};
+use serde_json::{Value, json};
+
+/// Busy threads of this test process; they spin until dropped.
+struct Spinners {
+    stop: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<()>>,
+    tids: Vec<i32>,
+    name: String,
+}
+
+impl Spinners {
+    /// `2 × cpus + 2` threads named `<prefix><unique>` (at most 15 bytes: the comm).
+    fn start(prefix: &str) -> Spinners {
+        let mut name = unique(prefix);
+        name.truncate(15);
+        let n = 2 * thread::available_parallelism().map_or(2, |n| n.get()) + 2;
+        let stop = Arc::new(AtomicBool::new(false));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let threads = (0..n)
+            .map(|_| {
+                let stop = Arc::clone(&stop);
+                let tx = tx.clone();
+                thread::Builder::new()
+                    .name(name.clone())
+                    .spawn(move || {
+                        tx.send(nix::unistd::gettid().as_raw()).unwrap();
+                        let end = Instant::now() + Duration::from_secs(30);
+                        let mut x = 0u64;
+                        while !stop.load(Ordering::Relaxed) && Instant::now() < end {
+                            x = std::hint::black_box(x.wrapping_add(1));
+                        }
+                    })
+                    .unwrap()
+            })
+            .collect();
+        let tids = (0..n).map(|_| rx.recv().unwrap()).collect();
+        Spinners {
+            stop,
+            threads,
+            tids,
+            name,
+        }
+    }
+}
+
+impl Drop for Spinners {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+/// `TIME COMM TID LAT(us) [PREV COMM PREV TID]` → its fields (COMM has no
+/// spaces here: ours are single words).
+fn columns(line: &str) -> Vec<&str> {
+    line.split_whitespace().collect()
+}
+
+fn assert_time(s: &str) {
+    assert!(
+        s.len() == 8 && s.as_bytes()[2] == b':' && s.as_bytes()[5] == b':',
+        "TIME: {s:?}"
+    );
+}
+
+fn sees_our_threads(args: &[&str], env: &[(&str, &str)]) -> Tool {
+    let tool = Tool::start_env("runqslower", args, env);
+    let spin = Spinners::start("rqs");
+    let line = tool.expect_line(&format!(" {} ", spin.name));
+    let tids = spin.tids.clone();
+    drop(spin);
+    let c = columns(&line);
+    assert_eq!(c.len(), 4, "{line:?}");
+    assert_time(c[0]);
+    let tid: i32 = c[2].parse().unwrap();
+    assert!(tids.contains(&tid), "{line:?}: TID not one of {tids:?}");
+    let lat: u64 = c[3].parse().unwrap();
+    assert!(lat > 1, "above the 1 us threshold: {line:?}");
+    // Fixed columns: `%-8s %-16s %-6d %14llu`.
+    assert_eq!(&line[8..9], " ");
+    assert_eq!(line[9..25].trim_end(), c[1]);
+    assert_eq!(
+        line.len(),
+        8 + 1 + 16 + 1 + 6.max(c[2].len()) + 1 + 14.max(c[3].len())
+    );
+    tool
+}
+
+#[test]
+fn reports_our_waiting_threads() {
+    let tool = sees_our_threads(&["1"], &[]);
+    let fin = tool.stop();
+    assert!(fin.status.success(), "{fin:?}");
+    assert_eq!(fin.stdout[0], "Tracing run queue latency higher than 1 us");
+    assert_eq!(
+        fin.stdout[1],
+        "TIME     COMM             TID           LAT(us)"
+    );
+    assert!(
+        fin.stderr.iter().any(|l| l == "using tp_btf"),
+        "{:?}",
+        fin.stderr
+    );
+}
+
+#[test]
+fn raw_tp_fallback() {
+    let tool = sees_our_threads(&["1"], &[("BPFKIT_RAW_TP", "1")]);
+    let fin = tool.stop();
+    assert!(fin.status.success(), "{fin:?}");
+    assert!(
+        fin.stderr
+            .iter()
+            .any(|l| l == "using raw_tp (BPFKIT_RAW_TP=1)"),
+        "{:?}",
+        fin.stderr
+    );
+}
+
+#[test]
+fn tid_column_is_the_waiting_thread() {
+    // Exactly which thread waited: JSON gives every field unambiguously.
+    let tool = Tool::start("runqslower", &["--json", "1"]);
+    let spin = Spinners::start("rqT");
+    let v = tool.expect_json("comm", &json!(spin.name));
+    let tid = v["tid"].as_i64().unwrap() as i32;
+    assert!(spin.tids.contains(&tid), "{v} not one of {:?}", spin.tids);
+    assert_eq!(v["pid"], std::process::id());
+    drop(spin);
+    tool.stop();
+}
+
+#[test]
+fn previous_task_columns() {
+    let tool = Tool::start("runqslower", &["-P", "1"]);
+    let spin = Spinners::start("rqP");
+    let line = tool.expect_line(&format!(" {} ", spin.name));
+    drop(spin);
+    let fin = tool.stop();
+    assert_eq!(
+        fin.stdout[1],
+        "TIME     COMM             TID           LAT(us) PREV COMM        PREV TID"
+    );
+    // `%-8s %-16s %-6d %14llu %-16s %-6d`: PREV COMM starts at column 48
+    // (later if the TID is wider than 6 digits).
+    let tid_len = columns(&line)[2].len();
+    let at = 8 + 1 + 16 + 1 + tid_len.max(6) + 1 + 14 + 1;
+    let prev = line.get(at..).unwrap_or_else(|| panic!("{line:?}"));
+    let prev_comm = prev.get(..16).unwrap();
+    assert!(!prev_comm.trim().is_empty(), "PREV COMM in {line:?}");
+    let prev_tid = prev.get(17..).unwrap().trim();
+    assert!(
+        prev_tid.parse::<u32>().is_ok(),
+        "PREV TID in {line:?}: {prev_tid:?}"
+    );
+    assert_eq!(line.len(), at + 16 + 1 + 6.max(prev_tid.len()), "{line:?}");
+    assert!(fin.status.success(), "{fin:?}");
+}
+
+#[test]
+fn pid_filter() {
+    let pid = std::process::id().to_string();
+    let tool = Tool::start("runqslower", &["--json", "-p", &pid, "1"]);
+    let spin = Spinners::start("rqp");
+    tool.expect_json("comm", &json!(spin.name));
+    thread::sleep(Duration::from_millis(300));
+    drop(spin);
+    let fin = tool.stop();
+    fin.assert_json_only();
+    assert!(!fin.stdout.is_empty());
+    for l in &fin.stdout {
+        let v: Value = serde_json::from_str(l).unwrap();
+        assert_eq!(v["pid"], std::process::id(), "{v}");
+    }
+    common::assert_missing_pid_error("runqslower");
+}
+
+#[test]
+fn tid_filter() {
+    let spin = Spinners::start("rqt");
+    let tid = spin.tids[0];
+    let tool = Tool::start("runqslower", &["--json", "-t", &tid.to_string(), "1"]);
+    let v = tool.expect_json("tid", &json!(tid));
+    assert_eq!(v["comm"], spin.name.as_str());
+    thread::sleep(Duration::from_millis(300));
+    drop(spin);
+    let fin = tool.stop();
+    fin.assert_json_only();
+    for l in &fin.stdout {
+        let v: Value = serde_json::from_str(l).unwrap();
+        assert_eq!(v["tid"], tid, "{v}");
+    }
+}
+
+#[test]
+fn json_output() {
+    let tool = Tool::start("runqslower", &["--json", "1"]);
+    let spin = Spinners::start("rqj");
+    let v = tool.expect_json("comm", &json!(spin.name));
+    drop(spin);
+    let fin = tool.stop();
+    fin.assert_json_only();
+    let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        [
+            "comm",
+            "cpu",
+            "lat_us",
+            "pid",
+            "prev_comm",
+            "prev_tid",
+            "tid",
+            "time"
+        ],
+        "{v}"
+    );
+    assert!(v["lat_us"].as_u64().unwrap() > 1, "{v}");
+    assert_time(v["time"].as_str().unwrap());
+    assert!(v["prev_comm"].is_string() && v["prev_tid"].is_u64(), "{v}");
+    let cpus = thread::available_parallelism().map_or(2, |n| n.get()) as u64;
+    assert!(v["cpu"].as_u64().unwrap() < cpus.max(64), "{v}");
+}
+
+#[test]
+fn threshold_filters_short_waits() {
+    // Nothing waits 10 minutes on a run queue.
+    let tool = Tool::start("runqslower", &["--json", "600000000"]);
+    let spin = Spinners::start("rqh");
+    thread::sleep(Duration::from_millis(1500));
+    drop(spin);
+    let fin = tool.stop();
+    assert!(fin.status.success(), "{fin:?}");
+    assert!(fin.stdout.is_empty(), "{:?}", fin.stdout);
+}
+
+#[test]
+fn bad_arguments_are_usage_errors() {
+    for args in [&["0"][..], &["1", "2"], &["-t", "x"]] {
+        let fin = common::run("runqslower", args);
+        assert_eq!(fin.status.code(), Some(2), "{args:?}: {fin:?}");
+    }
+}
+
+#[test]
+fn lifecycle() {
+    lifecycle_checks("runqslower", &["1"], || {
+        let spin = Spinners::start("rqx");
+        thread::sleep(Duration::from_millis(50));
+        drop(spin);
+    });
+}
