@@ -653,7 +653,12 @@ fn dump_map(map: &dyn MapCore) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
 
 fn dump_map_slow(map: &dyn MapCore) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
     let mut out = Vec::new();
-    for key in map.keys() {
+    // A walk restarts from the first key when BPF deletes the current one:
+    // a key may come twice.
+    let mut keys: Vec<Vec<u8>> = map.keys().collect();
+    keys.sort_unstable();
+    keys.dedup();
+    for key in keys {
         let value = map
             .lookup(&key, MapFlags::ANY)
             .map_err(|e| anyhow!("reading map {}: {e}", map.name().to_string_lossy()))?;
