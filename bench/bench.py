@@ -191,11 +191,91 @@ def bench_tcpconnlat_vm():
                    stdin=subprocess.DEVNULL)
 
 
+SWITCH_ROUNDS = int(os.environ.get("SWITCH_ROUNDS", "500000"))  # 2 switches each: 1 M
+
+
+def switch_rate():
+    out = subprocess.run([os.path.join(REL, "examples", "pipe_pingpong"), str(SWITCH_ROUNDS)],
+                         capture_output=True, text=True, check=True).stdout
+    m = re.search(r"rate=(\d+)", out)
+    return float(m.group(1)) if m else float("nan")
+
+
+def traced_switch_rate(cmd):
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    time.sleep(3.0)
+    if p.poll() is not None:
+        err = p.stderr.read().decode(errors="replace").strip().splitlines()
+        return None, (err[-1] if err else f"exited {p.returncode}")
+    rate = switch_rate()
+    p.send_signal(signal.SIGINT)
+    _, _, ru = os.wait4(p.pid, 0)
+    return rate, f"tool CPU {ru.ru_utime + ru.ru_stime:.2f} s"
+
+
+def bench_sched():
+    print("== scheduler and irq tools ==")
+    tools = [("runqlat", [], b"Tracing"), ("runqslower", [], b"TIME"), ("hardirqs", [], b"Tracing"),
+             ("softirqs", [], b"Tracing")]
+    print("startup (exec -> attached, median):")
+    for name, args, marker in tools:
+        ours, n = median_startup_marker([os.path.join(REL, name)] + args, marker)
+        line = f"  {name:<11} bpfkit {fmt_s(ours)} (n={n})"
+        c_tool = f"/usr/sbin/{name}"
+        if os.path.exists(c_tool):
+            theirs, n2 = median_startup_marker([c_tool] + args, marker)
+            line += f" | libbpf-tools {fmt_s(theirs)} (n={n2})"
+        print(line)
+    base = switch_rate()
+    print(f"context-switch storm ({2 * SWITCH_ROUNDS} switches, pipe ping-pong): untraced {base:,.0f} switches/s")
+    rows = [("bpfkit runqlat", [os.path.join(REL, "runqlat")])]
+    if os.path.exists("/usr/sbin/runqlat"):
+        rows.append(("libbpf-tools runqlat", ["/usr/sbin/runqlat"]))
+    for name, cmd in rows:
+        rate, note = traced_switch_rate(cmd)
+        if rate is None:
+            print(f"  {name:<22} n/a: {note}")
+        else:
+            print(f"  {name:<22} {rate:>10,.0f} switches/s ({100 * rate / base:5.1f}% of untraced), {note}")
+
+
+def median_startup_marker(cmd, marker, runs=STARTUP_RUNS):
+    """exec -> first output containing `marker` (stdout or stderr) on a tty."""
+    samples = []
+    for _ in range(runs):
+        master, slave = pty.openpty()
+        t0 = time.perf_counter()
+        p = subprocess.Popen(cmd, stdout=slave, stderr=slave, stdin=subprocess.DEVNULL)
+        os.close(slave)
+        buf, elapsed = b"", None
+        while time.perf_counter() < t0 + 30:
+            r, _, _ = select.select([master], [], [], 0.05)
+            if r:
+                try:
+                    buf += os.read(master, 4096)
+                except OSError:
+                    break
+                if marker in buf:
+                    elapsed = time.perf_counter() - t0
+                    break
+        p.send_signal(signal.SIGINT)
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+        os.close(master)
+        if elapsed is not None:
+            samples.append(elapsed)
+    return (statistics.median(samples) if samples else None), len(samples)
+
+
 def main():
     if os.geteuid() != 0:
         sys.exit("bench: run as root (make bench does)")
     only = sys.argv[1:]
-    benches = {"opensnoop": bench_opensnoop, "tcpconnlat": bench_tcpconnlat, "tcpconnlat-vm": bench_tcpconnlat_vm}
+    benches = {"opensnoop": bench_opensnoop, "tcpconnlat": bench_tcpconnlat, "tcpconnlat-vm": bench_tcpconnlat_vm,
+               "sched": bench_sched}
     for name, fn in benches.items():
         if not only or name in only:
             fn()
