@@ -31,10 +31,14 @@ fn main() {
         .collect();
     sources.sort();
 
-    let target_define = match arch {
-        "x86_64" => "-D__TARGET_ARCH_x86",
-        _ => "-D__TARGET_ARCH_arm64",
+    let (target_define, multiarch) = match arch {
+        "x86_64" => ("-D__TARGET_ARCH_x86", "x86_64-linux-gnu"),
+        _ => ("-D__TARGET_ARCH_arm64", "aarch64-linux-gnu"),
     };
+    // libbpf's usdt.bpf.h includes <linux/errno.h> → <asm/errno.h>, which
+    // lives in the multiarch directory that clang does not search for
+    // -target bpf (libbpf-tools adds clang's system dirs the same way).
+    let multiarch_include = PathBuf::from("/usr/include").join(multiarch);
     let mut index = String::new();
     let mut failures = Vec::new();
     for src in &sources {
@@ -50,6 +54,8 @@ fn main() {
                 OsStr::new("-I"),
                 bpf_dir.as_os_str(),
                 OsStr::new(target_define),
+                OsStr::new("-idirafter"),
+                multiarch_include.as_os_str(),
                 OsStr::new("-Wall"),
             ])
             .build_and_generate(&skel);

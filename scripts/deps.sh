@@ -13,6 +13,7 @@ have_cmd clang || need+=(clang)
 have_cmd pkg-config || need+=(pkg-config)
 have_pkg libelf-dev || need+=(libelf-dev)
 have_pkg zlib1g-dev || need+=(zlib1g-dev)
+have_pkg linux-libc-dev || need+=(linux-libc-dev)   # <asm/errno.h> for usdt.bpf.h
 have_cmd make || need+=(make)
 if [ "$level" = test ] || [ "$level" = bench ]; then
     have_cmd bpftool || need+=(bpftool)          # tests check `bpftool prog list`

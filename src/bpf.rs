@@ -38,10 +38,47 @@ pub fn open<'obj, B: SkelBuilder<'obj>>(
         .map_err(|e| explain(e, "opening the BPF object"))
 }
 
-/// Loads (verifies) every program whose autoload is on.
+/// Loads (verifies) every program whose autoload is on, and remembers their
+/// ids so the tool can wait for the kernel to free them at exit.
 pub fn load<'obj, O: OpenSkel<'obj>>(open: O) -> Result<O::Output> {
-    open.load()
-        .map_err(|e| explain(e, "loading BPF programs (run with -v for the verifier log)"))
+    let skel = open
+        .load()
+        .map_err(|e| explain(e, "loading BPF programs (run with -v for the verifier log)"))?;
+    remember_programs(skel.object());
+    Ok(skel)
+}
+
+/// Ids of every program this process loaded through [`load`].
+static LOADED: std::sync::Mutex<Vec<u32>> = std::sync::Mutex::new(Vec::new());
+
+fn remember_programs(object: &libbpf_rs::Object) {
+    use libbpf_rs::AsRawLibbpf;
+    use std::os::fd::BorrowedFd;
+    let ids = object.progs().filter_map(|p| {
+        // SAFETY: a plain libbpf getter: -1 for a program that was not loaded.
+        let fd = unsafe { libbpf_sys::bpf_program__fd(p.as_libbpf_object().as_ptr()) };
+        // SAFETY: the program's own fd, open while `object` lives.
+        (fd >= 0)
+            .then(|| libbpf_rs::Program::id_from_fd(unsafe { BorrowedFd::borrow_raw(fd) }).ok())?
+    });
+    if let Ok(mut loaded) = LOADED.lock() {
+        loaded.extend(ids);
+    }
+}
+
+/// Waits (2 s at most) until the kernel has freed every program this process
+/// loaded. Call it once the skeletons and links are dropped: the kernel frees
+/// a program only after an RCU grace period past its last link (tens of ms
+/// for uprobes), and a tool should end only when nothing of it is left.
+pub fn wait_released() {
+    let mut left: Vec<u32> = LOADED.lock().map(|l| l.clone()).unwrap_or_default();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while !left.is_empty() && std::time::Instant::now() < deadline {
+        left.retain(|&id| libbpf_rs::Program::fd_from_id(id).is_ok());
+        if !left.is_empty() {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
 }
 
 /// Attaches every loaded program; links live as long as the skeleton.

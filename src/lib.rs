@@ -53,7 +53,10 @@ pub fn main(tool: &str, body: impl FnOnce() -> anyhow::Result<()>) -> std::proce
     // Before anything is attached, so a signal at any point ends the tool
     // through the same clean path.
     stop::install_handler();
-    match body() {
+    let result = body();
+    // The body's skeletons and links are dropped by now.
+    bpf::wait_released();
+    match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             use std::io::Write;

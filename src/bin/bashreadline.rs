@@ -10,7 +10,6 @@ use std::mem::MaybeUninit;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 use bpfkit::cli::CommonArgs;
@@ -102,14 +101,9 @@ fn run() -> Result<()> {
         }
     ));
 
-    let prog_ids = uprobe::own_prog_ids();
-
     let result = trace(&args, &skel);
     drop(link);
     drop(skel);
-    // Uprobe links are freed after an RCU grace period: end only once the
-    // program is gone from the kernel.
-    uprobe::wait_programs_released(&prog_ids, Duration::from_secs(2));
     result
 }
 

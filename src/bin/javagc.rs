@@ -14,7 +14,6 @@
 
 use std::mem::MaybeUninit;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::{Context, Result};
 use bpfkit::cli::{self, CommonArgs};
@@ -32,7 +31,7 @@ const EXAMPLES: &str = "EXAMPLES:
 const GC_KIND_GC: u32 = 0;
 const GC_KIND_MEM_POOL: u32 = 1;
 
-/// The USDT probes, and which program each one runs.
+/// The USDT provider of HotSpot's probes.
 const PROVIDER: &str = "hotspot";
 
 /// Monitor javagc time cost
@@ -105,12 +104,9 @@ fn run() -> Result<()> {
         links.push(link);
     }
 
-    let prog_ids = uprobe::own_prog_ids();
-
     let result = trace(&args, &skel);
     drop(links);
     drop(skel);
-    uprobe::wait_programs_released(&prog_ids, Duration::from_secs(2));
     result
 }
 
