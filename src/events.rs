@@ -7,7 +7,6 @@
 //! (ring-buffer reserve failures counted in BPF plus perf-buffer losses).
 
 use std::cell::Cell;
-use std::io::Write;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -115,7 +114,7 @@ impl<'a> EventLoop<'a> {
         let deadline = self.duration.map(|d| Instant::now() + d);
         // The header goes out now, not after the first poll cycle.
         self.out.flush();
-        let _ = writeln!(std::io::stderr(), "Tracing... Hit Ctrl-C to end.");
+        crate::output::note(format_args!("Tracing... Hit Ctrl-C to end."));
         loop {
             if crate::stop::requested() || self.out.is_closed() || crate::output::stdout_gone() {
                 break;
@@ -157,6 +156,6 @@ impl<'a> EventLoop<'a> {
 /// Prints the loss report the tools share; silent when nothing was lost.
 pub fn report_lost(lost: u64) {
     if lost > 0 {
-        let _ = writeln!(std::io::stderr(), "{lost} events lost");
+        crate::output::note(format_args!("{lost} events lost"));
     }
 }

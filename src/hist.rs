@@ -359,10 +359,9 @@ impl<'a> IntervalLoop<'a> {
 
     /// Runs until done; `tick` reads, prints and clears the maps.
     pub fn run(self, mut tick: impl FnMut(&Tick) -> Result<()>) -> Result<()> {
-        use std::io::Write;
         crate::stop::install_handler();
         self.out.flush();
-        let _ = writeln!(std::io::stderr(), "{}", self.banner);
+        crate::output::note(format_args!("{}", self.banner));
         let start = Instant::now();
         let end = self.duration.map(|d| start + d);
         let mut number = 0u64;

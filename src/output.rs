@@ -121,6 +121,12 @@ impl Output {
     }
 }
 
+/// A diagnostic line on stderr (`using tp_btf`, `N events lost`, banners).
+/// A closed stderr is ignored: diagnostics must never end or panic a tool.
+pub fn note(args: std::fmt::Arguments<'_>) {
+    let _ = writeln!(io::stderr(), "{args}");
+}
+
 /// True when stdout is a pipe or socket whose reader has gone away, so a
 /// tool whose filter prints nothing still ends when `| head` has exited.
 pub fn stdout_gone() -> bool {

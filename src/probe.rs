@@ -282,8 +282,7 @@ pub fn apply(
 ) -> Result<Mechanism> {
     let choice = choose(mode, needs)?;
     select_programs(object, choice.mechanism);
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "{}", choice.message);
+    crate::output::note(format_args!("{}", choice.message));
     Ok(choice.mechanism)
 }
 
@@ -341,11 +340,10 @@ pub fn apply_raw_tp_style(object: &mut libbpf_rs::OpenObject, names: &[&str]) ->
             _ => {}
         }
     }
-    use std::io::Write;
-    let _ = match refusal {
-        None => writeln!(std::io::stderr(), "using tp_btf"),
-        Some(why) => writeln!(std::io::stderr(), "using raw_tp ({why})"),
-    };
+    match refusal {
+        None => crate::output::note(format_args!("using tp_btf")),
+        Some(why) => crate::output::note(format_args!("using raw_tp ({why})")),
+    }
     style
 }
 

@@ -91,7 +91,7 @@ fn run() -> Result<()> {
                 ),
             )
         })?;
-    eprintln_quiet(&format!(
+    bpfkit::output::note(format_args!(
         "using {FUNC}() in {}{}",
         target.path.display(),
         if target.only_bash {
@@ -117,12 +117,6 @@ fn trace(args: &Args, skel: &BashreadlineSkel) -> Result<()> {
     )?
     .count_drops(&skel.maps.drops)
     .run()
-}
-
-/// A note on stderr; a closed stderr is no reason to fail.
-fn eprintln_quiet(msg: &str) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "{msg}");
 }
 
 /// The file to probe: `-s` as given (a path or a library name), else bash

@@ -298,14 +298,14 @@ fn run() -> Result<()> {
     let mut _links = Vec::new();
     match (&object_path, target_pid) {
         (Some(path), Some(pid)) => {
-            let _ = eprintln_quiet(format_args!(
+            bpfkit::output::note(format_args!(
                 "Attaching to pid {pid} ({}), Ctrl+C to quit.",
                 path.display()
             ));
             _links = attach_uprobes(&skel, pid, path, &args)?;
         }
         _ => {
-            let _ = eprintln_quiet(format_args!(
+            bpfkit::output::note(format_args!(
                 "Attaching to kernel allocators, Ctrl+C to quit."
             ));
         }
@@ -355,12 +355,6 @@ fn run() -> Result<()> {
         c.finish(waiter);
     }
     result
-}
-
-/// One stderr line that cannot panic (stderr may be closed).
-fn eprintln_quiet(args: std::fmt::Arguments<'_>) -> std::io::Result<()> {
-    use std::io::Write;
-    writeln!(std::io::stderr(), "{args}")
 }
 
 fn page_size() -> u64 {
@@ -438,7 +432,7 @@ fn attach_uprobes(
         }
     }
     if args.common.verbose && !skipped.is_empty() {
-        let _ = eprintln_quiet(format_args!(
+        bpfkit::output::note(format_args!(
             "not traced (absent from {}): {}",
             path.display(),
             skipped.join(", ")
@@ -767,7 +761,7 @@ impl Report<'_> {
             }
         }
         if missing.stacks > 0 {
-            let _ = eprintln_quiet(format_args!(
+            bpfkit::output::note(format_args!(
                 "WARNING: {} stack traces could not be displayed due to memory shortage, \
                  including {} caused by hash collisions. Consider increasing --stack-storage-size.",
                 missing.stacks, missing.collisions

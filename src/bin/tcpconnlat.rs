@@ -7,7 +7,6 @@
 //! as in the tutorial, or the sock:inet_sock_set_state tracepoint where the
 //! kernel has neither.
 
-use std::io::Write;
 use std::mem::MaybeUninit;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -209,7 +208,7 @@ fn to_json(args: &Args, time_s: f64, c: &Connect) -> serde_json::Value {
 
 fn print_event(out: &Output, args: &Args, first_ts_us: &mut Option<u64>, e: &tcpconnlat_event) {
     let Some(c) = decode(e) else {
-        let _ = writeln!(std::io::stderr(), "broken event: af={}", e.af);
+        bpfkit::output::note(format_args!("broken event: af={}", e.af));
         return;
     };
     let time_s = elapsed_secs(first_ts_us, e.ts_us);
