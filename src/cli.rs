@@ -45,6 +45,14 @@ pub fn parse_duration_secs(s: &str) -> Result<Duration, String> {
     }
 }
 
+/// A positive count (`interval [count]`, `-T TOP`...).
+pub fn parse_count(s: &str) -> Result<u64, String> {
+    match s.trim().parse::<u64>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!("'{s}' is not a valid count (a positive integer)")),
+    }
+}
+
 /// A signal given as a number (`10`) or a name (`SIGUSR1`, `usr1`).
 pub fn parse_signal(s: &str) -> Result<i32, String> {
     let t = s.trim();
@@ -112,6 +120,14 @@ mod tests {
         assert_eq!(parse_duration_secs("10"), Ok(Duration::from_secs(10)));
         assert!(parse_duration_secs("0").is_err());
         assert!(parse_duration_secs("1.5").is_err());
+    }
+
+    #[test]
+    fn counts() {
+        assert_eq!(parse_count("3"), Ok(3));
+        assert!(parse_count("0").is_err());
+        assert!(parse_count("-1").is_err());
+        assert!(parse_count("x").is_err());
     }
 
     #[test]

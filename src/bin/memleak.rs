@@ -69,7 +69,7 @@ struct Args {
     show_allocs: bool,
 
     /// Prune allocations younger than this age in milliseconds
-    #[arg(short = 'o', long, value_name = "AGE_MS", value_parser = parse_positive)]
+    #[arg(short = 'o', long, value_name = "AGE_MS", value_parser = cli::parse_count)]
     older: Option<u64>,
 
     /// Execute and trace the specified command (with --json, its stdout goes to stderr)
@@ -85,11 +85,11 @@ struct Args {
     wa_missing_free: bool,
 
     /// Sample every N-th allocation to decrease the overhead
-    #[arg(short, long, value_name = "SAMPLE_RATE", default_value = "1", value_parser = parse_positive)]
+    #[arg(short, long, value_name = "SAMPLE_RATE", default_value = "1", value_parser = cli::parse_count)]
     sample_rate: u64,
 
     /// Display only this many top allocating stacks (by size)
-    #[arg(short = 'T', long, value_name = "TOP_STACKS", default_value = "10", value_parser = parse_positive)]
+    #[arg(short = 'T', long, value_name = "TOP_STACKS", default_value = "10", value_parser = cli::parse_count)]
     top: u64,
 
     /// Capture only allocations larger than or equal to this size
@@ -121,22 +121,15 @@ struct Args {
     perf_max_stack_depth: u32,
 
     /// Interval in seconds to print outstanding allocations
-    #[arg(value_name = "INTERVAL", default_value = "5", value_parser = parse_positive)]
+    #[arg(value_name = "INTERVAL", default_value = "5", value_parser = cli::parse_count)]
     interval: u64,
 
     /// Number of times to print the report before exiting
-    #[arg(value_name = "COUNT", value_parser = parse_positive)]
+    #[arg(value_name = "COUNT", value_parser = cli::parse_count)]
     count: Option<u64>,
 
     #[command(flatten)]
     common: CommonArgs,
-}
-
-fn parse_positive(s: &str) -> Result<u64, String> {
-    match s.trim().parse::<u64>() {
-        Ok(n) if n > 0 => Ok(n),
-        _ => Err(format!("'{s}' is not a positive integer")),
-    }
 }
 
 fn parse_u32_positive(s: &str) -> Result<u32, String> {

@@ -41,7 +41,7 @@ struct Args {
     interval: Option<Duration>,
 
     /// Number of prints
-    #[arg(value_name = "count", value_parser = parse_count)]
+    #[arg(value_name = "count", value_parser = cli::parse_count)]
     count: Option<u64>,
 
     /// Include timestamp on output
@@ -74,13 +74,6 @@ struct Args {
 
     #[command(flatten)]
     common: CommonArgs,
-}
-
-fn parse_count(s: &str) -> Result<u64, String> {
-    match s.trim().parse::<u64>() {
-        Ok(n) if n > 0 => Ok(n),
-        _ => Err(format!("'{s}' is not a valid count (a positive integer)")),
-    }
 }
 
 /// What the histograms are keyed by.

@@ -53,19 +53,11 @@ struct Args {
     interval: Option<Duration>,
 
     /// Number of prints
-    #[arg(value_name = "COUNT", value_parser = parse_times)]
+    #[arg(value_name = "COUNT", value_parser = cli::parse_count)]
     times: Option<u64>,
 
     #[command(flatten)]
     common: CommonArgs,
-}
-
-/// How many outputs: a positive integer.
-fn parse_times(s: &str) -> Result<u64, String> {
-    match s.trim().parse::<u64>() {
-        Ok(n) if n > 0 => Ok(n),
-        _ => Err(format!("'{s}' is not a valid count (a positive integer)")),
-    }
 }
 
 /// Softirq vectors, in the kernel's order (include/linux/interrupt.h).

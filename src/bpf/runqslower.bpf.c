@@ -99,41 +99,4 @@ static __always_inline int handle_switch(struct task_struct *prev, struct task_s
 	return 0;
 }
 
-/* BTF-typed tracepoints (5.5+). */
-SEC("tp_btf/sched_wakeup")
-int BPF_PROG(sched_wakeup, struct task_struct *p)
-{
-	return trace_enqueue(p);
-}
-
-SEC("tp_btf/sched_wakeup_new")
-int BPF_PROG(sched_wakeup_new, struct task_struct *p)
-{
-	return trace_enqueue(p);
-}
-
-SEC("tp_btf/sched_switch")
-int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
-{
-	return handle_switch(prev, next);
-}
-
-/* Raw tracepoints, where tp_btf is not available. */
-SEC("raw_tp/sched_wakeup")
-int BPF_PROG(handle_sched_wakeup, struct task_struct *p)
-{
-	return trace_enqueue(p);
-}
-
-SEC("raw_tp/sched_wakeup_new")
-int BPF_PROG(handle_sched_wakeup_new, struct task_struct *p)
-{
-	return trace_enqueue(p);
-}
-
-SEC("raw_tp/sched_switch")
-int BPF_PROG(handle_sched_switch, bool preempt, struct task_struct *prev,
-	     struct task_struct *next)
-{
-	return handle_switch(prev, next);
-}
+#include "sched_hooks.bpf.h"
