@@ -7,75 +7,11 @@ mod common;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant};
+use std::thread;
+use std::time::Duration;
 
-use common::{Finished, Tool, lifecycle_checks, unique};
+use common::{Finished, Spinners, Tool, cpus, lifecycle_checks, thread_name, unique};
 use serde_json::Value;
-
-/// Busy threads of this test process; they spin until dropped.
-struct Spinners {
-    stop: Arc<AtomicBool>,
-    threads: Vec<JoinHandle<()>>,
-    /// (tid, thread name)
-    tids: Vec<(i32, String)>,
-}
-
-/// More spinners than the 2 cores of the test machine, and then some.
-fn cpus() -> usize {
-    thread::available_parallelism().map_or(2, |n| n.get())
-}
-
-impl Spinners {
-    fn start(n: usize, name: &str) -> Spinners {
-        let stop = Arc::new(AtomicBool::new(false));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let threads = (0..n)
-            .map(|_| {
-                let stop = Arc::clone(&stop);
-                let tx = tx.clone();
-                // std names the OS thread (comm) after the Builder's name.
-                thread::Builder::new()
-                    .name(name.to_string())
-                    .spawn(move || {
-                        tx.send(nix::unistd::gettid().as_raw()).unwrap();
-                        let end = Instant::now() + Duration::from_secs(30);
-                        let mut x = 0u64;
-                        while !stop.load(Ordering::Relaxed) && Instant::now() < end {
-                            x = std::hint::black_box(x.wrapping_add(1));
-                        }
-                    })
-                    .unwrap()
-            })
-            .collect();
-        let tids = (0..n)
-            .map(|_| (rx.recv().unwrap(), name.to_string()))
-            .collect();
-        Spinners {
-            stop,
-            threads,
-            tids,
-        }
-    }
-}
-
-impl Drop for Spinners {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        for t in self.threads.drain(..) {
-            let _ = t.join();
-        }
-    }
-}
-
-/// A thread name unique to this test (at most 15 bytes: it is the comm).
-fn thread_name(prefix: &str) -> String {
-    let mut n = unique(prefix);
-    n.truncate(15);
-    n
-}
 
 #[derive(Debug, Default)]
 struct Section {
@@ -229,7 +165,7 @@ fn per_thread_shows_our_threads() {
     let (fin, spin) = run_busy(&["-L", "-p", &our_pid(), "1", "1"], &[], &name);
     let secs = sections(&fin.stdout);
     let mut seen = 0;
-    for (tid, _) in &spin.tids {
+    for tid in &spin.tids {
         if let Some(s) = secs
             .iter()
             .find(|s| s.key().is_some_and(|k| k.0 == "tid" && k.1 == *tid as u64))
@@ -337,7 +273,7 @@ fn json_output() {
         let sum: u64 = buckets.iter().map(|b| b["count"].as_u64().unwrap()).sum();
         assert_eq!(v["count"].as_u64(), Some(sum), "{v}");
         let tid = v["tid"].as_u64().unwrap() as i32;
-        if spin.tids.iter().any(|t| t.0 == tid) {
+        if spin.tids.contains(&tid) {
             assert_eq!(v["comm"], name.as_str());
             assert!(sum > 0);
             busy += 1;

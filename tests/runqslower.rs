@@ -4,64 +4,15 @@
 //! TID and PID, so other activity cannot make a test pass or fail).
 mod common;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant};
+use std::thread;
+use std::time::Duration;
 
-use common::{Tool, lifecycle_checks, unique};
+use common::{Spinners, Tool, cpus, lifecycle_checks, thread_name};
 use serde_json::{Value, json};
 
-/// Busy threads of this test process; they spin until dropped.
-struct Spinners {
-    stop: Arc<AtomicBool>,
-    threads: Vec<JoinHandle<()>>,
-    tids: Vec<i32>,
-    name: String,
-}
-
-impl Spinners {
-    /// `2 × cpus + 2` threads named `<prefix><unique>` (at most 15 bytes: the comm).
-    fn start(prefix: &str) -> Spinners {
-        let mut name = unique(prefix);
-        name.truncate(15);
-        let n = 2 * thread::available_parallelism().map_or(2, |n| n.get()) + 2;
-        let stop = Arc::new(AtomicBool::new(false));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let threads = (0..n)
-            .map(|_| {
-                let stop = Arc::clone(&stop);
-                let tx = tx.clone();
-                thread::Builder::new()
-                    .name(name.clone())
-                    .spawn(move || {
-                        tx.send(nix::unistd::gettid().as_raw()).unwrap();
-                        let end = Instant::now() + Duration::from_secs(30);
-                        let mut x = 0u64;
-                        while !stop.load(Ordering::Relaxed) && Instant::now() < end {
-                            x = std::hint::black_box(x.wrapping_add(1));
-                        }
-                    })
-                    .unwrap()
-            })
-            .collect();
-        let tids = (0..n).map(|_| rx.recv().unwrap()).collect();
-        Spinners {
-            stop,
-            threads,
-            tids,
-            name,
-        }
-    }
-}
-
-impl Drop for Spinners {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        for t in self.threads.drain(..) {
-            let _ = t.join();
-        }
-    }
+/// `2 × cpus + 2` busy threads with a name unique to the test.
+fn spin(prefix: &str) -> Spinners {
+    Spinners::start(2 * cpus() + 2, &thread_name(prefix))
 }
 
 /// `TIME COMM TID LAT(us) [PREV COMM PREV TID]` → its fields (COMM has no
@@ -79,7 +30,7 @@ fn assert_time(s: &str) {
 
 fn sees_our_threads(args: &[&str], env: &[(&str, &str)]) -> Tool {
     let tool = Tool::start_env("runqslower", args, env);
-    let spin = Spinners::start("rqs");
+    let spin = spin("rqs");
     let line = tool.expect_line(&format!(" {} ", spin.name));
     let tids = spin.tids.clone();
     drop(spin);
@@ -135,7 +86,7 @@ fn raw_tp_fallback() {
 fn tid_column_is_the_waiting_thread() {
     // Exactly which thread waited: JSON gives every field unambiguously.
     let tool = Tool::start("runqslower", &["--json", "1"]);
-    let spin = Spinners::start("rqT");
+    let spin = spin("rqT");
     let v = tool.expect_json("comm", &json!(spin.name));
     let tid = v["tid"].as_i64().unwrap() as i32;
     assert!(spin.tids.contains(&tid), "{v} not one of {:?}", spin.tids);
@@ -147,7 +98,7 @@ fn tid_column_is_the_waiting_thread() {
 #[test]
 fn previous_task_columns() {
     let tool = Tool::start("runqslower", &["-P", "1"]);
-    let spin = Spinners::start("rqP");
+    let spin = spin("rqP");
     let line = tool.expect_line(&format!(" {} ", spin.name));
     drop(spin);
     let fin = tool.stop();
@@ -175,7 +126,7 @@ fn previous_task_columns() {
 fn pid_filter() {
     let pid = std::process::id().to_string();
     let tool = Tool::start("runqslower", &["--json", "-p", &pid, "1"]);
-    let spin = Spinners::start("rqp");
+    let spin = spin("rqp");
     tool.expect_json("comm", &json!(spin.name));
     thread::sleep(Duration::from_millis(300));
     drop(spin);
@@ -191,7 +142,7 @@ fn pid_filter() {
 
 #[test]
 fn tid_filter() {
-    let spin = Spinners::start("rqt");
+    let spin = spin("rqt");
     let tid = spin.tids[0];
     let tool = Tool::start("runqslower", &["--json", "-t", &tid.to_string(), "1"]);
     let v = tool.expect_json("tid", &json!(tid));
@@ -209,7 +160,7 @@ fn tid_filter() {
 #[test]
 fn json_output() {
     let tool = Tool::start("runqslower", &["--json", "1"]);
-    let spin = Spinners::start("rqj");
+    let spin = spin("rqj");
     let v = tool.expect_json("comm", &json!(spin.name));
     drop(spin);
     let fin = tool.stop();
@@ -240,7 +191,7 @@ fn json_output() {
 fn threshold_filters_short_waits() {
     // Nothing waits 10 minutes on a run queue.
     let tool = Tool::start("runqslower", &["--json", "600000000"]);
-    let spin = Spinners::start("rqh");
+    let spin = spin("rqh");
     thread::sleep(Duration::from_millis(1500));
     drop(spin);
     let fin = tool.stop();
@@ -259,7 +210,7 @@ fn bad_arguments_are_usage_errors() {
 #[test]
 fn lifecycle() {
     lifecycle_checks("runqslower", &["1"], || {
-        let spin = Spinners::start("rqx");
+        let spin = spin("rqx");
         thread::sleep(Duration::from_millis(50));
         drop(spin);
     });

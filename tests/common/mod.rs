@@ -504,3 +504,68 @@ pub fn check_mechanism(
         }
     }
 }
+
+// ---- CPU contention for the scheduler tools ----
+
+/// CPUs the test machine has (2 here).
+pub fn cpus() -> usize {
+    thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+/// A thread name unique to this test (at most 15 bytes: it becomes the comm).
+pub fn thread_name(prefix: &str) -> String {
+    let mut n = unique(prefix);
+    n.truncate(15);
+    n
+}
+
+/// Busy threads of this test process, all named `name`; they spin (30 s at
+/// most) until dropped.
+pub struct Spinners {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    threads: Vec<thread::JoinHandle<()>>,
+    pub tids: Vec<i32>,
+    pub name: String,
+}
+
+impl Spinners {
+    pub fn start(n: usize, name: &str) -> Spinners {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let stop = Arc::new(AtomicBool::new(false));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let threads = (0..n)
+            .map(|_| {
+                let stop = Arc::clone(&stop);
+                let tx = tx.clone();
+                // std names the OS thread (its comm) after the Builder's name.
+                thread::Builder::new()
+                    .name(name.to_string())
+                    .spawn(move || {
+                        let _ = tx.send(nix::unistd::gettid().as_raw());
+                        let end = Instant::now() + Duration::from_secs(30);
+                        let mut x = 0u64;
+                        while !stop.load(Ordering::Relaxed) && Instant::now() < end {
+                            x = std::hint::black_box(x.wrapping_add(1));
+                        }
+                    })
+                    .expect("spawning a spinner")
+            })
+            .collect();
+        let tids = (0..n).map(|_| rx.recv().expect("spinner tid")).collect();
+        Spinners {
+            stop,
+            threads,
+            tids,
+            name: name.to_string(),
+        }
+    }
+}
+
+impl Drop for Spinners {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
