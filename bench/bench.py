@@ -270,12 +270,41 @@ def median_startup_marker(cmd, marker, runs=STARTUP_RUNS):
     return (statistics.median(samples) if samples else None), len(samples)
 
 
+MALLOC_PAIRS = int(os.environ.get("MALLOC_PAIRS", "1000000"))
+
+
+def bench_memleak():
+    print("== memleak ==")
+    storm = [os.path.join(REL, "examples", "malloc_storm"), str(MALLOC_PAIRS)]
+    out = subprocess.run(storm, capture_output=True, text=True, check=True).stdout
+    base = float(re.search(r"rate=(\d+)", out).group(1))
+    print(f"malloc/free loop, {MALLOC_PAIRS} pairs: untraced {base:,.0f} pairs/s")
+    cmd = [os.path.join(REL, "memleak"), "-c", " ".join(storm), "1"]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    m = re.search(r"rate=(\d+)", p.stdout + p.stderr)
+    if m:
+        rate = float(m.group(1))
+        print(f"  bpfkit memleak -c: {rate:,.0f} pairs/s ({100 * rate / base:5.1f}% of untraced, "
+              f"{base / rate:.1f}x slower)")
+    else:
+        print(f"  bpfkit memleak -c: no rate (exit {p.returncode}): {p.stderr.strip()[-200:]}")
+    if os.path.exists("/usr/sbin/memleak"):
+        print("  libbpf-tools memleak: present (not compared yet)")
+    else:
+        print("  libbpf-tools memleak: not in Debian's libbpf-tools package, no comparison")
+    out = subprocess.run([os.path.join(REL, "examples", "symbolize_bench")], capture_output=True,
+                         text=True, check=True).stdout
+    print("symbolization of a 1000-frame report:")
+    for line in out.strip().splitlines():
+        print("  " + line)
+
+
 def main():
     if os.geteuid() != 0:
         sys.exit("bench: run as root (make bench does)")
     only = sys.argv[1:]
     benches = {"opensnoop": bench_opensnoop, "tcpconnlat": bench_tcpconnlat, "tcpconnlat-vm": bench_tcpconnlat_vm,
-               "sched": bench_sched}
+               "sched": bench_sched, "memleak": bench_memleak}
     for name, fn in benches.items():
         if not only or name in only:
             fn()

@@ -17,6 +17,7 @@ pub mod hooks;
 pub mod net;
 pub mod output;
 pub mod probe;
+pub mod procmaps;
 pub mod stop;
 pub mod sym;
 pub mod unlink;

@@ -15,7 +15,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -107,41 +107,7 @@ impl fmt::Display for Frame {
 /// How often [`Symbolizer::watch`] reads maps in its first 200 ms.
 const WATCH_EARLY: Duration = Duration::from_millis(5);
 
-/// One file-backed line of `/proc/PID/maps`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Mapping {
-    pub start: u64,
-    pub end: u64,
-    /// Offset in the file of `start`.
-    pub offset: u64,
-    pub path: PathBuf,
-}
-
-/// The file-backed mappings of a `/proc/PID/maps` text (anonymous memory,
-/// `[heap]`, `[vdso]` and the like are left out).
-pub fn parse_maps(text: &str) -> Vec<Mapping> {
-    text.lines()
-        .filter_map(|line| {
-            let mut it = line.splitn(6, ' ');
-            let range = it.next()?;
-            let _perms = it.next()?;
-            let offset = u64::from_str_radix(it.next()?, 16).ok()?;
-            let _dev = it.next()?;
-            let _inode = it.next()?;
-            let path = it.next()?.trim_start();
-            if !path.starts_with('/') {
-                return None;
-            }
-            let (start, end) = range.split_once('-')?;
-            Some(Mapping {
-                start: u64::from_str_radix(start, 16).ok()?,
-                end: u64::from_str_radix(end, 16).ok()?,
-                offset,
-                path: PathBuf::from(path),
-            })
-        })
-        .collect()
-}
+pub use crate::procmaps::Mapping;
 
 /// The last non-empty `/proc/PID/maps` seen per pid, and when.
 type Snapshots = Arc<Mutex<HashMap<u32, (Instant, Vec<Mapping>)>>>;
@@ -152,7 +118,7 @@ fn snapshot(snapshots: &Snapshots, pid: u32) -> bool {
     let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/maps")) else {
         return false;
     };
-    let maps = parse_maps(&text);
+    let maps = crate::procmaps::parse(&text);
     if !maps.is_empty()
         && let Ok(mut s) = snapshots.lock()
     {
@@ -364,35 +330,6 @@ mod tests {
     }
 
     #[test]
-    fn maps_lines() {
-        let text = "\
-55d0a0000000-55d0a0001000 r--p 00000000 fe:01 123 /usr/bin/my prog
-7f0000000000-7f0000100000 r-xp 00028000 fe:01 456                       /lib/libc.so.6
-7f0000200000-7f0000201000 rw-p 00000000 00:00 0 
-7ffd00000000-7ffd00021000 rw-p 00000000 00:00 0                          [stack]
-ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsyscall]
-";
-        let maps = parse_maps(text);
-        assert_eq!(
-            maps,
-            vec![
-                Mapping {
-                    start: 0x55d0a0000000,
-                    end: 0x55d0a0001000,
-                    offset: 0,
-                    path: "/usr/bin/my prog".into()
-                },
-                Mapping {
-                    start: 0x7f0000000000,
-                    end: 0x7f0000100000,
-                    offset: 0x28000,
-                    path: "/lib/libc.so.6".into()
-                },
-            ]
-        );
-    }
-
-    #[test]
     fn remembered_maps_name_addresses_of_a_gone_process() {
         let s = Symbolizer::new();
         let me = std::process::id();
@@ -418,13 +355,14 @@ ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsysca
     /// The address in process `pid` of the byte at `addr` of this
     /// process's mapping of the same file.
     fn same_byte_in(pid: u32, addr: u64) -> u64 {
-        let mine = parse_maps(&std::fs::read_to_string("/proc/self/maps").unwrap());
+        let mine = crate::procmaps::parse(&std::fs::read_to_string("/proc/self/maps").unwrap());
         let m = mine
             .iter()
             .find(|m| (m.start..m.end).contains(&addr))
             .unwrap();
         let off = addr - m.start + m.offset;
-        let theirs = parse_maps(&std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap());
+        let theirs =
+            crate::procmaps::parse(&std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap());
         let t = theirs
             .iter()
             .find(|t| t.path == m.path && (t.offset..t.offset + (t.end - t.start)).contains(&off))

@@ -102,7 +102,7 @@ pub fn has_function(path: &Path, symbol: &str) -> Result<bool> {
 /// The file mapped into process `pid` whose file name starts with `prefix`
 /// (`libjvm.so`, `libc.so`), from `/proc/PID/maps`.
 pub fn mapped_library(pid: i32, prefix: &str) -> Result<PathBuf> {
-    let maps = read_maps(pid)?;
+    let maps = crate::procmaps::read(pid)?;
     find_mapped(&maps, prefix)
         .map(|p| proc_root_path(pid, &p))
         .ok_or_else(|| {
@@ -116,49 +116,9 @@ pub fn mapped_library(pid: i32, prefix: &str) -> Result<PathBuf> {
         })
 }
 
-/// `/proc/PID/maps` of `pid`, with "no such process" when it is gone.
-pub fn read_maps(pid: i32) -> Result<String> {
-    let file = format!("/proc/{pid}/maps");
-    fs::read_to_string(&file).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => anyhow!("no such process: {pid}"),
-        _ => anyhow!("reading {file}: {}", io_reason(&e)),
-    })
-}
-
-/// The file-backed paths of a `/proc/PID/maps` text, in order, without repeats.
-pub fn parse_maps(maps: &str) -> Vec<PathBuf> {
-    let mut paths: Vec<PathBuf> = Vec::new();
-    for line in maps.lines() {
-        // address perms offset dev inode pathname (the path may hold spaces)
-        let mut rest = line;
-        let mut fields = 0;
-        while fields < 5 {
-            rest = rest.trim_start();
-            match rest.find(char::is_whitespace) {
-                Some(i) => rest = &rest[i..],
-                None => {
-                    rest = "";
-                    break;
-                }
-            }
-            fields += 1;
-        }
-        let path = rest.trim();
-        // "[heap]", "[vdso]", anonymous mappings; " (deleted)" files are gone.
-        if !path.starts_with('/') || path.ends_with(" (deleted)") {
-            continue;
-        }
-        let path = PathBuf::from(path);
-        if !paths.contains(&path) {
-            paths.push(path);
-        }
-    }
-    paths
-}
-
 /// The first mapped file whose file name starts with `prefix`.
 pub fn find_mapped(maps: &str, prefix: &str) -> Option<PathBuf> {
-    parse_maps(maps)
+    crate::procmaps::paths(maps)
         .into_iter()
         .find(|p| file_name_matches(p, prefix))
 }
@@ -206,8 +166,8 @@ fn file_name_matches(path: &Path, prefix: &str) -> bool {
 fn resolve_library(name: &str, pid: Option<i32>) -> Result<PathBuf> {
     let mut searched = Vec::new();
     if let Some(pid) = pid {
-        let maps = read_maps(pid)?;
-        let found = parse_maps(&maps).into_iter().find(|p| {
+        let maps = crate::procmaps::read(pid)?;
+        let found = crate::procmaps::paths(&maps).into_iter().find(|p| {
             p.file_name()
                 .and_then(OsStr::to_str)
                 .is_some_and(|f| library_matches(f, name))
@@ -540,7 +500,7 @@ mod tests {
 
     #[test]
     fn maps_parsing() {
-        let paths = parse_maps(MAPS);
+        let paths = crate::procmaps::paths(MAPS);
         assert_eq!(
             paths,
             vec![
