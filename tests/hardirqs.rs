@@ -45,6 +45,7 @@ impl DiskIo {
                 unsafe { libc::posix_fadvise(f.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
                 while f.read(&mut buf).unwrap() > 0 {}
                 n.fetch_add(1, Ordering::Relaxed);
+                thread::sleep(Duration::from_millis(5));
             }
         });
         DiskIo {

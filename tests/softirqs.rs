@@ -35,6 +35,9 @@ impl Traffic {
                 tx.send(b"bpfkit-softirqs").unwrap();
                 let _ = rx.recv(&mut buf);
                 n.fetch_add(1, Ordering::Relaxed);
+                // Paced (about 2000 packets/s at most): a flood starves
+                // user space in a slow (TCG) VM while every softirq is traced.
+                thread::sleep(Duration::from_micros(500));
             }
         });
         Traffic {
