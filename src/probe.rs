@@ -180,7 +180,8 @@ pub fn unavailable_reason(mechanism: Mechanism, needs: &Needs) -> Option<String>
             needs
                 .fentry
                 .iter()
-                .find_map(|f| match fentry_can_attach(f) {
+                .zip(fentry_can_attach_all(&needs.fentry))
+                .find_map(|(f, support)| match support {
                     FentrySupport::Yes => None,
                     FentrySupport::NotInBtf => Some(format!("{f} is not in kernel BTF")),
                     FentrySupport::Refused(e) => Some(format!("fentry refused: {e}")),
@@ -305,11 +306,28 @@ pub const FORCE_RAW_TP_ENV: &str = "BPFKIT_RAW_TP";
 /// `name` (e.g. `sched_switch`): BTF must describe `btf_trace_<name>` and
 /// the kernel must accept a trial program.
 pub fn tp_btf_can_attach(name: &str) -> FentrySupport {
-    trial_tracing_program(
-        &format!("btf_trace_{name}"),
-        libbpf_sys::BTF_KIND_TYPEDEF,
-        libbpf_sys::BPF_TRACE_RAW_TP,
-    )
+    tp_btf_can_attach_all(&[name]).remove(0)
+}
+
+/// [`tp_btf_can_attach`] for several tracepoints, parsing BTF once. Where
+/// the kernel refuses tp_btf it refuses them all, so only the first in BTF
+/// gets the trial program; the others need only be described.
+pub fn tp_btf_can_attach_all(names: &[&str]) -> Vec<FentrySupport> {
+    let typedefs: Vec<String> = names.iter().map(|n| format!("btf_trace_{n}")).collect();
+    let refs: Vec<&str> = typedefs.iter().map(String::as_str).collect();
+    let mut trial: Option<FentrySupport> = None;
+    vmlinux_btf_ids(&refs, libbpf_sys::BTF_KIND_TYPEDEF)
+        .into_iter()
+        .map(|id| match (id, &trial) {
+            (None, _) => FentrySupport::NotInBtf,
+            (Some(_), Some(result)) => result.clone(),
+            (Some(_), None) => {
+                let result = trial_tracing_program(id, libbpf_sys::BPF_TRACE_RAW_TP);
+                trial = Some(result.clone());
+                result
+            }
+        })
+        .collect()
 }
 
 /// Chooses tp_btf when every tracepoint in `names` takes it, else raw_tp
@@ -320,11 +338,14 @@ pub fn apply_raw_tp_style(object: &mut libbpf_rs::OpenObject, names: &[&str]) ->
     let refusal = if forced {
         Some(format!("{FORCE_RAW_TP_ENV}=1"))
     } else {
-        names.iter().find_map(|n| match tp_btf_can_attach(n) {
-            FentrySupport::Yes => None,
-            FentrySupport::NotInBtf => Some(format!("btf_trace_{n} not in kernel BTF")),
-            FentrySupport::Refused(e) => Some(format!("tp_btf refused: {e}")),
-        })
+        names
+            .iter()
+            .zip(tp_btf_can_attach_all(names))
+            .find_map(|(n, support)| match support {
+                FentrySupport::Yes => None,
+                FentrySupport::NotInBtf => Some(format!("btf_trace_{n} not in kernel BTF")),
+                FentrySupport::Refused(e) => Some(format!("tp_btf refused: {e}")),
+            })
     };
     let style = if refusal.is_some() {
         RawTpStyle::Raw
@@ -360,35 +381,51 @@ pub enum FentrySupport {
 /// function `func`: BTF must describe it and the kernel must accept a trial
 /// program (EPERM from lockdown or a missing trampoline counts as no).
 pub fn fentry_can_attach(func: &str) -> FentrySupport {
-    trial_tracing_program(
-        func,
-        libbpf_sys::BTF_KIND_FUNC,
-        libbpf_sys::BPF_TRACE_FENTRY,
-    )
+    fentry_can_attach_all(&[func]).remove(0)
 }
 
-/// Loads and attaches a do-nothing BPF_PROG_TYPE_TRACING program for the
-/// vmlinux BTF type `name` of `kind`, then detaches it.
-fn trial_tracing_program(
-    name: &str,
-    kind: u32,
-    attach_type: libbpf_sys::bpf_attach_type,
-) -> FentrySupport {
+/// [`fentry_can_attach`] for several functions, parsing BTF once.
+pub fn fentry_can_attach_all(funcs: &[&str]) -> Vec<FentrySupport> {
+    vmlinux_btf_ids(funcs, libbpf_sys::BTF_KIND_FUNC)
+        .into_iter()
+        .map(|id| trial_tracing_program(id, libbpf_sys::BPF_TRACE_FENTRY))
+        .collect()
+}
+
+/// BTF type ids of `names` (of `kind`) in vmlinux, parsing its BTF once
+/// (a few ms per parse: the trials of a tool share one).
+fn vmlinux_btf_ids(names: &[&str], kind: u32) -> Vec<Option<u32>> {
     use std::ffi::CString;
-    let Ok(cname) = CString::new(name) else {
-        return FentrySupport::NotInBtf;
-    };
-    // SAFETY: plain libbpf C calls; every pointer is checked and every fd closed.
+    // SAFETY: plain libbpf C calls on a pointer checked for NULL and freed once.
     unsafe {
         let btf = libbpf_sys::btf__load_vmlinux_btf();
         if btf.is_null() {
-            return FentrySupport::NotInBtf;
+            return vec![None; names.len()];
         }
-        let id = libbpf_sys::btf__find_by_name_kind(btf, cname.as_ptr(), kind);
+        let ids = names
+            .iter()
+            .map(|n| {
+                let c = CString::new(*n).ok()?;
+                let id = libbpf_sys::btf__find_by_name_kind(btf, c.as_ptr(), kind);
+                (id > 0).then_some(id as u32)
+            })
+            .collect();
         libbpf_sys::btf__free(btf);
-        if id <= 0 {
-            return FentrySupport::NotInBtf;
-        }
+        ids
+    }
+}
+
+/// Loads and attaches a do-nothing BPF_PROG_TYPE_TRACING program for the
+/// vmlinux BTF type id `id` (None: not in BTF), then detaches it.
+fn trial_tracing_program(
+    id: Option<u32>,
+    attach_type: libbpf_sys::bpf_attach_type,
+) -> FentrySupport {
+    let Some(id) = id else {
+        return FentrySupport::NotInBtf;
+    };
+    // SAFETY: plain libbpf C calls; every fd is closed.
+    unsafe {
         // r0 = 0; exit
         let insns = [
             libbpf_sys::bpf_insn {
@@ -409,7 +446,7 @@ fn trial_tracing_program(
         let mut opts = libbpf_sys::bpf_prog_load_opts {
             sz: std::mem::size_of::<libbpf_sys::bpf_prog_load_opts>() as _,
             expected_attach_type: attach_type,
-            attach_btf_id: id as u32,
+            attach_btf_id: id,
             ..Default::default()
         };
         let fd = libbpf_sys::bpf_prog_load(
