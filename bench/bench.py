@@ -19,39 +19,9 @@ STORM_CALLS = int(os.environ.get("STORM_CALLS", "1000000"))
 STARTUP_RUNS = int(os.environ.get("STARTUP_RUNS", "7"))
 
 
-def startup_seconds(cmd, marker=b"PID", timeout=30.0):
-    """exec -> header line on a terminal (both tools line-buffer a tty)."""
-    master, slave = pty.openpty()
-    t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=slave, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
-    os.close(slave)
-    buf, elapsed = b"", None
-    deadline = t0 + timeout
-    while time.perf_counter() < deadline:
-        r, _, _ = select.select([master], [], [], 0.05)
-        if r:
-            try:
-                buf += os.read(master, 4096)
-            except OSError:
-                break
-            if marker in buf:
-                elapsed = time.perf_counter() - t0
-                break
-    p.send_signal(signal.SIGINT)
-    try:
-        p.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        p.wait()
-    os.close(master)
-    return elapsed
-
-
 def median_startup(cmd, runs=STARTUP_RUNS):
-    samples = [s for s in (startup_seconds(cmd) for _ in range(runs)) if s is not None]
-    if not samples:
-        return None, 0
-    return statistics.median(samples), len(samples)
+    """exec -> header line (`PID ...`) on a terminal."""
+    return median_startup_marker(cmd, b"PID", runs)
 
 
 def run_storm(path, calls):
@@ -240,7 +210,8 @@ def bench_sched():
 
 
 def median_startup_marker(cmd, marker, runs=STARTUP_RUNS):
-    """exec -> first output containing `marker` (stdout or stderr) on a tty."""
+    """exec -> first output containing `marker` (stdout or stderr) on a
+    terminal, where both bpfkit and the C tools line-buffer; (median, n)."""
     samples = []
     for _ in range(runs):
         master, slave = pty.openpty()

@@ -6,67 +6,34 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::thread::{self, JoinHandle};
+use std::thread;
 use std::time::Duration;
 
-use common::{Finished, Tool, lifecycle_checks};
+use common::{Background, Finished, Tool, lifecycle_checks};
 use serde_json::Value;
 
-/// Uncached reads in a background thread until dropped: each round drops a
-/// file's pages from the page cache (posix_fadvise DONTNEED) and reads it
-/// again, so the block device (virtio-blk here, virtio 9p/fs in a virtme-ng
-/// VM) completes requests with hard interrupts. Read-only, so it works on a
-/// read-only root too.
-struct DiskIo {
-    stop: Arc<AtomicBool>,
-    reads: Arc<AtomicU64>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl DiskIo {
-    fn start() -> DiskIo {
+/// Uncached reads in the background: each round drops a file's pages from
+/// the page cache (posix_fadvise DONTNEED) and reads it again, so the block
+/// device (virtio-blk here, virtio 9p/fs in a virtme-ng VM) completes
+/// requests with hard interrupts. Read-only: works on a read-only root too.
+fn disk_io() -> Background {
+    Background::start(|| {
         // A file of the repo that no process maps (mapped pages stay cached).
         let path = PathBuf::from(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/vmlinux/x86_64/vmlinux.h"
         ));
-        let stop = Arc::new(AtomicBool::new(false));
-        let reads = Arc::new(AtomicU64::new(0));
-        let (s, n) = (Arc::clone(&stop), Arc::clone(&reads));
-        let thread = thread::spawn(move || {
+        let mut buf = vec![0u8; 1 << 20];
+        move || {
             use std::io::Read;
             use std::os::fd::AsRawFd;
-            let mut buf = vec![0u8; 1 << 20];
-            while !s.load(Ordering::Relaxed) {
-                let mut f = std::fs::File::open(&path).unwrap();
-                // SAFETY: a valid fd; advice only.
-                unsafe { libc::posix_fadvise(f.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
-                while f.read(&mut buf).unwrap() > 0 {}
-                n.fetch_add(1, Ordering::Relaxed);
-                thread::sleep(Duration::from_millis(5));
-            }
-        });
-        DiskIo {
-            stop,
-            reads,
-            thread: Some(thread),
+            let mut f = std::fs::File::open(&path).unwrap();
+            // SAFETY: a valid fd; advice only.
+            unsafe { libc::posix_fadvise(f.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
+            while f.read(&mut buf).unwrap() > 0 {}
+            thread::sleep(Duration::from_millis(5));
         }
-    }
-
-    fn reads(&self) -> u64 {
-        self.reads.load(Ordering::Relaxed)
-    }
-}
-
-impl Drop for DiskIo {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
+    })
 }
 
 /// Interrupt counts by action name (summed over CPUs) from /proc/interrupts.
@@ -105,9 +72,9 @@ fn proc_interrupts() -> BTreeMap<String, u64> {
 /// Runs `hardirqs args` (which must end by itself) with disk activity.
 fn run_with_io(args: &[&str], env: &[(&str, &str)]) -> Finished {
     let tool = Tool::start_env("hardirqs", args, env);
-    let io = DiskIo::start();
+    let io = disk_io();
     let fin = tool.wait();
-    assert!(io.reads() > 0, "no uncached read completed");
+    assert!(io.rounds() > 0, "no uncached read completed");
     drop(io);
     assert!(fin.status.success(), "hardirqs {args:?}: {fin:?}");
     fin
@@ -362,7 +329,7 @@ fn cgroup_filter() {
     let in_empty = Tool::start("hardirqs", &["-C", "--cgroup", &empty_s, "2", "1"]);
     let in_busy = Tool::start("hardirqs", &["-C", "--cgroup", &busy_s, "2", "1"]);
     let spinners = [Spinner::new(&busy), Spinner::new(&busy)];
-    let io = DiskIo::start();
+    let io = disk_io();
     let (all, in_root, in_empty, in_busy) =
         (all.wait(), in_root.wait(), in_empty.wait(), in_busy.wait());
     drop(io);
@@ -405,7 +372,7 @@ fn count_and_distributions_do_not_mix() {
 #[test]
 fn lifecycle() {
     lifecycle_checks("hardirqs", &["1"], || {
-        let io = DiskIo::start();
+        let io = disk_io();
         thread::sleep(Duration::from_millis(30));
         drop(io);
     });

@@ -4,69 +4,36 @@
 mod common;
 
 use std::net::UdpSocket;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::thread::{self, JoinHandle};
+use std::thread;
 use std::time::Duration;
 
-use common::{Finished, Tool, lifecycle_checks};
+use common::{Background, Finished, Tool, lifecycle_checks};
 use serde_json::Value;
 
-/// UDP datagrams bounced over 127.0.0.1 in a background thread until dropped.
-struct Traffic {
-    stop: Arc<AtomicBool>,
-    sent: Arc<AtomicU64>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Traffic {
-    fn start() -> Traffic {
-        let stop = Arc::new(AtomicBool::new(false));
-        let sent = Arc::new(AtomicU64::new(0));
-        let (s, n) = (Arc::clone(&stop), Arc::clone(&sent));
-        let thread = thread::spawn(move || {
-            let rx = UdpSocket::bind("127.0.0.1:0").unwrap();
-            rx.set_read_timeout(Some(Duration::from_millis(100)))
-                .unwrap();
-            let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
-            tx.connect(rx.local_addr().unwrap()).unwrap();
+/// Paced loopback UDP ping-pong (about 2000 packets/s at most: a flood
+/// starves user space in a slow TCG guest while every softirq is traced).
+fn traffic() -> Background {
+    Background::start(|| {
+        let rx = UdpSocket::bind("127.0.0.1:0").unwrap();
+        rx.set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+        let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+        tx.connect(rx.local_addr().unwrap()).unwrap();
+        move || {
             let mut buf = [0u8; 64];
-            while !s.load(Ordering::Relaxed) {
-                tx.send(b"bpfkit-softirqs").unwrap();
-                let _ = rx.recv(&mut buf);
-                n.fetch_add(1, Ordering::Relaxed);
-                // Paced (about 2000 packets/s at most): a flood starves
-                // user space in a slow (TCG) VM while every softirq is traced.
-                thread::sleep(Duration::from_micros(500));
-            }
-        });
-        Traffic {
-            stop,
-            sent,
-            thread: Some(thread),
+            tx.send(b"bpfkit-softirqs").unwrap();
+            let _ = rx.recv(&mut buf);
+            thread::sleep(Duration::from_micros(500));
         }
-    }
-
-    fn sent(&self) -> u64 {
-        self.sent.load(Ordering::Relaxed)
-    }
-}
-
-impl Drop for Traffic {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
+    })
 }
 
 /// Runs `softirqs args` (which must end by itself) with loopback traffic.
 fn run_with_traffic(args: &[&str], env: &[(&str, &str)]) -> Finished {
     let tool = Tool::start_env("softirqs", args, env);
-    let traffic = Traffic::start();
+    let traffic = traffic();
     let fin = tool.wait();
-    assert!(traffic.sent() > 100, "traffic did not flow");
+    assert!(traffic.rounds() > 100, "traffic did not flow");
     drop(traffic);
     assert!(fin.status.success(), "softirqs {args:?}: {fin:?}");
     fin
@@ -322,7 +289,7 @@ fn interval_and_count() {
 #[test]
 fn sigint_prints_what_was_gathered() {
     let tool = Tool::start("softirqs", &["-C"]);
-    let traffic = Traffic::start();
+    let traffic = traffic();
     thread::sleep(Duration::from_millis(800));
     let fin = tool.stop();
     drop(traffic);
@@ -334,7 +301,7 @@ fn sigint_prints_what_was_gathered() {
 #[test]
 fn lifecycle() {
     lifecycle_checks("softirqs", &["1"], || {
-        let t = Traffic::start();
+        let t = traffic();
         thread::sleep(Duration::from_millis(20));
         drop(t);
     });

@@ -569,3 +569,48 @@ impl Drop for Spinners {
         }
     }
 }
+
+// ---- background load ----
+
+/// A thread repeating one round of work (a packet, a read) until dropped,
+/// counting the rounds done.
+pub struct Background {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    rounds: Arc<std::sync::atomic::AtomicU64>,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+impl Background {
+    /// `setup` runs once in the thread and returns the round to repeat.
+    pub fn start<R: FnMut() + 'static>(setup: impl FnOnce() -> R + Send + 'static) -> Background {
+        use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+        let stop = Arc::new(AtomicBool::new(false));
+        let rounds = Arc::new(AtomicU64::new(0));
+        let (s, n) = (Arc::clone(&stop), Arc::clone(&rounds));
+        let thread = thread::spawn(move || {
+            let mut round = setup();
+            while !s.load(Ordering::Relaxed) {
+                round();
+                n.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+        Background {
+            stop,
+            rounds,
+            thread: Some(thread),
+        }
+    }
+
+    pub fn rounds(&self) -> u64 {
+        self.rounds.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
