@@ -10,74 +10,18 @@ use std::process::{Child, Command};
 use std::thread;
 use std::time::Duration;
 
-use common::{Finished, Spinners, Tool, cpus, lifecycle_checks, thread_name, unique};
+use common::{Finished, Section, Spinners, Tool, cpus, lifecycle_checks, thread_name, unique};
 use serde_json::Value;
 
-#[derive(Debug, Default)]
-struct Section {
-    /// The line above the histogram (`pid = 123 comm`), empty if none.
-    header: String,
-    unit: String,
-    /// (low, high, count)
-    rows: Vec<(u64, u64, u64)>,
-}
-
-impl Section {
-    fn total(&self) -> u64 {
-        self.rows.iter().map(|r| r.2).sum()
-    }
-
-    /// `pid = 123 comm` → ("pid", 123, "comm").
-    fn key(&self) -> Option<(&str, u64, &str)> {
-        let (kind, rest) = self.header.split_once(" = ")?;
-        let (id, comm) = rest.split_once(' ').unwrap_or((rest, ""));
-        Some((kind, id.parse().ok()?, comm))
-    }
-}
-
-/// Parses the table output into its histograms, checking each row's shape
-/// (`     low -> high       : count    |<40 columns>|`) on the way.
+/// The histograms printed, shape-checked; per-key sections (`pid = …`)
+/// follow an empty line, as in libbpf-tools.
 fn sections(lines: &[String]) -> Vec<Section> {
-    let mut out: Vec<Section> = Vec::new();
-    let mut prev = String::new();
-    for line in lines {
-        if line.ends_with(" : count    distribution") {
-            assert!(line.starts_with("     "), "header indent: {line:?}");
-            out.push(Section {
-                header: prev.clone(),
-                unit: line.split_whitespace().next().unwrap().to_string(),
-                rows: Vec::new(),
-            });
-        } else if line.contains(" -> ") && line.contains(" : ") {
-            let (range, rest) = line.split_once(" : ").unwrap();
-            let (low, high) = range.split_once(" -> ").unwrap();
-            let (count, bar) = rest.split_once('|').unwrap();
-            assert_eq!(range.len(), 24, "row columns: {line:?}");
-            assert!(count.len() >= 9, "count column: {line:?}");
-            assert!(bar.ends_with('|') && bar.len() == 41, "bar: {line:?}");
-            let row = (
-                low.trim().parse().unwrap(),
-                high.trim().parse().unwrap(),
-                count.trim().parse().unwrap(),
-            );
-            out.last_mut().expect("row before a header").rows.push(row);
-        } else if !line.is_empty() {
-            // Section headers follow an empty line, as in libbpf-tools.
-            if line.contains(" = ") {
-                assert_eq!(prev, "", "no empty line before {line:?}");
-            }
+    for w in lines.windows(2) {
+        if w[1].contains(" = ") {
+            assert_eq!(w[0], "", "no empty line before {:?}", w[1]);
         }
-        prev = line.clone();
     }
-    for s in &out {
-        // log2 rows from 0 -> 1 on, contiguous, the last non-empty.
-        assert_eq!(s.rows.first().map(|r| (r.0, r.1)), Some((0, 1)), "{s:?}");
-        for w in s.rows.windows(2) {
-            assert_eq!(w[1].0, w[0].1 + 1, "{s:?}");
-        }
-        assert!(s.rows.last().unwrap().2 > 0, "trailing zero row: {s:?}");
-    }
-    out
+    common::hist_sections(lines)
 }
 
 /// Runs `runqlat args` (which must end by itself, e.g. `1 1`) while

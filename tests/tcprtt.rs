@@ -10,7 +10,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use bpfkit::probe::{self, Mechanism, Needs};
-use common::{Finished, Tool, lifecycle_checks};
+use common::{Finished, Section, Tool, lifecycle_checks};
 use serde_json::Value;
 
 /// A loopback connection whose server echoes every byte back.
@@ -74,59 +74,8 @@ fn idle_port() -> (TcpListener, u16) {
     (l, port)
 }
 
-#[derive(Debug, Default)]
-struct Section {
-    /// The line above the histogram (`All Addresses = ****** `).
-    header: String,
-    unit: String,
-    /// (low, high, count)
-    rows: Vec<(u64, u64, u64)>,
-}
-
-impl Section {
-    fn total(&self) -> u64 {
-        self.rows.iter().map(|r| r.2).sum()
-    }
-}
-
-/// Parses the table output into its histograms, checking each row's shape
-/// (`     low -> high       : count    |<40 columns>|`) on the way.
 fn sections(lines: &[String]) -> Vec<Section> {
-    let mut out: Vec<Section> = Vec::new();
-    let mut prev = String::new();
-    for line in lines {
-        if line.ends_with(" : count    distribution") {
-            out.push(Section {
-                header: prev.clone(),
-                unit: line.split_whitespace().next().unwrap().to_string(),
-                rows: Vec::new(),
-            });
-            assert!(line.starts_with("     "), "header indent: {line:?}");
-        } else if line.contains(" -> ") && line.contains(" : ") {
-            let (range, rest) = line.split_once(" : ").unwrap();
-            let (low, high) = range.split_once(" -> ").unwrap();
-            let (count, bar) = rest.split_once('|').unwrap();
-            assert_eq!(range.len(), 24, "row columns: {line:?}");
-            assert_eq!(count.len(), 9, "count column: {line:?}");
-            assert!(bar.ends_with('|') && bar.len() == 41, "bar: {line:?}");
-            let row = (
-                low.trim().parse().unwrap(),
-                high.trim().parse().unwrap(),
-                count.trim().parse().unwrap(),
-            );
-            out.last_mut().expect("row before a header").rows.push(row);
-        }
-        prev = line.clone();
-    }
-    for s in &out {
-        // log2 rows from 0 -> 1 on, contiguous, the last non-empty.
-        assert_eq!(s.rows.first().map(|r| (r.0, r.1)), Some((0, 1)), "{s:?}");
-        for w in s.rows.windows(2) {
-            assert_eq!(w[1].0, w[0].1 + 1, "{s:?}");
-        }
-        assert!(s.rows.last().unwrap().2 > 0, "trailing zero row: {s:?}");
-    }
-    out
+    common::hist_sections(lines)
 }
 
 /// Runs `tcprtt args` for its `-d` while the pair exchanges data.

@@ -614,3 +614,71 @@ impl Drop for Background {
         }
     }
 }
+
+// ---- histogram tables (libbpf-tools print_log2_hist) ----
+
+/// One printed log2 histogram.
+#[derive(Debug, Default, Clone)]
+pub struct Section {
+    /// The line above the histogram (`pid = 123 comm`), empty if none.
+    pub header: String,
+    pub unit: String,
+    /// (low, high, count)
+    pub rows: Vec<(u64, u64, u64)>,
+}
+
+impl Section {
+    pub fn total(&self) -> u64 {
+        self.rows.iter().map(|r| r.2).sum()
+    }
+
+    /// `pid = 123 comm` → ("pid", 123, "comm").
+    pub fn key(&self) -> Option<(&str, u64, &str)> {
+        let (kind, rest) = self.header.split_once(" = ")?;
+        let (id, comm) = rest.split_once(' ').unwrap_or((rest, ""));
+        Some((kind, id.parse().ok()?, comm))
+    }
+}
+
+/// Parses table output into its histograms, checking each row's shape
+/// (`     low -> high       : count    |<40 columns>|`) and that log2 rows
+/// run from `0 -> 1`, contiguous, with no trailing empty row.
+pub fn hist_sections(lines: &[String]) -> Vec<Section> {
+    let mut out: Vec<Section> = Vec::new();
+    let mut prev = String::new();
+    for line in lines {
+        if line.ends_with(" : count    distribution") {
+            assert!(line.starts_with("     "), "header indent: {line:?}");
+            out.push(Section {
+                header: prev.clone(),
+                unit: line.split_whitespace().next().unwrap().to_string(),
+                rows: Vec::new(),
+            });
+        } else if line.contains(" -> ") && line.contains(" : ") {
+            let (range, rest) = line.split_once(" : ").unwrap();
+            let (low, high) = range.split_once(" -> ").unwrap();
+            let (count, bar) = rest.split_once('|').unwrap();
+            assert_eq!(range.len(), 24, "row columns: {line:?}");
+            assert!(count.len() >= 9, "count column: {line:?}");
+            assert!(bar.ends_with('|') && bar.len() == 41, "bar: {line:?}");
+            let row = (
+                low.trim().parse().unwrap(),
+                high.trim().parse().unwrap(),
+                count.trim().parse().unwrap(),
+            );
+            out.last_mut().expect("row before a header").rows.push(row);
+        }
+        prev = line.clone();
+    }
+    for s in &out {
+        assert_eq!(s.rows.first().map(|r| (r.0, r.1)), Some((0, 1)), "{s:?}");
+        for w in s.rows.windows(2) {
+            assert_eq!(w[1].0, w[0].1 + 1, "{s:?}");
+        }
+        assert!(
+            s.rows.last().is_some_and(|r| r.2 > 0),
+            "trailing zero row: {s:?}"
+        );
+    }
+    out
+}
