@@ -38,6 +38,12 @@ pub fn open<'obj, B: SkelBuilder<'obj>>(
         .map_err(|e| explain(e, "opening the BPF object"))
 }
 
+/// The `.rodata` of an open skeleton (`open.maps.rodata_data.as_deref_mut()`),
+/// where tools set their `const volatile` filters before load.
+pub fn rodata<T>(data: Option<&mut T>) -> Result<&mut T> {
+    data.ok_or_else(|| anyhow!("the BPF object has no .rodata (no const volatile settings)"))
+}
+
 /// Loads (verifies) every program whose autoload is on, and remembers their
 /// ids so the tool can wait for the kernel to free them at exit.
 pub fn load<'obj, O: OpenSkel<'obj>>(open: O) -> Result<O::Output> {

@@ -5,7 +5,7 @@
 use std::mem::MaybeUninit;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{CommandFactory, FromArgMatches, Parser};
 use libbpf_rs::skel::OpenSkel;
 use serde_json::json;
@@ -59,11 +59,7 @@ pub fn run(tool: &'static str, flavor: Flavor) -> Result<()> {
         &mut object,
         args.common.verbose,
     )?;
-    open.maps
-        .rodata_data
-        .as_deref_mut()
-        .context("BPF object has no .rodata")?
-        .targ_tgid = args.pid.unwrap_or(0);
+    crate::bpf::rodata(open.maps.rodata_data.as_deref_mut())?.targ_tgid = args.pid.unwrap_or(0);
     let mechanism = probe::apply(open.open_object_mut(), args.probe.mechanism, &needs(flavor))?;
     if mechanism == probe::Mechanism::Tracepoint
         && !probe::tracepoint_exists("syscalls", "sys_enter_unlink")?

@@ -11,7 +11,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Result, anyhow, bail};
 use bpfkit::cli::CommonArgs;
 use bpfkit::events::{EventLoop, typed};
 use bpfkit::skel::bashreadline::{
@@ -66,11 +66,7 @@ fn run() -> Result<()> {
         &mut object,
         args.common.verbose,
     )?;
-    open.maps
-        .rodata_data
-        .as_deref_mut()
-        .context("BPF object has no .rodata")?
-        .only_bash = target.only_bash;
+    bpf::rodata(open.maps.rodata_data.as_deref_mut())?.only_bash = target.only_bash;
     let skel = bpf::load(open)?;
     let opts = UprobeOpts {
         retprobe: true,

@@ -13,7 +13,7 @@
 use std::mem::MaybeUninit;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use bpfkit::cli::CommonArgs;
 use bpfkit::events::{EventLoop, typed};
 use bpfkit::skel::bootstrap::{BootstrapSkelBuilder, types::bootstrap_event};
@@ -63,11 +63,7 @@ fn run() -> Result<()> {
         &mut object,
         args.common.verbose,
     )?;
-    let rodata = open
-        .maps
-        .rodata_data
-        .as_deref_mut()
-        .context("BPF object has no .rodata")?;
+    let rodata = bpf::rodata(open.maps.rodata_data.as_deref_mut())?;
     // The parser guarantees this cannot overflow.
     rodata.min_duration_ns = args.min_duration_ms.unwrap_or(0) * 1_000_000;
     let mut skel = bpf::load(open)?;

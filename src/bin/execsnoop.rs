@@ -8,7 +8,7 @@
 use std::mem::{MaybeUninit, size_of};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use bpfkit::cli::{self, CommonArgs};
 use bpfkit::events::EventLoop;
 use bpfkit::skel::execsnoop::{ExecsnoopSkelBuilder, types::exec_event};
@@ -88,11 +88,7 @@ fn run() -> Result<()> {
         &mut object,
         args.common.verbose,
     )?;
-    let rodata = open
-        .maps
-        .rodata_data
-        .as_deref_mut()
-        .context("BPF object has no .rodata")?;
+    let rodata = bpf::rodata(open.maps.rodata_data.as_deref_mut())?;
     rodata.ignore_failed = !args.fails;
     rodata.targ_uid = args.uid.unwrap_or(u32::MAX);
     rodata.max_args = args.max_args;

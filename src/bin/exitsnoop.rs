@@ -14,7 +14,7 @@ use std::mem::MaybeUninit;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use bpfkit::cli::{self, CommonArgs};
 use bpfkit::events::{EventLoop, typed};
 use bpfkit::skel::exitsnoop::{ExitsnoopSkelBuilder, types::exit_event};
@@ -73,11 +73,7 @@ fn run() -> Result<()> {
         &mut object,
         args.common.verbose,
     )?;
-    let rodata = open
-        .maps
-        .rodata_data
-        .as_deref_mut()
-        .context("BPF object has no .rodata")?;
+    let rodata = bpf::rodata(open.maps.rodata_data.as_deref_mut())?;
     rodata.target_pid = args.pid.unwrap_or(0);
     rodata.trace_failed_only = args.failed;
     rodata.trace_by_process = !args.threaded;

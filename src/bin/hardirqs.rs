@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use bpfkit::cli::{self, CommonArgs};
 use bpfkit::hist::{Histogram, IntervalLoop, Tick};
 use bpfkit::skel::hardirqs::HardirqsSkelBuilder;
@@ -81,11 +81,7 @@ fn run() -> Result<()> {
         &mut object,
         args.common.verbose,
     )?;
-    let rodata = open
-        .maps
-        .rodata_data
-        .as_deref_mut()
-        .context("BPF object has no .rodata")?;
+    let rodata = bpf::rodata(open.maps.rodata_data.as_deref_mut())?;
     rodata.do_count = args.count;
     rodata.targ_dist = args.distributed;
     rodata.targ_ns = args.nanoseconds;

@@ -73,11 +73,7 @@ fn run() -> Result<()> {
         &mut object,
         args.common.verbose,
     )?;
-    open.maps
-        .rodata_data
-        .as_deref_mut()
-        .context("BPF object has no .rodata")?
-        .min_ns = args.time.saturating_mul(1000);
+    bpf::rodata(open.maps.rodata_data.as_deref_mut())?.min_ns = args.time.saturating_mul(1000);
     let skel = bpf::load(open)?;
     let progs = &skel.progs;
     let mut probes = vec![

@@ -7,7 +7,7 @@ use std::mem::MaybeUninit;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use bpfkit::cli::{self, CommonArgs};
 use bpfkit::events::{EventLoop, typed};
 use bpfkit::skel::minimal::{MinimalSkelBuilder, types::minimal_event};
@@ -50,11 +50,7 @@ fn run() -> Result<()> {
         &mut object,
         args.common.verbose,
     )?;
-    let rodata = open
-        .maps
-        .rodata_data
-        .as_deref_mut()
-        .context("BPF object has no .rodata")?;
+    let rodata = bpf::rodata(open.maps.rodata_data.as_deref_mut())?;
     rodata.pid_filter = args.pid.unwrap_or(0);
     rodata.self_pid = std::process::id() as i32;
     let mut skel = bpf::load(open)?;

@@ -6,7 +6,7 @@ use std::mem::MaybeUninit;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use bpfkit::cli::{self, CommonArgs};
 use bpfkit::events::{EventLoop, typed};
 use bpfkit::skel::opensnoop::{OpensnoopSkelBuilder, types::open_event};
@@ -88,11 +88,7 @@ fn run() -> Result<()> {
         &mut object,
         args.common.verbose,
     )?;
-    let rodata = open
-        .maps
-        .rodata_data
-        .as_deref_mut()
-        .context("BPF object has no .rodata")?;
+    let rodata = bpf::rodata(open.maps.rodata_data.as_deref_mut())?;
     rodata.targ_tgid = args.pid.unwrap_or(0);
     rodata.targ_pid = args.tid.unwrap_or(0);
     rodata.targ_uid = args.uid.unwrap_or(u32::MAX);

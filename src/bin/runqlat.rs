@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use bpfkit::cli::{self, CommonArgs};
 use bpfkit::hist::{Histogram, IntervalLoop, Tick};
 use bpfkit::skel::runqlat::RunqlatSkelBuilder;
@@ -119,11 +119,7 @@ fn run() -> Result<()> {
         &mut object,
         args.common.verbose,
     )?;
-    let rodata = open
-        .maps
-        .rodata_data
-        .as_deref_mut()
-        .context("BPF object has no .rodata")?;
+    let rodata = bpf::rodata(open.maps.rodata_data.as_deref_mut())?;
     rodata.targ_per_process = per == Per::Process;
     rodata.targ_per_thread = per == Per::Thread;
     rodata.targ_per_pidns = per == Per::PidNs;

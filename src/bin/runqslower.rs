@@ -8,7 +8,7 @@
 use std::mem::MaybeUninit;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use bpfkit::cli::{self, CommonArgs};
 use bpfkit::events::{EventLoop, typed};
 use bpfkit::skel::runqslower::{RunqslowerSkelBuilder, types::event};
@@ -77,11 +77,7 @@ fn run() -> Result<()> {
         &mut object,
         args.common.verbose,
     )?;
-    let rodata = open
-        .maps
-        .rodata_data
-        .as_deref_mut()
-        .context("BPF object has no .rodata")?;
+    let rodata = bpf::rodata(open.maps.rodata_data.as_deref_mut())?;
     rodata.min_us = args.min_us;
     rodata.targ_tgid = args.pid.unwrap_or(0);
     rodata.targ_pid = args.tid.unwrap_or(0);

@@ -9,7 +9,7 @@
 use std::mem::MaybeUninit;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use bpfkit::cli::{self, CommonArgs};
 use bpfkit::events::{EventLoop, typed};
 use bpfkit::skel::sigsnoop::{SigsnoopSkelBuilder, types::sigsnoop_event};
@@ -83,11 +83,7 @@ fn run() -> Result<()> {
         &mut object,
         args.common.verbose,
     )?;
-    let rodata = open
-        .maps
-        .rodata_data
-        .as_deref_mut()
-        .context("BPF object has no .rodata")?;
+    let rodata = bpf::rodata(open.maps.rodata_data.as_deref_mut())?;
     rodata.filtered_pid = args.pid.unwrap_or(0);
     rodata.target_signals = signal_mask(&args.signal);
     rodata.failed_only = args.failed;

@@ -79,11 +79,7 @@ fn run() -> Result<()> {
         &mut object,
         args.common.verbose,
     )?;
-    let rodata = open
-        .maps
-        .rodata_data
-        .as_deref_mut()
-        .context("BPF object has no .rodata")?;
+    let rodata = bpf::rodata(open.maps.rodata_data.as_deref_mut())?;
     rodata.targ_dist = args.distributed;
     rodata.targ_ns = args.nanoseconds;
     probe::apply_raw_tp_style(open.open_object_mut(), &["softirq_entry", "softirq_exit"]);

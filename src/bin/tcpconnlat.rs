@@ -11,7 +11,7 @@ use std::mem::MaybeUninit;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use bpfkit::cli::{self, CommonArgs};
 use bpfkit::events::{EventLoop, typed};
 use bpfkit::probe::{self, ProbeArgs};
@@ -91,11 +91,7 @@ fn run() -> Result<()> {
         &mut object,
         args.common.verbose,
     )?;
-    let rodata = open
-        .maps
-        .rodata_data
-        .as_deref_mut()
-        .context("BPF object has no .rodata")?;
+    let rodata = bpf::rodata(open.maps.rodata_data.as_deref_mut())?;
     rodata.targ_min_us = args.min_us.unwrap_or(0);
     rodata.targ_tgid = args.pid.unwrap_or(0);
     probe::apply(

@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use bpfkit::cli::{self, CommonArgs};
 use bpfkit::hist::{Histogram, IntervalLoop, Tick};
 use bpfkit::probe::{self, ProbeArgs};
@@ -131,11 +131,7 @@ fn run() -> Result<()> {
         &mut object,
         args.common.verbose,
     )?;
-    let rodata = open
-        .maps
-        .rodata_data
-        .as_deref_mut()
-        .context("BPF object has no .rodata")?;
+    let rodata = bpf::rodata(open.maps.rodata_data.as_deref_mut())?;
     rodata.targ_laddr_hist = args.byladdr;
     rodata.targ_raddr_hist = args.byraddr;
     rodata.targ_show_ext = args.extension;
