@@ -95,13 +95,14 @@ fn run() -> Result<()> {
     rodata.targ_failed = args.failed;
     // open(2) and openat2(2) are not on every kernel/architecture.
     let progs = &mut open.progs;
-    for (syscall, enter, exit) in [
-        ("open", &mut progs.enter_open, &mut progs.exit_open),
-        ("openat2", &mut progs.enter_openat2, &mut progs.exit_openat2),
+    for (syscall, exit) in [
+        ("open", &mut progs.exit_open),
+        ("openat2", &mut progs.exit_openat2),
     ] {
-        let present = probe::tracepoint_exists("syscalls", &format!("sys_enter_{syscall}"))?;
-        enter.set_autoload(present);
-        exit.set_autoload(present);
+        exit.set_autoload(probe::tracepoint_exists(
+            "syscalls",
+            &format!("sys_exit_{syscall}"),
+        )?);
     }
     let mut skel = bpf::load(open)?;
     bpf::attach(&mut skel)?;

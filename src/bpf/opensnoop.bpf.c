@@ -3,12 +3,16 @@
  *
  * The tutorial hooks only sys_enter_open/openat and prints the pid with
  * bpf_printk (and its filter compares the *thread* id with a "pid" target).
- * Here entry stashes path pointer and flags per thread, exit pairs them with
- * the result, and the event goes to user space through a ring buffer.
+ * Here one program per syscall runs at *exit* only: the arguments are still
+ * in the task's saved user registers (bpf_task_pt_regs), so there is no
+ * enter program and no per-thread hash map — half the tracepoint hits and
+ * no map traffic per open, which is most of what tracing costs the traced
+ * workload. The event goes to user space through a ring buffer.
  * Filters: process (tgid), thread, uid, failed-only. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
 #include "opensnoop.h"
 #include "drops.bpf.h"
 
@@ -18,18 +22,6 @@ const volatile pid_t targ_tgid = 0;
 const volatile pid_t targ_pid = 0;
 const volatile uid_t targ_uid = (uid_t)-1;
 const volatile bool targ_failed = false;
-
-struct open_args {
-	const char *path;
-	__u64 flags;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 10240);
-	__type(key, __u32);
-	__type(value, struct open_args);
-} start SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -49,86 +41,82 @@ static __always_inline bool trace_allowed(__u64 id)
 	return true;
 }
 
-static __always_inline int trace_enter(const char *path, __u64 flags)
+/* The syscall's user registers, as saved on entry (unchanged at exit but for
+ * the return value). */
+static __always_inline struct pt_regs *syscall_regs(void)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id;
-	struct open_args args = { .path = path, .flags = flags };
-
-	if (!trace_allowed(id))
-		return 0;
-	bpf_map_update_elem(&start, &tid, &args, BPF_ANY);
-	return 0;
+	return bpf_task_pt_regs(bpf_get_current_task_btf());
 }
 
-static __always_inline int trace_exit(struct trace_event_raw_sys_exit *ctx)
+/* Reserves and fills everything but the flags; NULL when filtered or lost. */
+static __always_inline struct open_event *open_event(struct trace_event_raw_sys_exit *ctx,
+						     const char *path)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id;
-	struct open_args *args;
 	struct open_event *e;
 	int ret;
 
-	args = bpf_map_lookup_elem(&start, &tid);
-	if (!args)
-		return 0;
-	ret = (int)BPF_CORE_READ(ctx, ret);
+	if (!trace_allowed(id))
+		return NULL;
+	ret = (int)ctx->ret;
 	if (targ_failed && ret >= 0)
-		goto cleanup;
+		return NULL;
 	e = reserve_or_count(&events, sizeof(*e));
 	if (!e)
-		goto cleanup;
+		return NULL;
 	e->pid = id >> 32;
-	e->tid = tid;
+	e->tid = (__u32)id;
 	e->uid = (__u32)bpf_get_current_uid_gid();
 	e->ret = ret;
-	e->flags = args->flags;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	if (bpf_probe_read_user_str(e->path, sizeof(e->path), args->path) < 0)
+	if (bpf_probe_read_user_str(e->path, sizeof(e->path), path) < 0)
 		e->path[0] = '\0';
-	submit_event(&events, e);
-cleanup:
-	bpf_map_delete_elem(&start, &tid);
-	return 0;
+	return e;
 }
 
 /* open(2) exists on x86_64 but not on arm64; user space turns it off there. */
-SEC("tracepoint/syscalls/sys_enter_open")
-int enter_open(struct trace_event_raw_sys_enter *ctx)
-{
-	return trace_enter((const char *)BPF_CORE_READ(ctx, args[0]), BPF_CORE_READ(ctx, args[1]));
-}
-
 SEC("tracepoint/syscalls/sys_exit_open")
 int exit_open(struct trace_event_raw_sys_exit *ctx)
 {
-	return trace_exit(ctx);
-}
+	struct pt_regs *regs = syscall_regs();
+	struct open_event *e;
 
-SEC("tracepoint/syscalls/sys_enter_openat")
-int enter_openat(struct trace_event_raw_sys_enter *ctx)
-{
-	return trace_enter((const char *)BPF_CORE_READ(ctx, args[1]), BPF_CORE_READ(ctx, args[2]));
+	e = open_event(ctx, (const char *)PT_REGS_PARM1_SYSCALL(regs));
+	if (!e)
+		return 0;
+	e->flags = PT_REGS_PARM2_SYSCALL(regs);
+	submit_event(&events, e);
+	return 0;
 }
 
 SEC("tracepoint/syscalls/sys_exit_openat")
 int exit_openat(struct trace_event_raw_sys_exit *ctx)
 {
-	return trace_exit(ctx);
+	struct pt_regs *regs = syscall_regs();
+	struct open_event *e;
+
+	e = open_event(ctx, (const char *)PT_REGS_PARM2_SYSCALL(regs));
+	if (!e)
+		return 0;
+	e->flags = PT_REGS_PARM3_SYSCALL(regs);
+	submit_event(&events, e);
+	return 0;
 }
 
 /* openat2(2) (5.6+) takes its flags in a user struct open_how. */
-SEC("tracepoint/syscalls/sys_enter_openat2")
-int enter_openat2(struct trace_event_raw_sys_enter *ctx)
-{
-	struct open_how how = {};
-
-	bpf_probe_read_user(&how, sizeof(how), (void *)BPF_CORE_READ(ctx, args[2]));
-	return trace_enter((const char *)BPF_CORE_READ(ctx, args[1]), how.flags);
-}
-
 SEC("tracepoint/syscalls/sys_exit_openat2")
 int exit_openat2(struct trace_event_raw_sys_exit *ctx)
 {
-	return trace_exit(ctx);
+	struct pt_regs *regs = syscall_regs();
+	struct open_how *how;
+	struct open_event *e;
+
+	e = open_event(ctx, (const char *)PT_REGS_PARM2_SYSCALL(regs));
+	if (!e)
+		return 0;
+	how = (struct open_how *)PT_REGS_PARM3_SYSCALL(regs);
+	if (bpf_probe_read_user(&e->flags, sizeof(e->flags), &how->flags) < 0)
+		e->flags = 0;
+	submit_event(&events, e);
+	return 0;
 }
