@@ -16,12 +16,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REL = os.path.join(ROOT, "target", "release")
 STORM_CALLS = int(os.environ.get("STORM_CALLS", "1000000"))
-STARTUP_RUNS = int(os.environ.get("STARTUP_RUNS", "7"))
-
-
-def median_startup(cmd, runs=STARTUP_RUNS):
-    """exec -> header line (`PID ...`) on a terminal."""
-    return median_startup_marker(cmd, b"PID", runs)
+STARTUP_RUNS = int(os.environ.get("STARTUP_RUNS", "11"))
 
 
 def run_storm(path, calls):
@@ -65,23 +60,30 @@ def bench_opensnoop():
     ours = [os.path.join(REL, "opensnoop")]
     theirs = ["/usr/sbin/opensnoop"]
     have_c = os.path.exists(theirs[0])
-    s_ours, n1 = median_startup(ours)
-    print(f"startup (exec -> header, median of {n1}): bpfkit {fmt_s(s_ours)}", end="")
+    startups = median_startups([ours, theirs] if have_c else [ours], b"PID")
+    (s_ours, n1) = startups[0]
+    print(f"startup (exec -> header, median of {n1}, runs interleaved): bpfkit {fmt_s(s_ours)}", end="")
     if have_c:
-        s_c, n2 = median_startup(theirs)
+        s_c, n2 = startups[1]
         print(f" | libbpf-tools {fmt_s(s_c)} (median of {n2})")
     else:
         print(" | libbpf-tools: not installed")
 
     path = f"/tmp/bpfkit-storm-missing-{os.getpid()}"
-    base = run_storm(path, STORM_CALLS)
+    # Other activity on the machine moves single runs by ±20 %: the untraced
+    # rate is the median of 3 runs, one before and after each traced run.
+    untraced = [run_storm(path, STORM_CALLS)]
     print(f"open() storm, {STORM_CALLS} calls on a missing path:")
-    print(f"  untraced: {base:,.0f} calls/s")
     rows = [("bpfkit", ours, r"(\d+) events lost")]
     if have_c:
         rows.append(("libbpf-tools", theirs, r"[Ll]ost (\d+) events"))
+    results = []
     for name, cmd, lost_re in rows:
-        r = traced_storm(cmd, path, STORM_CALLS, lost_re)
+        results.append((name, traced_storm(cmd, path, STORM_CALLS, lost_re)))
+        untraced.append(run_storm(path, STORM_CALLS))
+    base = statistics.median(untraced)
+    print(f"  untraced: {base:,.0f} calls/s (median of {', '.join(f'{u:,.0f}' for u in untraced)})")
+    for name, r in results:
         acc = r["printed"] + r["lost"]
         print(f"  {name:<12} {r['rate']:>12,.0f} calls/s ({100 * r['rate'] / base:5.1f}% of untraced)"
               f"  printed {r['printed']:>8} ({100 * r['printed'] / STORM_CALLS:5.1f}%)"
@@ -115,11 +117,13 @@ def traced_connect_rate(cmd, calls):
 def bench_tcpconnlat():
     print(f"== tcpconnlat (kernel {os.uname().release}) ==")
     ours = [os.path.join(REL, "tcpconnlat")]
-    s_ours, n = median_startup(ours)
-    print(f"startup (exec -> header, median of {n}): bpfkit {fmt_s(s_ours)}", end="")
     c_tool = "/usr/sbin/tcpconnlat"
-    if os.path.exists(c_tool):
-        s_c, n2 = median_startup([c_tool])
+    have_c = os.path.exists(c_tool)
+    startups = median_startups([ours, [c_tool]] if have_c else [ours], b"PID")
+    s_ours, n = startups[0]
+    print(f"startup (exec -> header, median of {n}, runs interleaved): bpfkit {fmt_s(s_ours)}", end="")
+    if have_c:
+        s_c, n2 = startups[1]
         if s_c is None:
             r = subprocess.run([c_tool], capture_output=True, text=True, timeout=30)
             why = (r.stderr.strip().splitlines() or ["no header"])[-1]
@@ -156,7 +160,7 @@ def bench_tcpconnlat_vm():
     version, vmlinuz = k[0]
     print(f"== tcpconnlat in a VM ({version}, qemu TCG; compare ratios, not absolute rates) ==", flush=True)
     env = f"CONNECTS={min(CONNECTS, 5000)} STARTUP_RUNS=3"
-    subprocess.run(["vng", "--run", vmlinuz, "--disable-kvm", "--cpus", "2", "--memory", "2G", "--",
+    subprocess.run([os.path.join(ROOT, "scripts", "vm-boot.sh"), vmlinuz, "--memory", "2G", "--quiet", "--",
                     f"{env} python3 {os.path.abspath(__file__)} tcpconnlat"], check=False,
                    stdin=subprocess.DEVNULL)
 
@@ -189,11 +193,15 @@ def bench_sched():
              ("softirqs", [], b"Tracing")]
     print("startup (exec -> attached, median):")
     for name, args, marker in tools:
-        ours, n = median_startup_marker([os.path.join(REL, name)] + args, marker)
-        line = f"  {name:<11} bpfkit {fmt_s(ours)} (n={n})"
         c_tool = f"/usr/sbin/{name}"
+        cmds = [[os.path.join(REL, name)] + args]
         if os.path.exists(c_tool):
-            theirs, n2 = median_startup_marker([c_tool] + args, marker)
+            cmds.append([c_tool] + args)
+        startups = median_startups(cmds, marker)
+        ours, n = startups[0]
+        line = f"  {name:<11} bpfkit {fmt_s(ours)} (n={n})"
+        if len(startups) > 1:
+            theirs, n2 = startups[1]
             line += f" | libbpf-tools {fmt_s(theirs)} (n={n2})"
         print(line)
     base = switch_rate()
@@ -209,36 +217,44 @@ def bench_sched():
             print(f"  {name:<22} {rate:>10,.0f} switches/s ({100 * rate / base:5.1f}% of untraced), {note}")
 
 
-def median_startup_marker(cmd, marker, runs=STARTUP_RUNS):
+def startup_once(cmd, marker):
     """exec -> first output containing `marker` (stdout or stderr) on a
-    terminal, where both bpfkit and the C tools line-buffer; (median, n)."""
-    samples = []
+    terminal, where both bpfkit and the C tools line-buffer; None if never."""
+    master, slave = pty.openpty()
+    t0 = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=slave, stderr=slave, stdin=subprocess.DEVNULL)
+    os.close(slave)
+    buf, elapsed = b"", None
+    while time.perf_counter() < t0 + 30:
+        r, _, _ = select.select([master], [], [], 0.05)
+        if r:
+            try:
+                buf += os.read(master, 4096)
+            except OSError:
+                break
+            if marker in buf:
+                elapsed = time.perf_counter() - t0
+                break
+    p.send_signal(signal.SIGINT)
+    try:
+        p.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+    os.close(master)
+    return elapsed
+
+
+def median_startups(cmds, marker, runs=STARTUP_RUNS):
+    """(median, n) of startup_once for each command. The commands take turns
+    run by run, so other activity on the machine weighs on all of them alike."""
+    samples = [[] for _ in cmds]
     for _ in range(runs):
-        master, slave = pty.openpty()
-        t0 = time.perf_counter()
-        p = subprocess.Popen(cmd, stdout=slave, stderr=slave, stdin=subprocess.DEVNULL)
-        os.close(slave)
-        buf, elapsed = b"", None
-        while time.perf_counter() < t0 + 30:
-            r, _, _ = select.select([master], [], [], 0.05)
-            if r:
-                try:
-                    buf += os.read(master, 4096)
-                except OSError:
-                    break
-                if marker in buf:
-                    elapsed = time.perf_counter() - t0
-                    break
-        p.send_signal(signal.SIGINT)
-        try:
-            p.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
-        os.close(master)
-        if elapsed is not None:
-            samples.append(elapsed)
-    return (statistics.median(samples) if samples else None), len(samples)
+        for i, cmd in enumerate(cmds):
+            t = startup_once(cmd, marker)
+            if t is not None:
+                samples[i].append(t)
+    return [((statistics.median(x) if x else None), len(x)) for x in samples]
 
 
 MALLOC_PAIRS = int(os.environ.get("MALLOC_PAIRS", "1000000"))

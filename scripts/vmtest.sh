@@ -39,8 +39,8 @@ for k in "${kernels[@]}"; do
     vmlinuz=${k#* }
     labels+=("$version")
     echo "booting $version under qemu (TCG)" >&2
-    # The guest's console (kernel messages, a panic) goes to console-<version>.log.
-    timeout 2400 vng --run "$vmlinuz" --disable-kvm --cpus 2 --memory 3G --rwdir "$out" -- \
+    # The guest's console (kernel messages, an oops) goes to console-<version>.log.
+    timeout 2400 scripts/vm-boot.sh "$vmlinuz" --memory 3G --rwdir "$out" -- \
         "$root/scripts/vm-run-tests.sh" "$version" "$out" "fentry,kprobe,tracepoint" \
         "default fentry kprobe tracepoint" </dev/null >"$out/console-$version.log" 2>&1 \
         || echo "vng for $version exited with $? (see $out/console-$version.log)" >&2
