@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Prints the tool x kernel x mode table from OUTDIR/summary.tsv (written by
-vm-run-tests.sh). Exits 1 if any run failed or ran no test, a planned run has
+"""Prints the tool x kernel x mode table from OUTDIR/*/summary.tsv (written by
+vm-run-tests.sh, one directory per kernel). Exits 1 if any run failed or ran no test, a planned run has
 no result (the VM died), or a kernel has no results at all."""
+import glob
 import sys
 from collections import OrderedDict
 
@@ -18,11 +19,10 @@ def cell(label, name, mode, text):
     rows.setdefault((name, mode), {})[label] = text
 
 
-try:
-    planned = [line.rstrip("\n").split("\t") for line in open(f"{outdir}/planned.tsv")]
-except FileNotFoundError:
-    planned = []
-for line in open(f"{outdir}/summary.tsv"):
+planned = [line.rstrip("\n").split("\t")
+           for path in sorted(glob.glob(f"{outdir}/*/planned.tsv")) for line in open(path)]
+summary = [line for path in sorted(glob.glob(f"{outdir}/*/summary.tsv")) for line in open(path)]
+for line in summary:
     label, name, mode, passed, failed, rc = line.rstrip("\n").split("\t")
     passed, failed, rc = int(passed), int(failed), int(rc)
     ok = rc == 0 and failed == 0 and passed > 0

@@ -5,6 +5,7 @@
 mod common;
 
 use std::collections::BTreeSet;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::thread;
@@ -266,11 +267,18 @@ fn cgroup2_root() -> PathBuf {
 }
 
 /// A CPU-bound child process.
+/// A busy-looping `sh` at nice 19 (see `common::nice_self`).
 fn spinner_process() -> Child {
-    Command::new("sh")
-        .args(["-c", "while :; do :; done"])
-        .spawn()
-        .unwrap()
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", "while :; do :; done"]);
+    // SAFETY: pre_exec runs in the forked child; setpriority is async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            common::nice_self();
+            Ok(())
+        });
+    }
+    cmd.spawn().unwrap()
 }
 
 impl Cgroup {
