@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::thread;
 use std::time::Duration;
 
-use common::{Background, Finished, Tool, lifecycle_checks};
+use common::{Background, EVENT_TIMEOUT, Finished, Tool, lifecycle_checks};
 use serde_json::Value;
 
 /// Uncached reads in the background: each round drops a file's pages from
@@ -23,14 +23,15 @@ fn disk_io() -> Background {
             env!("CARGO_MANIFEST_DIR"),
             "/vmlinux/x86_64/vmlinux.h"
         ));
-        let mut buf = vec![0u8; 1 << 20];
+        // 256 KiB a round: several requests, yet a round completes well
+        // within a 1-second interval even over 9p in an emulated guest.
         move || {
             use std::io::Read;
             use std::os::fd::AsRawFd;
-            let mut f = std::fs::File::open(&path).unwrap();
+            let f = std::fs::File::open(&path).unwrap();
             // SAFETY: a valid fd; advice only.
             unsafe { libc::posix_fadvise(f.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
-            while f.read(&mut buf).unwrap() > 0 {}
+            std::io::copy(&mut f.take(256 << 10), &mut std::io::sink()).unwrap();
             thread::sleep(Duration::from_millis(5));
         }
     })
@@ -71,10 +72,18 @@ fn proc_interrupts() -> BTreeMap<String, u64> {
 
 /// Runs `hardirqs args` (which must end by itself) with disk activity.
 fn run_with_io(args: &[&str], env: &[(&str, &str)]) -> Finished {
-    let tool = Tool::start_env("hardirqs", args, env);
     let io = disk_io();
+    assert!(
+        io.wait_rounds(1, EVENT_TIMEOUT),
+        "no uncached read completed"
+    );
+    let tool = Tool::start_env("hardirqs", args, env);
+    let before = io.rounds();
     let fin = tool.wait();
-    assert!(io.rounds() > 0, "no uncached read completed");
+    assert!(
+        io.rounds() > before,
+        "no uncached read completed while hardirqs ran"
+    );
     drop(io);
     assert!(fin.status.success(), "hardirqs {args:?}: {fin:?}");
     fin

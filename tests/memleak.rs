@@ -9,7 +9,6 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::OnceLock;
-use std::time::Duration;
 
 use common::{Finished, Tool, lifecycle_checks, unique};
 use serde_json::Value;
@@ -515,15 +514,12 @@ fn command_is_started_and_traced_from_its_first_allocation() {
 #[test]
 fn command_exit_ends_tracing() {
     let cmd = format!("{} 5 100 exit", leaky_bin().display());
-    // A 30 s interval and no count: only the command's exit ends it early.
-    let tool = Tool::start("memleak", &["-c", &cmd, "30"]);
-    let started = std::time::Instant::now();
+    // A 600 s interval and no count: only the command's exit can end it
+    // within wait()'s 60 s (which fails the test otherwise). No tighter
+    // bound: the final report's symbolization takes seconds in a TCG guest.
+    let tool = Tool::start("memleak", &["-c", &cmd, "600"]);
     let fin = tool.wait();
     assert!(fin.status.success(), "{fin:?}");
-    assert!(
-        started.elapsed() < Duration::from_secs(15),
-        "memleak kept running after the command exited"
-    );
     // The final report is printed (after the command's own line), its
     // stacks named from the maps the command had.
     let ours: Vec<String> = fin

@@ -7,7 +7,7 @@ use std::net::UdpSocket;
 use std::thread;
 use std::time::Duration;
 
-use common::{Background, Finished, Tool, lifecycle_checks};
+use common::{Background, EVENT_TIMEOUT, Finished, Tool, lifecycle_checks};
 use serde_json::Value;
 
 /// Paced loopback UDP ping-pong (about 2000 packets/s at most: a flood
@@ -30,10 +30,18 @@ fn traffic() -> Background {
 
 /// Runs `softirqs args` (which must end by itself) with loopback traffic.
 fn run_with_traffic(args: &[&str], env: &[(&str, &str)]) -> Finished {
-    let tool = Tool::start_env("softirqs", args, env);
     let traffic = traffic();
+    assert!(
+        traffic.wait_rounds(10, EVENT_TIMEOUT),
+        "traffic did not flow"
+    );
+    let tool = Tool::start_env("softirqs", args, env);
+    let before = traffic.rounds();
     let fin = tool.wait();
-    assert!(traffic.rounds() > 100, "traffic did not flow");
+    assert!(
+        traffic.rounds() - before > 100,
+        "traffic did not flow while softirqs ran"
+    );
     drop(traffic);
     assert!(fin.status.success(), "softirqs {args:?}: {fin:?}");
     fin

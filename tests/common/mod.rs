@@ -615,6 +615,19 @@ impl Background {
     pub fn rounds(&self) -> u64 {
         self.rounds.load(std::sync::atomic::Ordering::Relaxed)
     }
+
+    /// Waits until at least `n` rounds are done (false on timeout), so a
+    /// tool started afterwards traces load that is already flowing.
+    pub fn wait_rounds(&self, n: u64, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while self.rounds() < n {
+            if Instant::now() >= deadline {
+                return false;
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+        true
+    }
 }
 
 impl Drop for Background {
