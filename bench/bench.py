@@ -132,20 +132,25 @@ def bench_tcpconnlat():
             print(f" | libbpf-tools {fmt_s(s_c)} (median of {n2})")
     else:
         print(" | libbpf-tools: not installed")
-    base = connect_rate(CONNECTS)
-    print(f"{CONNECTS} loopback connects: untraced {base:,.0f} connects/s")
-    for mech in ["fentry", "kprobe", "tracepoint"]:
-        rate, note = traced_connect_rate(ours + [f"--probe={mech}"], CONNECTS)
+    # As for the open() storm: untraced runs interleaved, their median is the base.
+    untraced = [connect_rate(CONNECTS)]
+    rows = [(f"bpfkit --probe={mech}", ours + [f"--probe={mech}"]) for mech in ["fentry", "kprobe", "tracepoint"]]
+    if have_c:
+        rows.append(("libbpf-tools", [c_tool]))
+    results = []
+    for name, cmd in rows:
+        rate, note = traced_connect_rate(cmd, CONNECTS)
+        results.append((name, rate, note))
+        if rate is not None:
+            untraced.append(connect_rate(CONNECTS))
+    base = statistics.median(untraced)
+    print(f"{CONNECTS} loopback connects: untraced {base:,.0f} connects/s"
+          f" (median of {', '.join(f'{u:,.0f}' for u in untraced)})")
+    for name, rate, note in results:
         if rate is None:
-            print(f"  bpfkit --probe={mech:<10} n/a: {note}")
+            print(f"  {name:<23} n/a: {note}")
         else:
-            print(f"  bpfkit --probe={mech:<10} {rate:>10,.0f} connects/s ({100 * rate / base:5.1f}% of untraced), {note}")
-    if os.path.exists(c_tool):
-        rate, note = traced_connect_rate([c_tool], CONNECTS)
-        if rate is None:
-            print(f"  libbpf-tools            n/a: {note}")
-        else:
-            print(f"  libbpf-tools            {rate:>10,.0f} connects/s ({100 * rate / base:5.1f}% of untraced), {note}")
+            print(f"  {name:<23} {rate:>10,.0f} connects/s ({100 * rate / base:5.1f}% of untraced), {note}")
 
 
 def bench_tcpconnlat_vm():
