@@ -86,7 +86,7 @@ impl Pty {
     /// Waits for the program's first output (bash's prompt): it is reading.
     fn wait_output(&self) {
         self.output
-            .recv_timeout(Duration::from_secs(10))
+            .recv_timeout(common::event_timeout())
             .expect("no output (prompt) from the program on the terminal");
     }
 

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::thread;
 use std::time::Duration;
 
-use common::{Background, EVENT_TIMEOUT, Finished, Tool, lifecycle_checks};
+use common::{Background, Finished, Tool, event_timeout, lifecycle_checks};
 use serde_json::Value;
 
 /// Uncached reads in the background: each round drops a file's pages from
@@ -74,7 +74,7 @@ fn proc_interrupts() -> BTreeMap<String, u64> {
 fn run_with_io(args: &[&str], env: &[(&str, &str)]) -> Finished {
     let io = disk_io();
     assert!(
-        io.wait_rounds(1, EVENT_TIMEOUT),
+        io.wait_rounds(1, event_timeout()),
         "no uncached read completed"
     );
     let tool = Tool::start_env("hardirqs", args, env);

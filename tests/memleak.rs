@@ -515,7 +515,7 @@ fn command_is_started_and_traced_from_its_first_allocation() {
 fn command_exit_ends_tracing() {
     let cmd = format!("{} 5 100 exit", leaky_bin().display());
     // A 600 s interval and no count: only the command's exit can end it
-    // within wait()'s 60 s (which fails the test otherwise). No tighter
+    // within wait()'s timeout (which fails the test otherwise). No tighter
     // bound: the final report's symbolization takes seconds in a TCG guest.
     let tool = Tool::start("memleak", &["-c", &cmd, "600"]);
     let fin = tool.wait();

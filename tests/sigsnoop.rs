@@ -42,7 +42,7 @@ impl Target {
     /// Waits until the child has exec'd `sleep`: spawn() may return while
     /// the child is still a copy of the test (its comm, its dispositions).
     fn once_sleeping(self) -> Target {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + common::event_timeout();
         let comm = || std::fs::read_to_string(format!("/proc/{}/comm", self.pid())).ok();
         while comm().as_deref() != Some("sleep\n") {
             assert!(Instant::now() < deadline, "child never exec'd sleep");

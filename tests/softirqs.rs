@@ -7,7 +7,7 @@ use std::net::UdpSocket;
 use std::thread;
 use std::time::Duration;
 
-use common::{Background, EVENT_TIMEOUT, Finished, Tool, lifecycle_checks};
+use common::{Background, Finished, Tool, event_timeout, lifecycle_checks};
 use serde_json::Value;
 
 /// Paced loopback UDP ping-pong (about 2000 packets/s at most: a flood
@@ -32,7 +32,7 @@ fn traffic() -> Background {
 fn run_with_traffic(args: &[&str], env: &[(&str, &str)]) -> Finished {
     let traffic = traffic();
     assert!(
-        traffic.wait_rounds(10, EVENT_TIMEOUT),
+        traffic.wait_rounds(10, event_timeout()),
         "traffic did not flow"
     );
     let tool = Tool::start_env("softirqs", args, env);

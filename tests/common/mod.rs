@@ -10,8 +10,32 @@ use std::sync::{Arc, Condvar, Mutex, Once};
 use std::thread;
 use std::time::{Duration, Instant};
 
-pub const ATTACH_TIMEOUT: Duration = Duration::from_secs(60);
-pub const EVENT_TIMEOUT: Duration = Duration::from_secs(20);
+/// How many times slower than the host this machine runs the tests:
+/// `BPFKIT_TEST_SLOWDOWN` (`make vmtest` sets it in its emulated guests,
+/// where attaching kprobes alone has taken over a minute), else 1. Scales
+/// every harness timeout; assertions on what the tools print stay the same.
+pub fn slowdown() -> u32 {
+    std::env::var("BPFKIT_TEST_SLOWDOWN")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n| n >= 1)
+        .unwrap_or(1)
+}
+
+/// How long a tool may take to attach.
+pub fn attach_timeout() -> Duration {
+    Duration::from_secs(60) * slowdown()
+}
+
+/// How long a tool that ends by itself (count, duration, command) may run.
+pub fn exit_timeout() -> Duration {
+    Duration::from_secs(60) * slowdown()
+}
+
+/// How long an event may take to show up once caused.
+pub fn event_timeout() -> Duration {
+    Duration::from_secs(20) * slowdown()
+}
 /// What every streaming tool prints on stderr once its probes are attached.
 pub const READY: &str = "Hit Ctrl-C to end";
 
@@ -173,7 +197,7 @@ impl Tool {
     /// Like `start`, with extra environment variables (e.g. BPFKIT_RAW_TP=1).
     pub fn start_env(name: &str, args: &[&str], env: &[(&str, &str)]) -> Tool {
         let tool = Self::spawn_env(name, args, env);
-        if wait_in(&tool.stderr, ATTACH_TIMEOUT, |l| l.contains(READY)).is_none() {
+        if wait_in(&tool.stderr, attach_timeout(), |l| l.contains(READY)).is_none() {
             let fin = tool.stop();
             panic!("{name} did not attach: {fin:?}");
         }
@@ -209,9 +233,9 @@ impl Tool {
         self.child.id()
     }
 
-    /// The first stdout line matching `pred`, waiting up to EVENT_TIMEOUT.
+    /// The first stdout line matching `pred`, waiting up to event_timeout().
     pub fn wait_line(&self, pred: impl Fn(&str) -> bool) -> Option<String> {
-        wait_in(&self.stdout, EVENT_TIMEOUT, pred)
+        wait_in(&self.stdout, event_timeout(), pred)
     }
 
     /// The first stdout line containing `needle`, or a panic showing what was printed.
@@ -271,7 +295,7 @@ impl Tool {
 
     /// Waits for the tool to exit by itself (e.g. after `-d`), killing it after 60 s.
     pub fn wait(mut self) -> Finished {
-        let deadline = Instant::now() + Duration::from_secs(60);
+        let deadline = Instant::now() + exit_timeout();
         let status = loop {
             if let Some(st) = self.child.try_wait().expect("try_wait") {
                 break st;
@@ -406,7 +430,7 @@ pub fn lifecycle_checks(name: &str, args: &[&str], make_event: impl Fn()) {
     );
     let handle = thread::spawn(move || shell(&script));
     // Events until the pipeline ends (head exits after the first line).
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let deadline = Instant::now() + attach_timeout();
     while !handle.is_finished() && Instant::now() < deadline {
         make_event();
         thread::sleep(Duration::from_millis(100));
