@@ -34,13 +34,10 @@ while read -r bin; do
     for mode in $(modes_of "$name"); do
         log="$dir/$name.$mode.log"
         start=$(date +%s)
-        if [ "$mode" = default ]; then
-            env BPFKIT_EXPECT_MECHANISMS="$expect" BPFKIT_TEST_SLOWDOWN="$slowdown" \
-                timeout 900 "$bin" --test-threads=2 >"$log" 2>&1
-        else
-            env BPFKIT_EXPECT_MECHANISMS="$expect" BPFKIT_TEST_SLOWDOWN="$slowdown" BPFKIT_PROBE="$mode" \
-                timeout 900 "$bin" --test-threads=2 >"$log" 2>&1
-        fi
+        forced=()
+        [ "$mode" = default ] || forced=(BPFKIT_PROBE="$mode")
+        env BPFKIT_EXPECT_MECHANISMS="$expect" BPFKIT_TEST_SLOWDOWN="$slowdown" "${forced[@]}" \
+            timeout 900 "$bin" --test-threads=2 >"$log" 2>&1
         rc=$?
         result=$(grep -E '^test result:' "$log" | tail -n 1)
         passed=$(sed -n 's/.* \([0-9]*\) passed.*/\1/p' <<<"$result")

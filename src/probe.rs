@@ -477,12 +477,7 @@ pub fn kprobes_available() -> bool {
         || tracefs().is_some_and(|t| t.join("kprobe_events").exists())
 }
 
-/// Whether `func` is a kernel text symbol (`/proc/kallsyms`).
-pub fn kernel_function_exists(func: &str) -> bool {
-    kernel_functions_exist(&[func])[0]
-}
-
-/// [`kernel_function_exists`] for several functions in one read of
+/// Which of `funcs` are kernel text symbols, in one read of
 /// /proc/kallsyms (5 MB of text the kernel generates on every read: ~60 ms
 /// here, seconds in an emulated guest).
 pub fn kernel_functions_exist(funcs: &[&str]) -> Vec<bool> {
