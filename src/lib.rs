@@ -60,9 +60,8 @@ pub fn main(tool: &str, body: impl FnOnce() -> anyhow::Result<()>) -> std::proce
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            use std::io::Write;
             // `{:#}` joins the cause chain on one line.
-            let _ = writeln!(std::io::stderr(), "{tool}: {e:#}");
+            output::note(format_args!("{tool}: {e:#}"));
             std::process::ExitCode::FAILURE
         }
     }

@@ -124,7 +124,10 @@ impl Output {
 /// A diagnostic line on stderr (`using tp_btf`, `N events lost`, banners).
 /// A closed stderr is ignored: diagnostics must never end or panic a tool.
 pub fn note(args: std::fmt::Arguments<'_>) {
-    let _ = writeln!(io::stderr(), "{args}");
+    // One write(2) per line: stderr is unbuffered and `writeln!` writes the
+    // text and the newline separately, so a child sharing stderr (memleak
+    // -c) could land its output in between.
+    let _ = io::stderr().write_all(format!("{args}\n").as_bytes());
 }
 
 /// True when stdout is a pipe or socket whose reader has gone away, so a
