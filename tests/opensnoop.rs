@@ -156,6 +156,54 @@ fn failed_only() {
     );
 }
 
+/// Seed 004's request, as one command: "trace all file opens, only pid
+/// 1234, leave out failed calls" is `opensnoop -p PID -s`.
+#[test]
+fn success_only_with_pid_leaves_out_failed_calls() {
+    let missing = missing_path();
+    let existing = existing_path();
+    // One process (a shell that becomes cat, same pid) opens a missing file,
+    // then an existing one.
+    let mut child = Command::new("sh")
+        .args(["-c", &format!("read x; exec cat {missing} {existing}")])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id().to_string();
+    let tool = Tool::start("opensnoop", &["-p", &pid, "-s"]);
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"go\n").unwrap();
+    let c = columns(&tool.expect_line(&existing));
+    assert_eq!(c[0], pid);
+    assert!(c[2].parse::<i32>().unwrap() >= 0, "a real fd: {c:?}");
+    assert_eq!(c[3], "0");
+    child.wait().unwrap();
+    let fin = tool.stop();
+    assert!(fin.status.success(), "{fin:?}");
+    assert!(
+        !fin.stdout.iter().any(|l| l.contains(&missing)),
+        "-s must leave out the failed open: {:?}",
+        fin.stdout
+    );
+    for l in fin.stdout.iter().skip(1) {
+        let c = columns(l);
+        assert_eq!((c[0].as_str(), c[3].as_str()), (pid.as_str(), "0"), "{l}");
+    }
+}
+
+#[test]
+fn success_and_failed_together_is_a_usage_error() {
+    let fin = common::run("opensnoop", &["-s", "-x"]);
+    assert_eq!(fin.status.code(), Some(2), "{fin:?}");
+    assert!(
+        fin.stderr.iter().any(|l| l.contains("cannot be used with")),
+        "{:?}",
+        fin.stderr
+    );
+}
+
 #[test]
 fn uid_and_name_filters() {
     // A copy of cat with a unique name, run as nobody.

@@ -19,6 +19,8 @@ const EXAMPLES: &str = "EXAMPLES:
     opensnoop -T        # include timestamps
     opensnoop -U        # include UID
     opensnoop -x        # only show failed opens
+    opensnoop -s        # only show successful opens
+    opensnoop -p 1234 -s  # only PID 1234, leave out failed opens
     opensnoop -p 181    # only trace PID 181
     opensnoop -t 123    # only trace TID 123
     opensnoop -u 1000   # only trace UID 1000
@@ -41,6 +43,10 @@ struct Args {
     /// Failed opens only
     #[arg(short = 'x', long)]
     failed: bool,
+
+    /// Successful opens only (failed calls are dropped in the kernel)
+    #[arg(short = 's', long, conflicts_with = "failed")]
+    success: bool,
 
     /// Process ID to trace
     #[arg(short, long, value_parser = cli::parse_pid)]
@@ -93,6 +99,7 @@ fn run() -> Result<()> {
     rodata.targ_pid = args.tid.unwrap_or(0);
     rodata.targ_uid = args.uid.unwrap_or(u32::MAX);
     rodata.targ_failed = args.failed;
+    rodata.targ_success = args.success;
     // open(2) and openat2(2) are not on every kernel/architecture.
     let progs = &mut open.progs;
     for (syscall, exit) in [
@@ -218,5 +225,19 @@ mod tests {
         assert_eq!(a.uid, Some(0));
         assert!(Args::try_parse_from(["opensnoop", "-p", "zero"]).is_err());
         assert!(Args::try_parse_from(["opensnoop", "-d", "0"]).is_err());
+    }
+
+    #[test]
+    fn success_and_failed_only_exclude_each_other() {
+        let a = Args::try_parse_from(["opensnoop", "-p", "1234", "-s"]).unwrap();
+        assert!(a.success && !a.failed);
+        assert!(
+            Args::try_parse_from(["opensnoop", "--success"])
+                .unwrap()
+                .success
+        );
+        let e = Args::try_parse_from(["opensnoop", "-s", "-x"]).unwrap_err();
+        assert_eq!(e.kind(), clap::error::ErrorKind::ArgumentConflict);
+        assert_eq!(e.exit_code(), 2);
     }
 }

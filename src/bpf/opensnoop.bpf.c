@@ -8,7 +8,9 @@
  * enter program and no per-thread hash map — half the tracepoint hits and
  * no map traffic per open, which is most of what tracing costs the traced
  * workload. The event goes to user space through a ring buffer.
- * Filters: process (tgid), thread, uid, failed-only. */
+ * Filters: process (tgid), thread, uid, failed-only, success-only (both
+ * result filters run before the ring-buffer reserve, so a dropped call costs
+ * no event). */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
@@ -22,6 +24,7 @@ const volatile pid_t targ_tgid = 0;
 const volatile pid_t targ_pid = 0;
 const volatile uid_t targ_uid = (uid_t)-1;
 const volatile bool targ_failed = false;
+const volatile bool targ_success = false;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -60,6 +63,8 @@ static __always_inline struct open_event *open_event(struct trace_event_raw_sys_
 		return NULL;
 	ret = (int)ctx->ret;
 	if (targ_failed && ret >= 0)
+		return NULL;
+	if (targ_success && ret < 0)
 		return NULL;
 	e = reserve_or_count(&events, sizeof(*e));
 	if (!e)
