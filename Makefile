@@ -1,7 +1,7 @@
 # bpfkit — see README.md. `make test` and `make bench` need root.
 CARGO ?= cargo
 
-.PHONY: all build test unit lint bench vmtest deps-build deps-test deps-bench tracefs clean
+.PHONY: all build test unit lint bench vmtest docs deps-build deps-test deps-bench tracefs clean
 
 all: build
 
@@ -35,6 +35,12 @@ test: deps-test tracefs lint
 # host), with a tool x kernel x mode table at the end. Installs what it needs.
 vmtest: deps-test tracefs
 	scripts/vmtest.sh
+
+# Recapture the example output in docs/*.md from real runs (root; needs the
+# test dependencies: curl, java, cc). tests/docs.rs checks the pages.
+docs: deps-test tracefs
+	$(CARGO) build --bins
+	python3 scripts/docs-examples.py
 
 bench: deps-bench tracefs
 	$(CARGO) build --release --bins --examples

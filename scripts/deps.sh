@@ -22,6 +22,7 @@ if [ "$level" = test ] || [ "$level" = bench ]; then
     have_cmd cc || need+=(gcc)                    # memleak's test compiles a leaking C program
     have_cmd java || need+=(default-jre-headless) # javagc's test runs a JVM (USDT probes)
     have_cmd script || need+=(bsdutils)           # bashreadline's test types into a pty
+    have_cmd curl || need+=(curl)                 # make docs: tcpconnlat/tcprtt examples
 fi
 if [ "$level" = bench ]; then
     have_pkg libbpf-tools || need+=(libbpf-tools) # the C reference tools in /usr/sbin
