@@ -300,3 +300,20 @@ fn lifecycle() {
         exec("/bin/true", &["bpfkit-exec-lifecycle"]);
     });
 }
+
+/// Lesson 7's point: the events reach user space through a perf buffer
+/// (lesson 7, execsnoop: perf event array; lesson 8, exitsnoop: ring buffer).
+#[test]
+fn events_go_through_a_perf_buffer() {
+    let tool = Tool::start("execsnoop", &[]);
+    let types = common::map_types_of(tool.pid());
+    assert!(
+        types.contains(&common::BPF_MAP_TYPE_PERF_EVENT_ARRAY),
+        "map types {types:?}"
+    );
+    assert!(
+        !types.contains(&common::BPF_MAP_TYPE_RINGBUF),
+        "map types {types:?}"
+    );
+    assert!(tool.stop().status.success());
+}

@@ -328,3 +328,20 @@ fn lifecycle() {
         exit_with(1);
     });
 }
+
+/// Lesson 8's point: the events reach user space through a ring buffer
+/// (lesson 7, execsnoop: perf event array; lesson 8, exitsnoop: ring buffer).
+#[test]
+fn events_go_through_a_ring_buffer() {
+    let tool = Tool::start("exitsnoop", &[]);
+    let types = common::map_types_of(tool.pid());
+    assert!(
+        types.contains(&common::BPF_MAP_TYPE_RINGBUF),
+        "map types {types:?}"
+    );
+    assert!(
+        !types.contains(&common::BPF_MAP_TYPE_PERF_EVENT_ARRAY),
+        "map types {types:?}"
+    );
+    assert!(tool.stop().status.success());
+}

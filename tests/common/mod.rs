@@ -350,6 +350,28 @@ pub fn prog_ids_of(pid: u32) -> BTreeSet<u32> {
     ids
 }
 
+/// The types (`enum bpf_map_type`) of the BPF maps process `pid` holds fds
+/// of: 4 is a perf event array, 27 a ring buffer.
+pub fn map_types_of(pid: u32) -> BTreeSet<u32> {
+    let mut types = BTreeSet::new();
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/fdinfo")) else {
+        return types;
+    };
+    for entry in dir.flatten() {
+        if let Ok(text) = std::fs::read_to_string(entry.path()) {
+            for line in text.lines() {
+                if let Some(Ok(t)) = line.strip_prefix("map_type:").map(|v| v.trim().parse()) {
+                    types.insert(t);
+                }
+            }
+        }
+    }
+    types
+}
+
+pub const BPF_MAP_TYPE_PERF_EVENT_ARRAY: u32 = 4;
+pub const BPF_MAP_TYPE_RINGBUF: u32 = 27;
+
 /// Ids of all BPF programs loaded in the kernel (`bpftool prog list`).
 pub fn loaded_prog_ids() -> BTreeSet<u32> {
     let out = Command::new("bpftool")
