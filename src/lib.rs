@@ -7,6 +7,7 @@
 //! signal formatting), [`probe`] (what this kernel offers) and [`skel`] (the
 //! generated skeletons).
 
+pub mod args;
 pub mod bpf;
 pub mod cgroup;
 pub mod cli;

@@ -6,7 +6,6 @@ use std::mem::MaybeUninit;
 use std::time::Duration;
 
 use anyhow::Result;
-use clap::{CommandFactory, FromArgMatches, Parser};
 use libbpf_rs::skel::OpenSkel;
 use serde_json::json;
 
@@ -16,10 +15,10 @@ use crate::probe::{self, Needs, ProbeArgs};
 use crate::skel::unlink::{UnlinkSkelBuilder, types::unlink_event};
 use crate::{Output, bpf, fmt};
 
-/// Trace unlink() of files: PID, command, file name and result. Hit Ctrl-C to end.
-#[derive(Parser, Debug)]
-#[command(version)]
-pub struct Args {
+/// The flags both tools have; each tool's own `Args` (src/args/) flattens
+/// them under its name, help and EXAMPLES.
+#[derive(clap::Args, Debug)]
+pub struct UnlinkArgs {
     /// Process ID to trace
     #[arg(short, long, value_parser = cli::parse_pid)]
     pub pid: Option<i32>,
@@ -47,9 +46,7 @@ pub fn needs(flavor: Flavor) -> Needs {
     crate::hooks::unlink(flavor == Flavor::Fentry)
 }
 
-pub fn run(tool: &'static str, flavor: Flavor) -> Result<()> {
-    let matches = Args::command().name(tool).get_matches();
-    let args = Args::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+pub fn run(flavor: Flavor, args: UnlinkArgs) -> Result<()> {
     if let Some(pid) = args.pid {
         cli::require_process(pid)?;
     }

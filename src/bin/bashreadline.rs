@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Result, anyhow, bail};
-use bpfkit::cli::CommonArgs;
+use bpfkit::args::bashreadline::Args;
 use bpfkit::events::{EventLoop, typed};
 use bpfkit::skel::bashreadline::{
     BashreadlineSkel, BashreadlineSkelBuilder, types::readline_event,
@@ -22,25 +22,8 @@ use clap::Parser;
 use libbpf_rs::UprobeOpts;
 use serde_json::json;
 
-const EXAMPLES: &str = "EXAMPLES:
-    bashreadline                                  # commands of every bash
-    bashreadline -s /usr/lib/libreadline.so.8     # readline() in this library
-    bashreadline -s libreadline                   # ... found by name";
-
 /// The function whose return value is the line just read.
 const FUNC: &str = "readline";
-
-/// Print entered bash commands from all running shells
-#[derive(Parser, Debug)]
-#[command(name = "bashreadline", version, after_help = EXAMPLES)]
-struct Args {
-    /// The file holding readline(): a libreadline.so (path or library name) or a bash binary
-    #[arg(short = 's', long = "shared", value_name = "PATH")]
-    shared: Option<String>,
-
-    #[command(flatten)]
-    common: CommonArgs,
-}
 
 /// Where the uretprobe goes, and whether events need the `bash` comm check.
 #[derive(Debug, PartialEq)]

@@ -9,72 +9,12 @@ use std::mem::{MaybeUninit, size_of};
 use std::process::ExitCode;
 
 use anyhow::Result;
-use bpfkit::cli::{self, CommonArgs};
+use bpfkit::args::execsnoop::Args;
 use bpfkit::events::EventLoop;
 use bpfkit::skel::execsnoop::{ExecsnoopSkelBuilder, types::exec_event};
 use bpfkit::{Output, bpf, fmt, probe};
 use clap::Parser;
 use serde_json::json;
-
-/// `TOTAL_MAX_ARGS` and `DEFAULT_MAXARGS` of execsnoop.h.
-const TOTAL_MAX_ARGS: i64 = 60;
-const DEFAULT_MAX_ARGS: &str = "20";
-
-const EXAMPLES: &str = "EXAMPLES:
-    execsnoop           # trace all exec() syscalls
-    execsnoop -x        # include failed exec()s
-    execsnoop -T        # include time (HH:MM:SS)
-    execsnoop -U        # include UID
-    execsnoop -u 1000   # only trace UID 1000
-    execsnoop -t        # include timestamps
-    execsnoop -q        # add \"quotemarks\" around arguments
-    execsnoop -n main   # only print command lines containing \"main\"
-    execsnoop -l tpkg   # only print command where arguments contains \"tpkg\"";
-
-/// Trace exec syscalls
-#[derive(Parser, Debug)]
-#[command(name = "execsnoop", version, after_help = EXAMPLES)]
-struct Args {
-    /// Include time column on output (HH:MM:SS)
-    #[arg(short = 'T', long)]
-    time: bool,
-
-    /// Include timestamp (seconds since start) on output
-    #[arg(short = 't', long)]
-    timestamp: bool,
-
-    /// Include failed exec()s
-    #[arg(short = 'x', long)]
-    fails: bool,
-
-    /// Trace this UID only
-    #[arg(short, long, value_parser = cli::parse_uid)]
-    uid: Option<u32>,
-
-    /// Add quotemarks (") around arguments
-    #[arg(short, long)]
-    quote: bool,
-
-    /// Only print commands whose name (PCOMM) contains this
-    #[arg(short, long)]
-    name: Option<String>,
-
-    /// Only print commands where an argument contains this
-    #[arg(short, long)]
-    line: Option<String>,
-
-    /// Print UID column
-    #[arg(short = 'U', long)]
-    print_uid: bool,
-
-    /// Maximum number of arguments parsed and displayed (1-60)
-    #[arg(long, value_name = "MAX_ARGS", default_value = DEFAULT_MAX_ARGS,
-          value_parser = clap::value_parser!(i32).range(1..=TOTAL_MAX_ARGS))]
-    max_args: i32,
-
-    #[command(flatten)]
-    common: CommonArgs,
-}
 
 fn main() -> ExitCode {
     bpfkit::main("execsnoop", run)

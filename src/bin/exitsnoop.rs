@@ -12,51 +12,15 @@
 
 use std::mem::MaybeUninit;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::Result;
-use bpfkit::cli::{self, CommonArgs};
+use bpfkit::args::exitsnoop::Args;
+use bpfkit::cli::{self};
 use bpfkit::events::{EventLoop, typed};
 use bpfkit::skel::exitsnoop::{ExitsnoopSkelBuilder, types::exit_event};
 use bpfkit::{Output, bpf, fmt};
 use clap::Parser;
 use serde_json::{Value, json};
-
-const EXAMPLES: &str = "EXAMPLES:
-    exitsnoop             # trace process exit events
-    exitsnoop -t          # include timestamps
-    exitsnoop -x          # trace error exits only
-    exitsnoop -p 1216     # only trace PID 1216
-    exitsnoop -T          # trace by thread
-    exitsnoop --json      # one JSON object per exit";
-
-/// Trace process termination
-#[derive(Parser, Debug)]
-#[command(name = "exitsnoop", version, after_help = EXAMPLES)]
-struct Args {
-    /// Include timestamp on output
-    #[arg(short = 't', long)]
-    timestamp: bool,
-
-    /// Trace error exits only (non-zero exit code or killed by a signal)
-    #[arg(short = 'x', long)]
-    failed: bool,
-
-    /// Process ID to trace
-    #[arg(short, long, value_parser = cli::parse_pid)]
-    pid: Option<i32>,
-
-    /// Trace by thread: report every thread exit, not only process exits
-    #[arg(short = 'T', long)]
-    threaded: bool,
-
-    /// Duration to trace, in seconds
-    #[arg(short, long, value_parser = cli::parse_duration_secs)]
-    duration: Option<Duration>,
-
-    #[command(flatten)]
-    common: CommonArgs,
-}
 
 fn main() -> ExitCode {
     bpfkit::main("exitsnoop", run)

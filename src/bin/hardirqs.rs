@@ -7,12 +7,10 @@
 //! tracepoints as tp_btf programs, or raw_tp ones where tp_btf is refused.
 
 use std::mem::MaybeUninit;
-use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::Result;
-use bpfkit::cli::{self, CommonArgs};
+use bpfkit::args::hardirqs::Args;
 use bpfkit::hist::{Histogram, IntervalLoop, Tick};
 use bpfkit::skel::hardirqs::HardirqsSkelBuilder;
 use bpfkit::skel::hardirqs::types::{info, irq_key};
@@ -21,49 +19,6 @@ use clap::Parser;
 use libbpf_rs::MapCore;
 use libbpf_rs::skel::OpenSkel;
 use serde_json::{Map, Value, json};
-
-const EXAMPLES: &str = "EXAMPLES:
-    hardirqs            # sum hard irq event time
-    hardirqs -d         # show hard irq event time as histograms
-    hardirqs 1 10       # print 1 second summaries, 10 times
-    hardirqs -c CG      # Trace process under cgroupsPath CG
-    hardirqs -NT 1      # 1s summaries, nanoseconds, and timestamps";
-
-/// Summarize hard irq event time as histograms.
-#[derive(Parser, Debug)]
-#[command(name = "hardirqs", version, after_help = EXAMPLES)]
-struct Args {
-    /// Show event counts instead of timing
-    #[arg(short = 'C', long, conflicts_with = "distributed")]
-    count: bool,
-
-    /// Show distributions as histograms
-    #[arg(short, long)]
-    distributed: bool,
-
-    /// Trace process in cgroup path (interrupts that preempted a task in it)
-    #[arg(short = 'c', long, value_name = "/sys/fs/cgroup/unified")]
-    cgroup: Option<PathBuf>,
-
-    /// Include timestamp on output
-    #[arg(short = 'T', long)]
-    timestamp: bool,
-
-    /// Output in nanoseconds
-    #[arg(short = 'N', long)]
-    nanoseconds: bool,
-
-    /// Seconds between prints (default: print once, at Ctrl-C)
-    #[arg(value_parser = cli::parse_duration_secs)]
-    interval: Option<Duration>,
-
-    /// Number of prints
-    #[arg(value_name = "COUNT", value_parser = cli::parse_count)]
-    times: Option<u64>,
-
-    #[command(flatten)]
-    common: CommonArgs,
-}
 
 fn main() -> ExitCode {
     bpfkit::main("hardirqs", run)
@@ -126,20 +81,18 @@ enum Mode {
     Dist,
 }
 
-impl Args {
-    fn mode(&self) -> Mode {
-        if self.count {
-            Mode::Count
-        } else if self.distributed {
-            Mode::Dist
-        } else {
-            Mode::Time
-        }
+fn mode(args: &Args) -> Mode {
+    if args.count {
+        Mode::Count
+    } else if args.distributed {
+        Mode::Dist
+    } else {
+        Mode::Time
     }
+}
 
-    fn unit(&self) -> &'static str {
-        if self.nanoseconds { "nsecs" } else { "usecs" }
-    }
+fn unit(args: &Args) -> &'static str {
+    if args.nanoseconds { "nsecs" } else { "usecs" }
 }
 
 /// One handler's numbers for this interval.
@@ -210,8 +163,8 @@ fn row_json(mode: Mode, unit: &str, time: Option<&str>, e: &Entry) -> Value {
 }
 
 fn print_entries(out: &Output, args: &Args, tick: &Tick, mut entries: Vec<Entry>) {
-    let mode = args.mode();
-    let unit = args.unit();
+    let mode = mode(args);
+    let unit = unit(args);
     sort_entries(mode, &mut entries);
     if mode == Mode::Dist {
         for e in &entries {
@@ -244,6 +197,8 @@ fn print_entries(out: &Output, args: &Args, tick: &Tick, mut entries: Vec<Entry>
 mod tests {
     use super::*;
     use clap::CommandFactory;
+    use std::path::PathBuf;
+    use std::time::Duration;
 
     fn parse(argv: &[&str]) -> Result<Args, clap::Error> {
         Args::try_parse_from(std::iter::once("hardirqs").chain(argv.iter().copied()))
@@ -257,23 +212,23 @@ mod tests {
     #[test]
     fn flags_like_libbpf_tools() {
         let a = parse(&[]).unwrap();
-        assert_eq!(a.mode(), Mode::Time);
+        assert_eq!(mode(&a), Mode::Time);
         assert_eq!((a.interval, a.times), (None, None));
-        assert_eq!(a.unit(), "usecs");
+        assert_eq!(unit(&a), "usecs");
         let a = parse(&["-NT", "1", "10"]).unwrap();
         assert!(a.nanoseconds && a.timestamp);
-        assert_eq!(a.unit(), "nsecs");
+        assert_eq!(unit(&a), "nsecs");
         assert_eq!(a.interval, Some(Duration::from_secs(1)));
         assert_eq!(a.times, Some(10));
-        assert_eq!(parse(&["-C"]).unwrap().mode(), Mode::Count);
-        assert_eq!(parse(&["--count"]).unwrap().mode(), Mode::Count);
-        assert_eq!(parse(&["-d", "5"]).unwrap().mode(), Mode::Dist);
+        assert_eq!(mode(&parse(&["-C"]).unwrap()), Mode::Count);
+        assert_eq!(mode(&parse(&["--count"]).unwrap()), Mode::Count);
+        assert_eq!(mode(&parse(&["-d", "5"]).unwrap()), Mode::Dist);
         let a = parse(&["-c", "/sys/fs/cgroup/x", "--json", "-v"]).unwrap();
         assert_eq!(a.cgroup, Some(PathBuf::from("/sys/fs/cgroup/x")));
         assert!(a.common.json && a.common.verbose);
         let a = parse(&["--cgroup=/cg", "--distributed", "--nanoseconds"]).unwrap();
         assert_eq!(a.cgroup, Some(PathBuf::from("/cg")));
-        assert_eq!(a.mode(), Mode::Dist);
+        assert_eq!(mode(&a), Mode::Dist);
     }
 
     #[test]

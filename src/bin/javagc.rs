@@ -16,16 +16,13 @@ use std::mem::MaybeUninit;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use bpfkit::cli::{self, CommonArgs};
+use bpfkit::args::javagc::Args;
+use bpfkit::cli::{self};
 use bpfkit::events::{EventLoop, typed};
 use bpfkit::skel::javagc::{JavagcSkel, JavagcSkelBuilder, types::gc_event};
 use bpfkit::{Output, bpf, fmt, uprobe};
 use clap::Parser;
 use serde_json::json;
-
-const EXAMPLES: &str = "EXAMPLES:
-    javagc -p 185         # trace PID 185 only
-    javagc -p 185 -t 100  # trace PID 185 java gc time beyond 100us";
 
 /// `kind` values of `struct gc_event` (javagc.h).
 const GC_KIND_GC: u32 = 0;
@@ -33,26 +30,6 @@ const GC_KIND_MEM_POOL: u32 = 1;
 
 /// The USDT provider of HotSpot's probes.
 const PROVIDER: &str = "hotspot";
-
-/// Monitor javagc time cost
-#[derive(Parser, Debug)]
-#[command(name = "javagc", version, after_help = EXAMPLES)]
-struct Args {
-    /// Trace this PID only (a Java process)
-    #[arg(short, long, required = true, value_parser = cli::parse_pid)]
-    pid: Option<i32>,
-
-    /// Report only collections longer than this, in microseconds
-    #[arg(short, long, value_name = "TIME", default_value_t = 1000)]
-    time: u64,
-
-    /// Also time each memory pool's part of a collection (adds a POOL column)
-    #[arg(long)]
-    pools: bool,
-
-    #[command(flatten)]
-    common: CommonArgs,
-}
 
 fn main() -> ExitCode {
     bpfkit::main("javagc", run)

@@ -18,7 +18,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
-use bpfkit::cli::{self, CommonArgs};
+use bpfkit::args::memleak::Args;
+use bpfkit::cli::{self};
 use bpfkit::hist::{IntervalLoop, Tick};
 use bpfkit::skel::memleak::MemleakSkelBuilder;
 use bpfkit::skel::memleak::types::{alloc_info, combined_alloc_info};
@@ -28,124 +29,6 @@ use clap::Parser;
 use libbpf_rs::skel::{OpenSkel, Skel};
 use libbpf_rs::{Link, MapCore, MapFlags, UprobeOpts};
 use serde_json::{Value, json};
-
-const EXAMPLES: &str = "EXAMPLES:
-    memleak -p $(pidof allocs)
-            Trace allocations and display a summary of 'leaked' (outstanding)
-            allocations every 5 seconds
-    memleak -p $(pidof allocs) -t
-            Trace allocations and display each individual allocator function
-            call (in /sys/kernel/tracing/trace_pipe)
-    memleak -ap $(pidof allocs) 10
-            Trace allocations and display allocated addresses, sizes, and
-            stacks every 10 seconds for outstanding allocations
-    memleak -c './allocs'
-            Run the specified command and trace its allocations
-    memleak
-            Trace allocations in kernel mode and display a summary of
-            outstanding allocations every 5 seconds
-    memleak -o 60000
-            Trace allocations in kernel mode and display a summary of
-            outstanding allocations that are at least one minute old
-    memleak -s 5
-            Trace roughly every 5th allocation, to reduce overhead
-    memleak -p $(pidof allocs) -S je_
-            Trace a task that uses jemalloc";
-
-/// Trace outstanding memory allocations
-#[derive(Parser, Debug)]
-#[command(name = "memleak", version, after_help = EXAMPLES)]
-struct Args {
-    /// Process ID to trace; if not specified, trace kernel allocs
-    #[arg(short, long, value_parser = cli::parse_pid, conflicts_with = "command")]
-    pid: Option<i32>,
-
-    /// Print trace messages for each alloc/free call (to trace_pipe)
-    #[arg(short, long)]
-    trace: bool,
-
-    /// Show allocation addresses and sizes as well as call stacks
-    #[arg(short = 'a', long)]
-    show_allocs: bool,
-
-    /// Prune allocations younger than this age in milliseconds
-    #[arg(short = 'o', long, value_name = "AGE_MS", value_parser = cli::parse_count)]
-    older: Option<u64>,
-
-    /// Execute and trace the specified command (with --json, its stdout goes to stderr)
-    #[arg(short, long, value_name = "COMMAND")]
-    command: Option<String>,
-
-    /// Show combined allocation statistics only
-    #[arg(short = 'C', long)]
-    combined_only: bool,
-
-    /// Workaround to alleviate misjudgments when free is missing
-    #[arg(short = 'F', long)]
-    wa_missing_free: bool,
-
-    /// Sample every N-th allocation to decrease the overhead
-    #[arg(short, long, value_name = "SAMPLE_RATE", default_value = "1", value_parser = cli::parse_count)]
-    sample_rate: u64,
-
-    /// Display only this many top allocating stacks (by size)
-    #[arg(short = 'T', long, value_name = "TOP_STACKS", default_value = "10", value_parser = cli::parse_count)]
-    top: u64,
-
-    /// Capture only allocations larger than or equal to this size
-    #[arg(short = 'z', long, value_name = "MIN_SIZE")]
-    min_size: Option<u64>,
-
-    /// Capture only allocations smaller than or equal to this size
-    #[arg(short = 'Z', long, value_name = "MAX_SIZE")]
-    max_size: Option<u64>,
-
-    /// Attach to allocator functions in the specified object (default libc)
-    #[arg(short = 'O', long = "obj", value_name = "OBJECT")]
-    object: Option<String>,
-
-    /// Trace percpu allocations (kernel mode)
-    #[arg(short = 'P', long)]
-    percpu: bool,
-
-    /// Memory allocator symbols prefix (e.g. je_ for jemalloc)
-    #[arg(short = 'S', long, value_name = "SYMBOLS_PREFIX", default_value = "")]
-    symbols_prefix: String,
-
-    /// The number of unique stack traces that can be stored and displayed
-    #[arg(long, value_name = "STACK-STORAGE-SIZE", default_value = "10240", value_parser = parse_u32_positive)]
-    stack_storage_size: u32,
-
-    /// The limit for both kernel and user stack traces
-    #[arg(long, value_name = "PERF-MAX-STACK-DEPTH", default_value = "127", value_parser = parse_depth)]
-    perf_max_stack_depth: u32,
-
-    /// Interval in seconds to print outstanding allocations
-    #[arg(value_name = "INTERVAL", default_value = "5", value_parser = cli::parse_count)]
-    interval: u64,
-
-    /// Number of times to print the report before exiting
-    #[arg(value_name = "COUNT", value_parser = cli::parse_count)]
-    count: Option<u64>,
-
-    #[command(flatten)]
-    common: CommonArgs,
-}
-
-fn parse_u32_positive(s: &str) -> Result<u32, String> {
-    match s.trim().parse::<u32>() {
-        Ok(n) if n > 0 => Ok(n),
-        _ => Err(format!("'{s}' is not a positive integer")),
-    }
-}
-
-/// The kernel caps stack depth at `kernel.perf_event_max_stack` (127).
-fn parse_depth(s: &str) -> Result<u32, String> {
-    match s.trim().parse::<u32>() {
-        Ok(n) if (1..=127).contains(&n) => Ok(n),
-        _ => Err(format!("'{s}' is not a stack depth between 1 and 127")),
-    }
-}
 
 /// The allocator functions traced in user mode: (function, enter program,
 /// exit program, required with the default libc).

@@ -5,35 +5,15 @@
 
 use std::mem::MaybeUninit;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::Result;
-use bpfkit::cli::{self, CommonArgs};
+use bpfkit::args::minimal::Args;
+use bpfkit::cli::{self};
 use bpfkit::events::{EventLoop, typed};
 use bpfkit::skel::minimal::{MinimalSkelBuilder, types::minimal_event};
 use bpfkit::{Output, bpf, fmt};
 use clap::Parser;
 use serde_json::json;
-
-/// Trace write() syscalls (lesson 1). Hit Ctrl-C to end.
-#[derive(Parser, Debug)]
-#[command(
-    name = "minimal",
-    version,
-    after_help = "EXAMPLES:\n    minimal            # every write() except our own\n    minimal -p 181     # only PID 181"
-)]
-struct Args {
-    /// Process ID to trace
-    #[arg(short, long, value_parser = cli::parse_pid)]
-    pid: Option<i32>,
-
-    /// Duration to trace, in seconds
-    #[arg(short, long, value_parser = cli::parse_duration_secs)]
-    duration: Option<Duration>,
-
-    #[command(flatten)]
-    common: CommonArgs,
-}
 
 fn main() -> ExitCode {
     bpfkit::main("minimal", run)

@@ -4,77 +4,15 @@
 
 use std::mem::MaybeUninit;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::Result;
-use bpfkit::cli::{self, CommonArgs};
+use bpfkit::args::opensnoop::Args;
+use bpfkit::cli::{self};
 use bpfkit::events::{EventLoop, typed};
 use bpfkit::skel::opensnoop::{OpensnoopSkelBuilder, types::open_event};
 use bpfkit::{Output, bpf, fmt, probe};
 use clap::Parser;
 use serde_json::json;
-
-const EXAMPLES: &str = "EXAMPLES:
-    opensnoop           # trace all open() syscalls
-    opensnoop -T        # include timestamps
-    opensnoop -U        # include UID
-    opensnoop -x        # only show failed opens
-    opensnoop -s        # only show successful opens
-    opensnoop -p 1234 -s  # only PID 1234, leave out failed opens
-    opensnoop -p 181    # only trace PID 181
-    opensnoop -t 123    # only trace TID 123
-    opensnoop -u 1000   # only trace UID 1000
-    opensnoop -d 10     # trace for 10 seconds only
-    opensnoop -n main   # only print process names containing \"main\"
-    opensnoop -e        # show extended fields";
-
-/// Trace open family syscalls
-#[derive(Parser, Debug)]
-#[command(name = "opensnoop", version, after_help = EXAMPLES)]
-struct Args {
-    /// Print timestamp
-    #[arg(short = 'T', long)]
-    timestamp: bool,
-
-    /// Print UID
-    #[arg(short = 'U', long)]
-    print_uid: bool,
-
-    /// Failed opens only
-    #[arg(short = 'x', long)]
-    failed: bool,
-
-    /// Successful opens only (failed calls are dropped in the kernel)
-    #[arg(short = 's', long, conflicts_with = "failed")]
-    success: bool,
-
-    /// Process ID to trace
-    #[arg(short, long, value_parser = cli::parse_pid)]
-    pid: Option<i32>,
-
-    /// Thread ID to trace
-    #[arg(short, long, value_parser = cli::parse_pid)]
-    tid: Option<i32>,
-
-    /// User ID to trace
-    #[arg(short, long, value_parser = cli::parse_uid)]
-    uid: Option<u32>,
-
-    /// Duration to trace, in seconds
-    #[arg(short, long, value_parser = cli::parse_duration_secs)]
-    duration: Option<Duration>,
-
-    /// Trace process names containing this
-    #[arg(short, long)]
-    name: Option<String>,
-
-    /// Print extended fields (open flags)
-    #[arg(short, long = "extended-fields")]
-    extended: bool,
-
-    #[command(flatten)]
-    common: CommonArgs,
-}
 
 fn main() -> ExitCode {
     bpfkit::main("opensnoop", run)

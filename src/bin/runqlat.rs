@@ -6,12 +6,11 @@
 //! tracepoints, or raw tracepoints where the kernel lacks tp_btf.
 
 use std::mem::MaybeUninit;
-use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::Result;
-use bpfkit::cli::{self, CommonArgs};
+use bpfkit::args::runqlat::Args;
+use bpfkit::cli::{self};
 use bpfkit::hist::{Histogram, IntervalLoop, Tick};
 use bpfkit::skel::runqlat::RunqlatSkelBuilder;
 use bpfkit::skel::runqlat::types::hist;
@@ -21,60 +20,8 @@ use libbpf_rs::MapCore;
 use libbpf_rs::skel::OpenSkel;
 use serde_json::{Map, Value, json};
 
-const EXAMPLES: &str = "EXAMPLES:
-    runqlat         # summarize run queue latency as a histogram
-    runqlat 1 10    # print 1 second summaries, 10 times
-    runqlat -mT 1   # 1s summaries, milliseconds, and timestamps
-    runqlat -P      # show each PID separately
-    runqlat -p 185  # trace PID 185 only
-    runqlat -c CG   # Trace process under cgroupsPath CG";
-
 /// The tracepoints the programs hook (tp_btf or raw_tp).
 const TRACEPOINTS: [&str; 3] = ["sched_wakeup", "sched_wakeup_new", "sched_switch"];
-
-/// Summarize run queue (scheduler) latency as a histogram.
-#[derive(Parser, Debug)]
-#[command(name = "runqlat", version, after_help = EXAMPLES)]
-struct Args {
-    /// Seconds between prints (default: print once, at the end)
-    #[arg(value_name = "interval", value_parser = cli::parse_duration_secs)]
-    interval: Option<Duration>,
-
-    /// Number of prints
-    #[arg(value_name = "count", value_parser = cli::parse_count)]
-    count: Option<u64>,
-
-    /// Include timestamp on output
-    #[arg(short = 'T', long)]
-    timestamp: bool,
-
-    /// Millisecond histogram
-    #[arg(short, long)]
-    milliseconds: bool,
-
-    /// Print a histogram per PID namespace
-    #[arg(long, conflicts_with_all = ["pids", "tids"])]
-    pidnss: bool,
-
-    /// Print a histogram per process ID
-    #[arg(short = 'P', long, conflicts_with = "tids")]
-    pids: bool,
-
-    /// Print a histogram per thread ID
-    #[arg(short = 'L', long)]
-    tids: bool,
-
-    /// Trace this PID only
-    #[arg(short, long, value_parser = cli::parse_pid)]
-    pid: Option<i32>,
-
-    /// Trace process in cgroup path (a cgroup v2 directory)
-    #[arg(short, long, value_name = "CGROUP")]
-    cgroup: Option<PathBuf>,
-
-    #[command(flatten)]
-    common: CommonArgs,
-}
 
 /// What the histograms are keyed by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -205,6 +152,8 @@ fn json_fields(per: Per, key: u32, comm: &str, tick: &Tick) -> Value {
 mod tests {
     use super::*;
     use clap::CommandFactory;
+    use std::path::PathBuf;
+    use std::time::Duration;
 
     fn parse(argv: &[&str]) -> Result<Args, clap::Error> {
         Args::try_parse_from(std::iter::once("runqlat").chain(argv.iter().copied()))

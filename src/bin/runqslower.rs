@@ -9,7 +9,8 @@ use std::mem::MaybeUninit;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use bpfkit::cli::{self, CommonArgs};
+use bpfkit::args::runqslower::Args;
+use bpfkit::cli::{self};
 use bpfkit::events::{EventLoop, typed};
 use bpfkit::skel::runqslower::{RunqslowerSkelBuilder, types::event};
 use bpfkit::{Output, bpf, fmt, probe};
@@ -17,47 +18,8 @@ use clap::Parser;
 use libbpf_rs::skel::OpenSkel;
 use serde_json::json;
 
-const EXAMPLES: &str = "EXAMPLES:
-    runqslower         # trace latency higher than 10000 us (default)
-    runqslower 1000    # trace latency higher than 1000 us
-    runqslower -p 123  # trace pid 123
-    runqslower -t 123  # trace tid 123 (use for threads only)
-    runqslower -P      # also show previous task name and TID";
-
 /// The tracepoints the programs hook (tp_btf or raw_tp).
 const TRACEPOINTS: [&str; 3] = ["sched_wakeup", "sched_wakeup_new", "sched_switch"];
-
-/// Trace high run queue latency.
-#[derive(Parser, Debug)]
-#[command(name = "runqslower", version, after_help = EXAMPLES)]
-struct Args {
-    /// Report waits longer than this many microseconds
-    #[arg(value_name = "min_us", default_value = "10000", value_parser = parse_min_us)]
-    min_us: u64,
-
-    /// Process PID to trace
-    #[arg(short, long, value_parser = cli::parse_pid)]
-    pid: Option<i32>,
-
-    /// Thread TID to trace
-    #[arg(short, long, value_parser = cli::parse_pid)]
-    tid: Option<i32>,
-
-    /// also show previous task name and TID
-    #[arg(short = 'P', long)]
-    previous: bool,
-
-    #[command(flatten)]
-    common: CommonArgs,
-}
-
-/// libbpf-tools: a positive number of microseconds.
-fn parse_min_us(s: &str) -> Result<u64, String> {
-    match s.trim().parse::<u64>() {
-        Ok(us) if us > 0 => Ok(us),
-        _ => Err(format!("'{s}' is not a valid delay (in us, > 0)")),
-    }
-}
 
 fn main() -> ExitCode {
     bpfkit::main("runqslower", run)

@@ -9,10 +9,9 @@
 use std::mem::MaybeUninit;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use anyhow::{Context, Result};
-use bpfkit::cli::{self, CommonArgs};
+use bpfkit::args::softirqs::Args;
 use bpfkit::hist::{Histogram, IntervalLoop, Tick};
 use bpfkit::skel::softirqs::SoftirqsSkelBuilder;
 use bpfkit::skel::softirqs::types::bss;
@@ -20,45 +19,6 @@ use bpfkit::{Output, bpf, probe};
 use clap::Parser;
 use libbpf_rs::skel::OpenSkel;
 use serde_json::{Map, Value, json};
-
-const EXAMPLES: &str = "EXAMPLES:
-    softirqs            # sum soft irq event time
-    softirqs -d         # show soft irq event time as histograms
-    softirqs -C         # show event counts with the time
-    softirqs 1 10       # print 1 second summaries, 10 times
-    softirqs -NT 1      # 1s summaries, nanoseconds, and timestamps";
-
-/// Summarize soft irq event time as histograms.
-#[derive(Parser, Debug)]
-#[command(name = "softirqs", version, after_help = EXAMPLES)]
-struct Args {
-    /// Show distributions as histograms
-    #[arg(short, long)]
-    distributed: bool,
-
-    /// Include timestamp on output
-    #[arg(short = 'T', long)]
-    timestamp: bool,
-
-    /// Output in nanoseconds
-    #[arg(short = 'N', long)]
-    nanoseconds: bool,
-
-    /// Show event counts with timing
-    #[arg(short = 'C', long)]
-    count: bool,
-
-    /// Seconds between prints (default: print once, at Ctrl-C)
-    #[arg(value_parser = cli::parse_duration_secs)]
-    interval: Option<Duration>,
-
-    /// Number of prints
-    #[arg(value_name = "COUNT", value_parser = cli::parse_count)]
-    times: Option<u64>,
-
-    #[command(flatten)]
-    common: CommonArgs,
-}
 
 /// Softirq vectors, in the kernel's order (include/linux/interrupt.h).
 const VEC_NAMES: [&str; NR_SOFTIRQS] = [
@@ -228,6 +188,7 @@ fn print_snapshot(out: &Output, args: &Args, tick: &Tick, s: &Snapshot) {
 mod tests {
     use super::*;
     use clap::CommandFactory;
+    use std::time::Duration;
 
     fn parse(argv: &[&str]) -> Result<Args, clap::Error> {
         Args::try_parse_from(std::iter::once("softirqs").chain(argv.iter().copied()))

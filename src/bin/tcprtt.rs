@@ -8,12 +8,11 @@
 use std::mem::MaybeUninit;
 use std::net::IpAddr;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::{Result, bail};
-use bpfkit::cli::{self, CommonArgs};
+use bpfkit::args::tcprtt::Args;
 use bpfkit::hist::{Histogram, IntervalLoop, Tick};
-use bpfkit::probe::{self, ProbeArgs};
+use bpfkit::probe::{self};
 use bpfkit::skel::tcprtt::TcprttSkelBuilder;
 use bpfkit::skel::tcprtt::types::{hist, hist_key};
 use bpfkit::{Output, bpf, net};
@@ -21,80 +20,6 @@ use clap::Parser;
 use libbpf_rs::MapCore;
 use libbpf_rs::skel::OpenSkel;
 use serde_json::{Map, Value, json};
-
-const EXAMPLES: &str = "EXAMPLES:
-    tcprtt            # summarize TCP RTT
-    tcprtt -i 1 -d 10 # print 1 second summaries, 10 times
-    tcprtt -m -T      # summarize in millisecond, and timestamps
-    tcprtt -p 80      # filter for local port
-    tcprtt -P 80      # filter for remote port
-    tcprtt -a 1.2.3.4 # filter for local address
-    tcprtt -A 1.2.3.4 # filter for remote address
-    tcprtt -b         # show sockets histogram by local address
-    tcprtt -B         # show sockets histogram by remote address
-    tcprtt -e         # show extension summary(average)";
-
-/// Summarize TCP RTT as a histogram.
-#[derive(Parser, Debug)]
-#[command(name = "tcprtt", version, after_help = EXAMPLES)]
-struct Args {
-    /// Summary interval, seconds
-    #[arg(short, long, value_name = "INTERVAL", value_parser = cli::parse_duration_secs)]
-    interval: Option<Duration>,
-
-    /// Total duration of trace, seconds
-    #[arg(short, long, value_name = "DURATION", value_parser = cli::parse_duration_secs)]
-    duration: Option<Duration>,
-
-    /// Include timestamp on output
-    #[arg(short = 'T', long)]
-    timestamp: bool,
-
-    /// Millisecond histogram
-    #[arg(short, long)]
-    millisecond: bool,
-
-    /// Filter for local port
-    #[arg(short = 'p', long, short_alias = 'l', value_name = "LPORT", value_parser = parse_port)]
-    lport: Option<u16>,
-
-    /// Filter for remote port
-    #[arg(short = 'P', long, short_alias = 'r', value_name = "RPORT", value_parser = parse_port)]
-    rport: Option<u16>,
-
-    /// Filter for local address (IPv4 or IPv6)
-    #[arg(short = 'a', long, value_name = "LADDR")]
-    laddr: Option<IpAddr>,
-
-    /// Filter for remote address (IPv4 or IPv6)
-    #[arg(short = 'A', long, value_name = "RADDR")]
-    raddr: Option<IpAddr>,
-
-    /// Show sockets histogram by local address
-    #[arg(short = 'b', long, conflicts_with = "byraddr")]
-    byladdr: bool,
-
-    /// Show sockets histogram by remote address
-    #[arg(short = 'B', long)]
-    byraddr: bool,
-
-    /// Show extension summary (average)
-    #[arg(short, long)]
-    extension: bool,
-
-    #[command(flatten)]
-    probe: ProbeArgs,
-
-    #[command(flatten)]
-    common: CommonArgs,
-}
-
-fn parse_port(s: &str) -> Result<u16, String> {
-    match s.trim().parse::<u16>() {
-        Ok(p) if p > 0 => Ok(p),
-        _ => Err(format!("'{s}' is not a valid port (1-65535)")),
-    }
-}
 
 /// An address as the BPF side compares it: (family, 16 bytes, IPv4 in the first 4).
 fn raw_addr(addr: &IpAddr) -> (u16, [u8; 16]) {
@@ -225,6 +150,7 @@ fn print_hist(out: &Output, args: &Args, tick: &Tick, key: &hist_key, h: &hist, 
 mod tests {
     use super::*;
     use clap::CommandFactory;
+    use std::time::Duration;
 
     fn parse(argv: &[&str]) -> Result<Args, clap::Error> {
         Args::try_parse_from(std::iter::once("tcprtt").chain(argv.iter().copied()))

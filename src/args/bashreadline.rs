@@ -1,0 +1,23 @@
+//! `bashreadline`'s command line: flags, help text and EXAMPLES (the binary in
+//! src/bin/bashreadline.rs parses it; the man page generator reads it).
+
+use clap::Parser;
+
+use crate::cli::CommonArgs;
+
+pub const EXAMPLES: &str = "EXAMPLES:
+    bashreadline                                  # commands of every bash
+    bashreadline -s /usr/lib/libreadline.so.8     # readline() in this library
+    bashreadline -s libreadline                   # ... found by name";
+
+/// Print entered bash commands from all running shells
+#[derive(Parser, Debug)]
+#[command(name = "bashreadline", version, after_help = EXAMPLES)]
+pub struct Args {
+    /// The file holding readline(): a libreadline.so (path or library name) or a bash binary
+    #[arg(short = 's', long = "shared", value_name = "PATH")]
+    pub shared: Option<String>,
+
+    #[command(flatten)]
+    pub common: CommonArgs,
+}

@@ -1,0 +1,21 @@
+//! `kprobe-unlink`'s command line: flags, help text and EXAMPLES (the binary in
+//! src/bin/kprobe-unlink.rs parses it; the man page generator reads it). The flags
+//! are the ones both unlink tools share (src/unlink.rs).
+
+use clap::Parser;
+
+use crate::unlink::UnlinkArgs;
+
+pub const EXAMPLES: &str = "EXAMPLES:
+    kprobe-unlink                     # trace every unlink() (kprobe, else tracepoints)
+    kprobe-unlink -p 181              # only trace PID 181
+    kprobe-unlink -d 10               # trace for 10 seconds only
+    kprobe-unlink --probe tracepoint  # force the unlink tracepoints";
+
+/// Trace unlink() of files: PID, command, file name and result. Hit Ctrl-C to end.
+#[derive(Parser, Debug)]
+#[command(name = "kprobe-unlink", version, after_help = EXAMPLES)]
+pub struct Args {
+    #[command(flatten)]
+    pub unlink: UnlinkArgs,
+}
