@@ -86,17 +86,21 @@ GEN_STAMP := $(GEN_DIR).stamp
 
 release: $(BINS_STAMP) $(GEN_STAMP)
 
+# The stamps take the time the build started: a source edited during the
+# build is newer, and the next make builds again.
 $(BINS_STAMP): $(SOURCES)
 	@$(MAKE) --no-print-directory $(RELEASE_DEPS)
+	@mkdir -p $(@D) && touch $@.new
 	$(RELEASE_ENV) $(CARGO) build --release --locked --bins $(RELEASE_FLAGS)
-	touch $@
+	@mv $@.new $@
 
 # Man pages and completions come from the clap definitions (src/args/) through
 # examples/gen_manpages.rs, built for this machine: the tools are never run.
 $(GEN_STAMP): $(SOURCES) examples/gen_manpages.rs
 	@$(MAKE) --no-print-directory deps-build
+	@mkdir -p $(@D) && touch $@.new
 	$(CARGO) run --release --locked --example gen_manpages -- $(GEN_DIR) $(APP_PREFIX)
-	touch $@
+	@mv $@.new $@
 
 install: release
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BASHCOMPDIR) \

@@ -7,6 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 app_prefix=$1 static=$2
+command -v dpkg-shlibdeps >/dev/null || { echo "make deb needs dpkg-dev: apt-get install dpkg-dev" >&2; exit 1; }
 
 version=$(sed -n '/^\[package\]/,/^\[/s/^version = "\(.*\)"/\1/p' Cargo.toml)
 arch=$(dpkg --print-architecture)
@@ -17,7 +18,8 @@ mkdir -p "$stage/DEBIAN"
 
 make --no-print-directory install DESTDIR="$stage" PREFIX=/usr APP_PREFIX="$app_prefix" \
     STATIC="$static" ZSHCOMPDIR=/usr/share/zsh/vendor-completions >/dev/null
-# Debian policy: compressed man pages, a copyright file.
+# Debian policy: stripped binaries, compressed man pages, a copyright file.
+strip --strip-unneeded --remove-section=.comment "$stage"/usr/sbin/*
 gzip -9n "$stage"/usr/share/man/man8/*.8
 doc=$stage/usr/share/doc/bpfkit
 mkdir -p "$doc"
@@ -66,4 +68,5 @@ size=$(du -sk --exclude=DEBIAN "$stage" | cut -f1)
 
 deb=$out/bpfkit_${version}_${arch}.deb
 dpkg-deb --root-owner-group -Zxz --build "$stage" "$deb" >/dev/null
+rm -rf "$stage"
 echo "$deb"
