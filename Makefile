@@ -1,9 +1,13 @@
 # bpfkit — see README.md. `make test` and `make bench` need root.
 CARGO ?= cargo
 
-.PHONY: all build test unit lint bench vmtest docs deps-build deps-test deps-bench tracefs clean
+.PHONY: all build release install uninstall deb test unit lint bench vmtest docs \
+	deps-build deps-test deps-bench deps-static tracefs clean
 
-all: build
+# `make && sudo make install`, like bpftool: `make` builds what `make install`
+# installs (release binaries, man pages, completions); `make install` runs
+# cargo only if a source changed since.
+all: release
 
 build: deps-build
 	$(CARGO) build
@@ -48,3 +52,89 @@ bench: deps-bench tracefs
 
 clean:
 	$(CARGO) clean
+
+# ---- Packaging (README "Packaging") -----------------------------------------
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/sbin
+DATADIR ?= $(PREFIX)/share
+MANDIR ?= $(DATADIR)/man
+BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
+ZSHCOMPDIR ?= $(DATADIR)/zsh/site-functions
+FISHCOMPDIR ?= $(DATADIR)/fish/vendor_completions.d
+# Prepended to every installed name: binaries, man pages, completions.
+APP_PREFIX ?=
+DESTDIR ?=
+INSTALL ?= install
+# STATIC=1: the `static` feature (libbpf, libelf, zlib, zstd linked in) and
+# glibc's crt-static: binaries with no dynamic dependencies at all.
+STATIC ?=
+
+TOOLS := $(sort $(basename $(notdir $(wildcard src/bin/*.rs))))
+SOURCES := Cargo.toml Cargo.lock build.rs $(shell find src vmlinux -type f)
+ifeq ($(STATIC),1)
+HOST := $(shell rustc -vV | sed -n 's/^host: //p')
+RELEASE_DIR := target/$(HOST)/release
+RELEASE_FLAGS := --features static --target $(HOST)
+# rustc looks for static libraries only in -L directories: libbpf-sys adds
+# LIBBPF_SYS_LIBRARY_PATH (where libelf.a and libz.a are).
+RELEASE_ENV := RUSTFLAGS="$(RUSTFLAGS) -C target-feature=+crt-static" \
+	LIBBPF_SYS_LIBRARY_PATH="$$(pkg-config --variable=libdir libelf)"
+RELEASE_DEPS := deps-static
+else
+RELEASE_DIR := target/release
+RELEASE_FLAGS :=
+RELEASE_ENV :=
+RELEASE_DEPS := deps-build
+endif
+BINS_STAMP := $(RELEASE_DIR)/.bpfkit-bins
+GEN_DIR := target/gen/prefix-$(APP_PREFIX)
+GEN_STAMP := $(GEN_DIR).stamp
+
+release: $(BINS_STAMP) $(GEN_STAMP)
+
+# The stamps take the time the build started: a source edited during the
+# build is newer, and the next make builds again.
+$(BINS_STAMP): $(SOURCES)
+	@$(MAKE) --no-print-directory $(RELEASE_DEPS)
+	@mkdir -p $(@D) && touch $@.new
+	$(RELEASE_ENV) $(CARGO) build --release --locked --bins $(RELEASE_FLAGS)
+	@mv $@.new $@
+
+# Man pages and completions come from the clap definitions (src/args/) through
+# examples/gen_manpages.rs, built for this machine: the tools are never run.
+$(GEN_STAMP): $(SOURCES) examples/gen_manpages.rs
+	@$(MAKE) --no-print-directory deps-build
+	@mkdir -p $(@D) && touch $@.new
+	$(CARGO) run --release --locked --example gen_manpages -- $(GEN_DIR) $(APP_PREFIX)
+	@mv $@.new $@
+
+install: release
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BASHCOMPDIR) \
+		$(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
+	for t in $(TOOLS); do \
+		n=$(APP_PREFIX)$$t; \
+		$(INSTALL) -m 755 $(RELEASE_DIR)/$$t $(DESTDIR)$(BINDIR)/$$n && \
+		$(INSTALL) -m 644 $(GEN_DIR)/man8/$$n.8 $(DESTDIR)$(MANDIR)/man8/$$n.8 && \
+		$(INSTALL) -m 644 $(GEN_DIR)/bash/$$n $(DESTDIR)$(BASHCOMPDIR)/$$n && \
+		$(INSTALL) -m 644 $(GEN_DIR)/zsh/_$$n $(DESTDIR)$(ZSHCOMPDIR)/_$$n && \
+		$(INSTALL) -m 644 $(GEN_DIR)/fish/$$n.fish $(DESTDIR)$(FISHCOMPDIR)/$$n.fish || exit 1; \
+	done
+
+# Removes exactly what `make install` (same variables) installed.
+uninstall:
+	for t in $(TOOLS); do \
+		n=$(APP_PREFIX)$$t; \
+		rm -f $(DESTDIR)$(BINDIR)/$$n $(DESTDIR)$(MANDIR)/man8/$$n.8 \
+			$(DESTDIR)$(BASHCOMPDIR)/$$n $(DESTDIR)$(ZSHCOMPDIR)/_$$n \
+			$(DESTDIR)$(FISHCOMPDIR)/$$n.fish; \
+	done
+
+# A Debian package in target/debian/. Names get DEB_APP_PREFIX (bpfkit-) so
+# the package installs beside Debian's libbpf-tools (/usr/sbin/opensnoop...).
+DEB_APP_PREFIX ?= bpfkit-
+deb:
+	@$(MAKE) --no-print-directory release APP_PREFIX=$(DEB_APP_PREFIX)
+	scripts/mkdeb.sh "$(DEB_APP_PREFIX)" "$(STATIC)"
+
+deps-static:
+	@scripts/deps.sh static

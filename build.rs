@@ -90,6 +90,43 @@ fn main() {
         );
     }
     fs::write(out.join("skels.rs"), index).expect("writing skels.rs");
+    if env::var_os("CARGO_FEATURE_STATIC").is_some() {
+        link_static_libelf_deps();
+    }
+}
+
+/// Feature `static`: libbpf-sys links libelf and zlib statically, but not
+/// what libelf itself needs besides zlib (zstd since elfutils 0.189, e.g.
+/// Debian 13): ask pkg-config for libelf's static libraries and link the
+/// rest statically too. Without crt-static glibc stays dynamic: say so.
+fn link_static_libelf_deps() {
+    println!("cargo:rerun-if-env-changed=PKG_CONFIG_PATH");
+    let pkg_config = |args: &[&str]| match std::process::Command::new("pkg-config")
+        .args(args)
+        .arg("libelf")
+        .output()
+    {
+        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).trim().to_string(),
+        _ => panic!("feature `static`: `pkg-config {args:?} libelf` failed (install libelf-dev)"),
+    };
+    // rustc looks for static libraries only in -L directories.
+    println!(
+        "cargo:rustc-link-search=native={}",
+        pkg_config(&["--variable=libdir"])
+    );
+    let libs = pkg_config(&["--static", "--libs-only-l"]);
+    for lib in libs.split_whitespace().filter_map(|l| l.strip_prefix("-l")) {
+        if lib != "elf" && lib != "z" {
+            println!("cargo:rustc-link-lib=static={lib}");
+        }
+    }
+    let target_features = env::var("CARGO_CFG_TARGET_FEATURE").unwrap_or_default();
+    if !target_features.split(',').any(|f| f == "crt-static") {
+        println!(
+            "cargo:warning=feature `static` without `-C target-feature=+crt-static`: \
+             glibc stays dynamic (`make STATIC=1` sets both)"
+        );
+    }
 }
 
 /// Names of the structs a tool's shared header defines (`struct event {`).

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing bpfkit needs on Debian, if missing.
 # Usage: scripts/deps.sh [build|test|bench]   (each level includes the ones before)
+#        scripts/deps.sh static   (build, plus the static libraries of `make STATIC=1`)
 set -euo pipefail
 level=${1:-build}
 
@@ -15,6 +16,12 @@ have_pkg libelf-dev || need+=(libelf-dev)
 have_pkg zlib1g-dev || need+=(zlib1g-dev)
 have_pkg linux-libc-dev || need+=(linux-libc-dev)   # <asm/errno.h> for usdt.bpf.h
 have_cmd make || need+=(make)
+# STATIC=1 links libelf, zlib, zstd (libelf's compression on newer Debian) and
+# glibc statically: their .a files.
+if [ "$level" = static ] || [ "$level" = test ] || [ "$level" = bench ]; then
+    have_pkg libzstd-dev || need+=(libzstd-dev)
+    have_pkg libc6-dev || need+=(libc6-dev)
+fi
 if [ "$level" = test ] || [ "$level" = bench ]; then
     have_cmd bpftool || need+=(bpftool)          # tests check `bpftool prog list`
     have_cmd setpriv || need+=(util-linux)       # tests run tools as an unprivileged user
@@ -23,6 +30,9 @@ if [ "$level" = test ] || [ "$level" = bench ]; then
     have_cmd java || need+=(default-jre-headless) # javagc's test runs a JVM (USDT probes)
     have_cmd script || need+=(bsdutils)           # bashreadline's test types into a pty
     have_cmd curl || need+=(curl)                 # make docs: tcpconnlat/tcprtt examples
+    have_cmd dpkg-shlibdeps || need+=(dpkg-dev)   # packaging test: `make deb` computes Depends
+    have_cmd man || need+=(man-db)                # packaging test: `man -l` renders each page
+    have_cmd groff || need+=(groff-base)
 fi
 if [ "$level" = bench ]; then
     have_pkg libbpf-tools || need+=(libbpf-tools) # the C reference tools in /usr/sbin
