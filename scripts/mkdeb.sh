@@ -27,10 +27,47 @@ cat >"$doc/copyright" <<'EOF'
 Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
 Upstream-Name: bpfkit
 Comment: eBPF observability tools in Rust in the libbpf-tools tradition.
- The BPF programs compiled into the tools carry their licence in an SPDX
- header (src/bpf/*: GPL-2.0, or LGPL-2.1 OR BSD-2-Clause) and declare
- "GPL" or "Dual BSD/GPL" to the kernel. libbpf is linked in statically
- (LGPL-2.1 OR BSD-2-Clause).
+ libbpf is linked in statically (LGPL-2.1 OR BSD-2-Clause).
+
+Files: *
+Copyright: bpfkit developers
+License: LGPL-2.1 or BSD-2-Clause
+
+Files: src/bpf/*
+Copyright: bpfkit developers, the eBPF tutorial's authors
+License: GPL-2 or (LGPL-2.1 or BSD-2-Clause)
+Comment: each file's SPDX header says which; the BPF programs declare
+ "GPL" or "Dual BSD/GPL" to the kernel.
+
+License: LGPL-2.1
+ On Debian systems the full text is in /usr/share/common-licenses/LGPL-2.1.
+
+License: GPL-2
+ On Debian systems the full text is in /usr/share/common-licenses/GPL-2.
+
+License: BSD-2-Clause
+ Copyright (c) bpfkit developers
+ .
+ Redistribution and use in source and binary forms, with or without
+ modification, are permitted provided that the following conditions are met:
+ .
+ 1. Redistributions of source code must retain the above copyright notice,
+    this list of conditions and the following disclaimer.
+ 2. Redistributions in binary form must reproduce the above copyright notice,
+    this list of conditions and the following disclaimer in the documentation
+    and/or other materials provided with the distribution.
+ .
+ THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS "AS IS"
+ AND ANY EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT LIMITED TO, THE
+ IMPLIED WARRANTIES OF MERCHANTABILITY AND FITNESS FOR A PARTICULAR PURPOSE
+ ARE DISCLAIMED. IN NO EVENT SHALL THE COPYRIGHT HOLDER OR CONTRIBUTORS BE
+ LIABLE FOR ANY DIRECT, INDIRECT, INCIDENTAL, SPECIAL, EXEMPLARY, OR
+ CONSEQUENTIAL DAMAGES (INCLUDING, BUT NOT LIMITED TO, PROCUREMENT OF
+ SUBSTITUTE GOODS OR SERVICES; LOSS OF USE, DATA, OR PROFITS; OR BUSINESS
+ INTERRUPTION) HOWEVER CAUSED AND ON ANY THEORY OF LIABILITY, WHETHER IN
+ CONTRACT, STRICT LIABILITY, OR TORT (INCLUDING NEGLIGENCE OR OTHERWISE)
+ ARISING IN ANY WAY OUT OF THE USE OF THIS SOFTWARE, EVEN IF ADVISED OF THE
+ POSSIBILITY OF SUCH DAMAGE.
 EOF
 
 # Depends: the packages holding the shared libraries the binaries need.
