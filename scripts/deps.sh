@@ -22,6 +22,8 @@ if [ "$level" = test ] || [ "$level" = bench ]; then
     have_cmd cc || need+=(gcc)                    # memleak's test compiles a leaking C program
     have_cmd java || need+=(default-jre-headless) # javagc's test runs a JVM (USDT probes)
     have_cmd script || need+=(bsdutils)           # bashreadline's test types into a pty
+    have_cmd ip || need+=(iproute2)               # packet tools' tests: netns, veth, tc
+    have_cmd tc || need+=(iproute2)
 fi
 if [ "$level" = bench ]; then
     have_pkg libbpf-tools || need+=(libbpf-tools) # the C reference tools in /usr/sbin

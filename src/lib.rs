@@ -7,6 +7,7 @@
 //! signal formatting), [`probe`] (what this kernel offers) and [`skel`] (the
 //! generated skeletons).
 
+pub mod args;
 pub mod bpf;
 pub mod cgroup;
 pub mod cli;
@@ -15,6 +16,7 @@ pub mod fmt;
 pub mod hist;
 pub mod hooks;
 pub mod net;
+pub mod netif;
 pub mod output;
 pub mod probe;
 pub mod procmaps;
