@@ -4,7 +4,7 @@
 mod common;
 
 use std::io::Read;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::process::Command;
 use std::thread;
 use std::time::Duration;
@@ -21,18 +21,27 @@ const HOLD: Duration = Duration::from_millis(60);
 /// Listens on `ip`, connects, holds the connection open for HOLD, closes
 /// the client first (so it goes FIN_WAIT1), then the server side.
 /// Returns (listener port, client port).
+///
+/// The client's FIN goes out through shutdown(), in this thread: close()
+/// only ends the connection when the file's last reference goes, and a
+/// process that another test thread is forking at that moment holds one
+/// until it execs (its `ip` then shows up as the task closing our socket).
 fn connect_and_close(ip: &str) -> (u16, u16) {
     let listener = TcpListener::bind(SocketAddr::new(ip.parse().unwrap(), 0)).unwrap();
     let port = listener.local_addr().unwrap().port();
-    let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let mut client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
     let (mut server, _) = listener.accept().unwrap();
     let lport = client.local_addr().unwrap().port();
     thread::sleep(HOLD);
-    drop(client);
-    // Wait for the client's FIN before closing our side.
+    client.shutdown(Shutdown::Write).unwrap();
+    // The server sees the client's FIN, then closes its side; the client's
+    // read ends once that FIN has moved it to CLOSE, so the final close()
+    // changes no state.
     let mut buf = [0u8; 1];
     let _ = server.read(&mut buf);
     drop(server);
+    let _ = client.read(&mut buf);
+    drop(client);
     (port, lport)
 }
 
@@ -145,6 +154,7 @@ fn server_side_wide_ipv6_with_lport_filter_and_timestamp() {
     let tool = Tool::start(TOOL, &["-6", "-w", "-T", "-L", &p]);
     let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
     let (mut server, peer) = listener.accept().unwrap();
+    client.shutdown(Shutdown::Write).unwrap();
     drop(client);
     let mut buf = [0u8; 1];
     let _ = server.read(&mut buf);
@@ -162,10 +172,16 @@ fn server_side_wide_ipv6_with_lport_filter_and_timestamp() {
         .map(|l| columns(l))
         .filter(|c| c.get(8) == Some(&rport))
         .collect();
+    // The child socket's LISTEN -> SYN_RECV (fired while it is cloned from
+    // the listener) carries its local port only on newer kernels (6.18
+    // yes, 6.1 and 6.12 no): with -L it may be filtered out.
+    let mut seen = transitions(&child);
+    if seen.first().map(String::as_str) == Some("LISTEN -> SYN_RECV") {
+        seen.remove(0);
+    }
     assert_eq!(
-        transitions(&child),
+        seen,
         [
-            "LISTEN -> SYN_RECV",
             "SYN_RECV -> ESTABLISHED",
             "ESTABLISHED -> CLOSE_WAIT",
             "CLOSE_WAIT -> LAST_ACK",

@@ -158,6 +158,24 @@ fn count_ends_the_run() {
 }
 
 #[test]
+fn top_keeps_the_busiest_and_duration_ends_the_run() {
+    let pair = VethPair::new();
+    let secs = (4 * common::slowdown()).to_string();
+    let tool = Tool::start(TOOL, &["-i", &pair.host, "-n", "1", "-d", &secs]);
+    let expected = send_all(&pair);
+    let fin = tool.wait();
+    assert!(fin.status.success(), "{fin:?}");
+    let rows = table(&fin.stdout);
+    // Only the busiest source: the 100 packets from the first address.
+    assert_eq!(rows.len(), 1, "{:?}", fin.stdout);
+    assert_eq!(
+        (rows[0].0.as_str(), rows[0].1),
+        (expected[0].0.as_str(), 100)
+    );
+    no_xdp_left(&pair);
+}
+
+#[test]
 fn loopback_falls_back_to_generic() {
     // lo has no native XDP: the tool says so and uses skb mode.
     let tool = Tool::start(TOOL, &["-i", "lo"]);
