@@ -28,31 +28,27 @@ struct tcsnoop_event _tcsnoop_event = {};
 SEC("tc")
 int tc_ingress(struct __sk_buff *ctx)
 {
-	void *data_end = (void *)(__u64)ctx->data_end;
-	void *data = (void *)(__u64)ctx->data;
 	struct tcsnoop_event *e;
-	struct ethhdr *l2;
-	struct iphdr *l3;
+	struct iphdr l3;
 
 	if (ctx->protocol != bpf_htons(ETH_P_IP))
 		return TC_ACT_UNSPEC;
-	l2 = data;
-	if ((void *)(l2 + 1) > data_end)
-		return TC_ACT_UNSPEC;
-	l3 = (struct iphdr *)(l2 + 1);
-	if ((void *)(l3 + 1) > data_end)
+	/* The tutorial reads the IP header right after an Ethernet header
+	 * (direct packet access); reading it relative to the network header
+	 * also works on devices without one (tun, WireGuard). */
+	if (bpf_skb_load_bytes_relative(ctx, 0, &l3, sizeof(l3), BPF_HDR_START_NET))
 		return TC_ACT_UNSPEC;
 
 	e = reserve_or_count(&events, sizeof(*e));
 	if (!e)
 		return TC_ACT_UNSPEC;
 	e->ts_ns = bpf_ktime_get_ns();
-	e->saddr = l3->saddr;
-	e->daddr = l3->daddr;
+	e->saddr = l3.saddr;
+	e->daddr = l3.daddr;
 	e->skb_len = ctx->len;
-	e->tot_len = bpf_ntohs(l3->tot_len);
-	e->ttl = l3->ttl;
-	e->protocol = l3->protocol;
+	e->tot_len = bpf_ntohs(l3.tot_len);
+	e->ttl = l3.ttl;
+	e->protocol = l3.protocol;
 	submit_event(&events, e);
 	return TC_ACT_UNSPEC;
 }
