@@ -372,22 +372,26 @@ def bench_net():
     print(f"== tcsnoop and xdpcount: UDP through a veth pair (kernel {os.uname().release}) ==")
     with VethPair() as pair:
         rows = [
-            ("no program", None),
             ("xdpcount (native XDP)", [os.path.join(REL, "xdpcount"), "-i", pair.host]),
             ("xdpcount -S (skb XDP)", [os.path.join(REL, "xdpcount"), "-S", "-i", pair.host]),
             ("tcsnoop (auto)", [os.path.join(REL, "tcsnoop"), "-i", pair.host]),
             ("tcsnoop --attach clsact", [os.path.join(REL, "tcsnoop"), "--attach", "clsact", "-i", pair.host]),
         ]
-        base = None
         print(f"{PACKETS} x 64-byte UDP packets from the peer namespace, median of {NET_RUNS} runs"
-              " (sent = sender's rate; received = host side rx_packets / send time):")
+              " (sent = sender's rate; received = host side rx_packets / send time;"
+              " the no-program rate is the median of runs interleaved with the others):")
+        untraced, results = [], []
         for name, cmd in rows:
             sent, recv, err = flood_with(pair, cmd)
+            results.append((name, sent, recv, err))
+            untraced.append(flood_with(pair, None)[1])
+        base = statistics.median(untraced)
+        print(f"  {'no program':<24} received {base:>10,.0f} pps"
+              f" (median of {', '.join(f'{u:,.0f}' for u in untraced)})")
+        for name, sent, recv, err in results:
             if sent is None:
                 print(f"  {name:<24} n/a: {err.splitlines()[-1] if err else 'did not start'}")
                 continue
-            if base is None:
-                base = recv
             notes = [l for l in err.splitlines() if l.startswith("using") or "lost" in l]
             print(f"  {name:<24} sent {sent:>10,.0f} pps  received {recv:>10,.0f} pps"
                   f" ({100 * recv / base:5.1f}% of no program)  {'; '.join(notes)}")
