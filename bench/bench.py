@@ -294,7 +294,7 @@ def bench_memleak():
 
 
 PACKETS = int(os.environ.get("PACKETS", "1000000"))
-NET_RUNS = int(os.environ.get("NET_RUNS", "3"))
+NET_RUNS = int(os.environ.get("NET_RUNS", "5"))
 
 
 class VethPair:
