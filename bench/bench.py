@@ -8,6 +8,7 @@ import pty
 import re
 import select
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -291,12 +292,117 @@ def bench_memleak():
         print("  " + line)
 
 
+
+PACKETS = int(os.environ.get("PACKETS", "1000000"))
+NET_RUNS = int(os.environ.get("NET_RUNS", "5"))
+
+
+class VethPair:
+    """A veth pair: `host` here, `peer` in a fresh namespace (10.99.X.0/24),
+    removed on exit. Packets from the peer go to the host side's address."""
+
+    def __init__(self):
+        tag = f"{os.getpid() % 100000:x}"
+        self.ns, self.host, self.peer = f"bkbench{tag}", f"bkbh{tag}", f"bkbp{tag}"
+        x = os.getpid() % 200 + 20
+        self.host_ip, self.peer_ip = f"10.99.{x}.1", f"10.99.{x}.2"
+
+    def __enter__(self):
+        sh = lambda *a: subprocess.run(a, check=True, capture_output=True)
+        try:
+            sh("ip", "netns", "add", self.ns)
+            sh("ip", "link", "add", self.host, "type", "veth", "peer", "name", self.peer, "netns", self.ns)
+            sh("ip", "addr", "add", f"{self.host_ip}/24", "dev", self.host)
+            sh("ip", "link", "set", self.host, "up")
+            sh("ip", "-n", self.ns, "addr", "add", f"{self.peer_ip}/24", "dev", self.peer)
+            sh("ip", "-n", self.ns, "link", "set", self.peer, "up")
+            sh("ip", "-n", self.ns, "link", "set", "lo", "up")
+            # A socket that never reads: the host drops the packets at its full
+            # receive buffer instead of answering each with ICMP.
+            self.sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self.sink.bind((self.host_ip, 9))
+            # Warm up ARP in both directions.
+            self.flood(10)
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        if getattr(self, "sink", None):
+            self.sink.close()
+        subprocess.run(["ip", "link", "del", self.host], capture_output=True)
+        subprocess.run(["ip", "netns", "del", self.ns], capture_output=True)
+
+    def rx_packets(self):
+        with open(f"/sys/class/net/{self.host}/statistics/rx_packets") as f:
+            return int(f.read())
+
+    def flood(self, n):
+        """(sender packets/s, packets/s the host side received) for n packets."""
+        rx0 = self.rx_packets()
+        out = subprocess.run(["ip", "netns", "exec", self.ns, os.path.join(REL, "examples", "udp_flood"),
+                              self.peer_ip, f"{self.host_ip}:9", str(n)],
+                             capture_output=True, text=True, check=True).stdout
+        m = re.search(r"secs=([\d.]+) rate=(\d+)", out)
+        secs, rate = float(m.group(1)), float(m.group(2))
+        time.sleep(0.2)
+        return rate, (self.rx_packets() - rx0) / max(secs, 1e-3)
+
+
+def flood_with(pair, cmd):
+    """Median (sent, received) pps over NET_RUNS floods while `cmd` is
+    attached to the host side (None: untraced), and the tool's stderr."""
+    p = None
+    if cmd:
+        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        time.sleep(2.0)
+        if p.poll() is not None:
+            return None, None, p.stderr.read().decode(errors="replace").strip()
+    runs = [pair.flood(PACKETS) for _ in range(NET_RUNS)]
+    err = ""
+    if p:
+        p.send_signal(signal.SIGINT)
+        p.wait()
+        err = p.stderr.read().decode(errors="replace").strip()
+    return (statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs), err)
+
+
+def bench_net():
+    print(f"== tcsnoop and xdpcount: UDP through a veth pair (kernel {os.uname().release}) ==")
+    with VethPair() as pair:
+        rows = [
+            ("xdpcount (native XDP)", [os.path.join(REL, "xdpcount"), "-i", pair.host]),
+            ("xdpcount -S (skb XDP)", [os.path.join(REL, "xdpcount"), "-S", "-i", pair.host]),
+            ("tcsnoop (auto)", [os.path.join(REL, "tcsnoop"), "-i", pair.host]),
+            ("tcsnoop --attach clsact", [os.path.join(REL, "tcsnoop"), "--attach", "clsact", "-i", pair.host]),
+        ]
+        print(f"{PACKETS} x 64-byte UDP packets from the peer namespace, median of {NET_RUNS} runs"
+              " (sent = sender's rate; received = host side rx_packets / send time;"
+              " the no-program rate is the median of runs interleaved with the others):")
+        untraced, results = [], []
+        for name, cmd in rows:
+            sent, recv, err = flood_with(pair, cmd)
+            results.append((name, sent, recv, err))
+            untraced.append(flood_with(pair, None)[1])
+        base = statistics.median(untraced)
+        print(f"  {'no program':<24} received {base:>10,.0f} pps"
+              f" (median of {', '.join(f'{u:,.0f}' for u in untraced)})")
+        for name, sent, recv, err in results:
+            if sent is None:
+                print(f"  {name:<24} n/a: {err.splitlines()[-1] if err else 'did not start'}")
+                continue
+            notes = [l for l in err.splitlines() if l.startswith("using") or "lost" in l]
+            print(f"  {name:<24} sent {sent:>10,.0f} pps  received {recv:>10,.0f} pps"
+                  f" ({100 * recv / base:5.1f}% of no program)  {'; '.join(notes)}")
+
+
 def main():
     if os.geteuid() != 0:
         sys.exit("bench: run as root (make bench does)")
     only = sys.argv[1:]
     benches = {"opensnoop": bench_opensnoop, "tcpconnlat": bench_tcpconnlat, "tcpconnlat-vm": bench_tcpconnlat_vm,
-               "sched": bench_sched, "memleak": bench_memleak}
+               "sched": bench_sched, "memleak": bench_memleak, "net": bench_net}
     for name, fn in benches.items():
         if not only or name in only:
             fn()

@@ -33,6 +33,8 @@ if [ "$level" = test ] || [ "$level" = bench ]; then
     have_cmd dpkg-shlibdeps || need+=(dpkg-dev)   # packaging test: `make deb` computes Depends
     have_cmd man || need+=(man-db)                # packaging test: `man -l` renders each page
     have_cmd groff || need+=(groff-base)
+    have_cmd ip || need+=(iproute2)               # packet tools' tests: netns, veth, tc
+    have_cmd tc || need+=(iproute2)
 fi
 if [ "$level" = bench ]; then
     have_pkg libbpf-tools || need+=(libbpf-tools) # the C reference tools in /usr/sbin

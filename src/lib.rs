@@ -16,6 +16,7 @@ pub mod fmt;
 pub mod hist;
 pub mod hooks;
 pub mod net;
+pub mod netif;
 pub mod output;
 pub mod probe;
 pub mod procmaps;

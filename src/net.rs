@@ -46,6 +46,26 @@ pub fn ntop(addr: &IpAddr) -> String {
     }
 }
 
+/// The name of TCP state `state` as libbpf-tools prints it (`ESTABLISHED`,
+/// `SYN_SENT`, … as in the kernel's `TCP_*` enum), `UNKNOWN` otherwise.
+pub fn tcp_state_name(state: i32) -> &'static str {
+    match state {
+        1 => "ESTABLISHED",
+        2 => "SYN_SENT",
+        3 => "SYN_RECV",
+        4 => "FIN_WAIT1",
+        5 => "FIN_WAIT2",
+        6 => "TIME_WAIT",
+        7 => "CLOSE",
+        8 => "CLOSE_WAIT",
+        9 => "LAST_ACK",
+        10 => "LISTEN",
+        11 => "CLOSING",
+        12 => "NEW_SYN_RECV",
+        _ => "UNKNOWN",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,5 +120,17 @@ mod tests {
     fn other_families_are_rejected() {
         assert_eq!(ip_from_raw(0, &[0; 16]), None);
         assert_eq!(ip_from_raw(1, &[0; 16]), None);
+    }
+
+    #[test]
+    fn tcp_states_by_kernel_number() {
+        assert_eq!(tcp_state_name(1), "ESTABLISHED");
+        assert_eq!(tcp_state_name(2), "SYN_SENT");
+        assert_eq!(tcp_state_name(7), "CLOSE");
+        assert_eq!(tcp_state_name(10), "LISTEN");
+        assert_eq!(tcp_state_name(12), "NEW_SYN_RECV");
+        assert_eq!(tcp_state_name(0), "UNKNOWN");
+        assert_eq!(tcp_state_name(13), "UNKNOWN");
+        assert_eq!(tcp_state_name(-1), "UNKNOWN");
     }
 }

@@ -24,6 +24,9 @@ pub mod sigsnoop;
 pub mod softirqs;
 pub mod tcpconnlat;
 pub mod tcprtt;
+pub mod tcpstates;
+pub mod tcsnoop;
+pub mod xdpcount;
 
 /// Every tool's clap command, named as its binary.
 pub fn commands() -> Vec<clap::Command> {
@@ -45,6 +48,9 @@ pub fn commands() -> Vec<clap::Command> {
         softirqs::Args::command(),
         tcpconnlat::Args::command(),
         tcprtt::Args::command(),
+        tcpstates::Args::command(),
+        tcsnoop::Args::command(),
+        xdpcount::Args::command(),
     ]
 }
 

@@ -8,6 +8,8 @@ use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Condvar, Mutex, Once};
 use std::thread;
+
+pub mod netns;
 use std::time::{Duration, Instant};
 
 /// How many times slower than the host this machine runs the tests:
