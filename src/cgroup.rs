@@ -5,7 +5,7 @@
 //! flag and `cgroup_allowed()`. A tool with `-c PATH` sets `filter_cg` before
 //! loading, then after loading calls [`set_filter`] with `cgroup_map`:
 //!
-//! ```ignore
+//! ```text
 //! rodata.filter_cg = args.cgroup.is_some();
 //! let skel = bpf::load(open)?;
 //! if let Some(path) = &args.cgroup {
