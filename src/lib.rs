@@ -7,6 +7,7 @@
 //! signal formatting), [`probe`] (what this kernel offers) and [`skel`] (the
 //! generated skeletons).
 
+pub mod args;
 pub mod bpf;
 pub mod cgroup;
 pub mod cli;
@@ -16,8 +17,10 @@ pub mod hist;
 pub mod hooks;
 pub mod net;
 pub mod output;
+pub mod perf;
 pub mod probe;
 pub mod procmaps;
+pub mod stacks;
 pub mod stop;
 pub mod sym;
 pub mod unlink;
