@@ -15,9 +15,11 @@ use serde_json::Value;
 
 const HOT_FN: &str = "bpfkit_profile_hot_function";
 
-/// `burner MODE SECS`: waits for a byte on stdin, prints "go", then burns
-/// CPU in HOT_FN for SECS seconds (`user`: pure computation; `mixed`: also
-/// reads 1 MiB of /dev/zero per round, time spent in the kernel) and exits.
+/// `burner MODE SECS [wait]`: prints "go" (with `wait`, once a byte
+/// arrives on stdin), then burns SECS seconds of CPU time (not wall time:
+/// on a busy machine it still gets that many samples) in HOT_FN and exits.
+/// MODE `user`: pure computation; `mixed`: each round also reads 1 MiB of
+/// /dev/zero, so most of its time is in the kernel.
 const BURNER_C: &str = r#"
 #include <fcntl.h>
 #include <stdlib.h>
@@ -28,17 +30,17 @@ const BURNER_C: &str = r#"
 volatile unsigned long sink;
 static char buf[1 << 20];
 
-static double now(void)
+static double cpu_time(void)
 {
 	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
 	return t.tv_sec + t.tv_nsec / 1e9;
 }
 
 __attribute__((noinline)) void bpfkit_profile_hot_function(double secs, int fd)
 {
-	double end = now() + secs;
-	while (now() < end) {
+	double end = cpu_time() + secs;
+	while (cpu_time() < end) {
 		for (int i = 0; i < 50000; i++)
 			sink += (unsigned long)i * 2654435761u;
 		if (fd >= 0 && read(fd, buf, sizeof(buf)) < 0)
@@ -55,7 +57,7 @@ int main(int argc, char **argv)
 		return 2;
 	if (strcmp(argv[1], "mixed") == 0)
 		fd = open("/dev/zero", O_RDONLY);
-	if (read(0, &c, 1) != 1)
+	if (argc > 3 && strcmp(argv[3], "wait") == 0 && read(0, &c, 1) != 1)
 		return 1;
 	if (write(1, "go\n", 3) != 3)
 		return 1;
@@ -98,7 +100,7 @@ fn burner_bin() -> &'static PathBuf {
     })
 }
 
-/// A burner waiting for [`go`](Self::go); killed on drop.
+/// A running burner, killed on drop.
 struct Burner {
     child: Child,
     stdin: Option<ChildStdin>,
@@ -106,9 +108,21 @@ struct Burner {
 }
 
 impl Burner {
-    fn start(mode: &str, secs: f64) -> Burner {
+    /// A burner already burning (for about as long as any test runs).
+    fn burning(mode: &str) -> Burner {
+        let mut b = Self::spawn(mode, 60.0 * slowdown() as f64, false);
+        b.wait_go();
+        b
+    }
+
+    /// A burner that starts burning `cpu_secs` once [`go`](Self::go) is called.
+    fn waiting(mode: &str, cpu_secs: f64) -> Burner {
+        Self::spawn(mode, cpu_secs, true)
+    }
+
+    fn spawn(mode: &str, secs: f64, wait: bool) -> Burner {
         let mut child = Command::new(burner_bin())
-            .args([mode, &secs.to_string()])
+            .args([mode, &secs.to_string(), if wait { "wait" } else { "now" }])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -126,16 +140,22 @@ impl Burner {
         self.child.id().to_string()
     }
 
-    fn go(&mut self) {
-        let mut stdin = self.stdin.take().expect("go called once");
-        stdin.write_all(b"g").unwrap();
+    fn wait_go(&mut self) {
         let mut line = String::new();
         self.stdout.read_line(&mut line).unwrap();
         assert_eq!(line, "go\n");
     }
 
-    fn wait(&mut self) {
-        let _ = self.child.wait();
+    fn go(&mut self) {
+        let mut stdin = self.stdin.take().expect("go called once");
+        stdin.write_all(b"g").unwrap();
+        self.wait_go();
+    }
+
+    /// Waits until it has burnt its CPU time and exited.
+    fn wait_exit(&mut self) {
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "burner: {status:?}");
     }
 }
 
@@ -146,16 +166,14 @@ impl Drop for Burner {
     }
 }
 
-/// Profiles a burner (started once `args` have attached) until the tool's
-/// own duration ends; the burner outlasts it.
+/// Runs `profile -p PID ARGS…` (ARGS ending with a duration) to its end
+/// on a burner that burns all along.
 fn profile_burner(mode: &str, args: &[&str]) -> Finished {
-    let mut burner = Burner::start(mode, 30.0 * slowdown() as f64);
+    let burner = Burner::burning(mode);
     let pid = burner.pid();
     let mut full = vec!["-p", &pid];
     full.extend_from_slice(args);
-    let tool = Tool::start("profile", &full);
-    burner.go();
-    let fin = tool.wait();
+    let fin = common::run("profile", &full);
     assert!(fin.status.success(), "{fin:?}");
     drop(burner);
     fin
@@ -224,10 +242,9 @@ fn folded_hottest_line_is_the_burner() {
 
 #[test]
 fn default_output_is_libbpf_tools_multiline() {
-    let mut burner = Burner::start("user", 30.0 * slowdown() as f64);
+    let burner = Burner::burning("user");
     let pid = burner.pid();
     let tool = Tool::start("profile", &["-p", &pid]);
-    burner.go();
     std::thread::sleep(Duration::from_secs(2));
     // SIGINT ends sampling and prints what was gathered.
     let fin = tool.stop();
@@ -250,12 +267,15 @@ fn default_output_is_libbpf_tools_multiline() {
 fn user_only_has_no_kernel_frames() {
     // Without -U the same burner shows kernel stacks (it reads /dev/zero),
     // so their absence below means something.
-    let both = json_lines(&profile_burner("mixed", &["--json", "2"]));
+    let both = json_lines(&profile_burner("mixed", &["-F", "199", "--json", "2"]));
     assert!(
         both.iter().any(|s| !names(&s["kernel_stack"]).is_empty()),
         "no kernel stacks at all: {both:?}"
     );
-    let user = json_lines(&profile_burner("mixed", &["--json", "-U", "2"]));
+    let user = json_lines(&profile_burner(
+        "mixed",
+        &["-F", "199", "--json", "-U", "2"],
+    ));
     assert!(!user.is_empty());
     for s in &user {
         assert!(s["kernel_stack"].is_null(), "{s}");
@@ -270,7 +290,7 @@ fn user_only_has_no_kernel_frames() {
 
 #[test]
 fn kernel_only_has_no_user_frames() {
-    let fin = profile_burner("mixed", &["--json", "-K", "2"]);
+    let fin = profile_burner("mixed", &["-F", "199", "--json", "-K", "2"]);
     let stacks = json_lines(&fin);
     for s in &stacks {
         assert!(s["user_stack"].is_null(), "{s}");
@@ -284,7 +304,7 @@ fn kernel_only_has_no_user_frames() {
         "{stacks:?}"
     );
     // And in the folded form: no user function.
-    let fin = profile_burner("mixed", &["-K", "-f", "2"]);
+    let fin = profile_burner("mixed", &["-F", "199", "-K", "-f", "2"]);
     for (stack, _) in folded(&fin.stdout) {
         assert!(
             !stack.contains(HOT_FN) && !stack.contains(";main"),
@@ -295,10 +315,9 @@ fn kernel_only_has_no_user_frames() {
 
 #[test]
 fn samples_view_symbolizes_each_sample() {
-    let mut burner = Burner::start("user", 30.0 * slowdown() as f64);
+    let burner = Burner::burning("user");
     let pid = burner.pid();
     let tool = Tool::start("profile", &["-p", &pid, "--samples"]);
-    burner.go();
     let head = tool.expect_line(&format!("COMM: burner (pid={pid}) @ CPU "));
     let cpu: u32 = head.rsplit(' ').next().unwrap().parse().unwrap();
     assert!(cpu < 1024);
@@ -335,20 +354,27 @@ fn samples_json() {
     );
 }
 
+/// Profiles (with `args`) a burner that starts once the tool is attached,
+/// burns a second of CPU and exits; the report comes after it is gone.
+fn profile_exiting_burner(args: &[&str]) -> (Finished, u32) {
+    let mut burner = Burner::waiting("user", 1.0);
+    let pid = burner.pid();
+    let args: Vec<&str> = args
+        .iter()
+        .map(|a| if *a == "{pid}" { pid.as_str() } else { a })
+        .collect();
+    let tool = Tool::start("profile", &args);
+    burner.go();
+    burner.wait_exit();
+    let fin = tool.stop();
+    assert!(fin.status.success(), "{fin:?}");
+    (fin, pid.parse().unwrap())
+}
+
 #[test]
 fn exited_process_is_still_symbolized() {
-    // The burner exits a second into a 3 s profile: its stacks are named
-    // from the maps remembered while it ran.
-    let mut burner = Burner::start("user", 1.0 * slowdown() as f64);
-    let pid = burner.pid();
-    let tool = Tool::start(
-        "profile",
-        &["-p", &pid, "-f", &(3 * slowdown()).to_string()],
-    );
-    burner.go();
-    burner.wait();
-    let fin = tool.wait();
-    assert!(fin.status.success(), "{fin:?}");
+    // Its stacks are named from the maps remembered while it ran.
+    let (fin, _) = profile_exiting_burner(&["-p", "{pid}", "-f"]);
     let lines = folded(&fin.stdout);
     assert!(
         lines.first().is_some_and(|(s, _)| s.contains(HOT_FN)),
@@ -360,13 +386,7 @@ fn exited_process_is_still_symbolized() {
 fn exited_process_is_symbolized_system_wide() {
     // Without -p the tool learns the processes from the samples as they
     // come (every half second) and remembers their maps.
-    let mut burner = Burner::start("user", 1.5 * slowdown() as f64);
-    let pid: u64 = burner.pid().parse().unwrap();
-    let secs = (4 * slowdown()).to_string();
-    let tool = Tool::start("profile", &["--json", "-U", &secs]);
-    burner.go();
-    burner.wait();
-    let fin = tool.wait();
+    let (fin, pid) = profile_exiting_burner(&["--json", "-U"]);
     let ours: Vec<Value> = json_lines(&fin)
         .into_iter()
         .filter(|s| s["pid"] == pid)
@@ -403,7 +423,12 @@ fn bad_pid_and_cpu_are_clear_errors() {
 
 #[test]
 fn one_cpu_only() {
-    let fin = common::run("profile", &["-C", "0", "-I", "--samples", "--json", "1"]);
+    // Kernel stacks only (-K): naming them is cheap, even for a whole
+    // system under emulation.
+    let fin = common::run(
+        "profile",
+        &["-C", "0", "-I", "-K", "--samples", "--json", "1"],
+    );
     let samples = json_lines(&fin);
     assert!(!samples.is_empty(), "{fin:?}");
     for s in &samples {
@@ -419,11 +444,12 @@ fn one_cpu_only() {
 #[test]
 fn lifecycle() {
     // --samples streams (so `| head -1` ends it); -I: idle samples too, so
-    // there is always something to print.
-    lifecycle_checks("profile", &["--samples", "-I"], || {});
+    // there is always something to print; -K: only kernel stacks to name
+    // (cheap, where a whole system's user stacks under emulation are not).
+    lifecycle_checks("profile", &["--samples", "-I", "-K"], || {});
     // The aggregated report ends quietly on a closed pipe too.
     let (status, _out, err) = common::shell(&format!(
-        "set -o pipefail; {} -I -f 1 | head -1 >/dev/null",
+        "set -o pipefail; {} -I -K -f 1 | head -1 >/dev/null",
         common::bin("profile").display()
     ));
     assert!(status.success(), "{err}");
