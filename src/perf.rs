@@ -183,10 +183,15 @@ fn open_error(e: i32, cpu: u32, freq: u64) -> anyhow::Error {
             "opening a perf event on CPU {cpu}: {err}: needs root, or CAP_PERFMON \
              (and kernel.perf_event_paranoid allowing it)"
         ),
-        libc::EINVAL => anyhow!(
-            "opening a perf event on CPU {cpu} at {freq} Hz: {err}: the frequency may exceed \
-             kernel.perf_event_max_sample_rate"
-        ),
+        libc::EINVAL => {
+            let max = std::fs::read_to_string("/proc/sys/kernel/perf_event_max_sample_rate")
+                .map(|m| format!(" ({})", m.trim()))
+                .unwrap_or_default();
+            anyhow!(
+                "opening a perf event on CPU {cpu} at {freq} Hz: {err}: the frequency may exceed \
+                 kernel.perf_event_max_sample_rate{max}"
+            )
+        }
         _ => anyhow!("opening a perf event on CPU {cpu}: {err}"),
     }
 }
