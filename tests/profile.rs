@@ -410,6 +410,15 @@ fn bad_pid_and_cpu_are_clear_errors() {
             .any(|l| l.contains("CPU 4000 is not online")),
         "{fin:?}"
     );
+    // Above kernel.perf_event_max_sample_rate: the kernel refuses, we say why.
+    let fin = common::run("profile", &["-F", "100000000", "1"]);
+    assert_eq!(fin.status.code(), Some(1), "{fin:?}");
+    assert!(
+        fin.stderr
+            .iter()
+            .any(|l| l.contains("perf_event_max_sample_rate")),
+        "{fin:?}"
+    );
     for args in [
         &["-U", "-K"][..],
         &["-F", "0"],
