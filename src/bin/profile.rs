@@ -7,6 +7,7 @@
 //! first, as libbpf-tools profile does (`-f`: folded for flame graphs);
 //! `--samples` prints every sample as the lesson does.
 
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::mem::MaybeUninit;
 use std::process::ExitCode;
@@ -114,6 +115,8 @@ fn run() -> Result<()> {
             sym: &symbolizer,
             user: !args.kernel_stacks_only,
             kernel: !args.user_stacks_only,
+            kernel_frames: RefCell::new(FrameCache::new(None)),
+            user_frames: RefCell::new(FrameCache::new(Some(USER_FRAMES_TTL))),
         };
         return EventLoop::ring(
             &skel.maps.events,
@@ -488,6 +491,68 @@ struct SamplePrinter<'a> {
     sym: &'a Symbolizer,
     user: bool,
     kernel: bool,
+    /// Frames already named: the same stacks come again and again, and
+    /// each sample must be handled faster than samples arrive.
+    kernel_frames: RefCell<FrameCache<u64>>,
+    /// (pid, address): forgotten every [`USER_FRAMES_TTL`], as a process
+    /// may exec or map new code (and a pid be reused).
+    user_frames: RefCell<FrameCache<(u32, u64)>>,
+}
+
+const USER_FRAMES_TTL: Duration = Duration::from_secs(2);
+/// Beyond this many frames a cache starts afresh (memory stays bounded).
+const FRAME_CACHE_MAX: usize = 100_000;
+
+struct FrameCache<K> {
+    frames: HashMap<K, Frame>,
+    since: Instant,
+    ttl: Option<Duration>,
+}
+
+impl<K: std::hash::Hash + Eq + Copy> FrameCache<K> {
+    fn new(ttl: Option<Duration>) -> Self {
+        FrameCache {
+            frames: HashMap::new(),
+            since: Instant::now(),
+            ttl,
+        }
+    }
+
+    /// The frames of `keys`, naming the ones not seen yet in one call of
+    /// `symbolize` (which gets their addresses).
+    fn frames(
+        &mut self,
+        keys: &[K],
+        addr: impl Fn(&K) -> u64,
+        symbolize: impl FnOnce(&[u64]) -> Vec<Frame>,
+    ) -> Vec<Frame> {
+        let expired = self.ttl.is_some_and(|t| self.since.elapsed() >= t);
+        if expired || self.frames.len() > FRAME_CACHE_MAX {
+            self.frames.clear();
+            self.since = Instant::now();
+        }
+        let mut missing: Vec<K> = keys
+            .iter()
+            .filter(|k| !self.frames.contains_key(k))
+            .copied()
+            .collect();
+        missing.dedup();
+        if !missing.is_empty() {
+            let addrs: Vec<u64> = missing.iter().map(&addr).collect();
+            let named = symbolize(&addrs);
+            for (k, f) in missing.into_iter().zip(named) {
+                self.frames.insert(k, f);
+            }
+        }
+        keys.iter()
+            .map(|k| {
+                self.frames
+                    .get(k)
+                    .cloned()
+                    .unwrap_or_else(|| Frame::unknown(addr(k)))
+            })
+            .collect()
+    }
 }
 
 /// The addresses of a `bpf_get_stack()` buffer holding `size` bytes.
@@ -499,10 +564,22 @@ fn sample_addrs(buf: &[u64], size: i32) -> &[u64] {
 impl SamplePrinter<'_> {
     fn print(&self, e: &stacktrace_event) {
         let comm = fmt::c_chars(&e.comm);
-        let kernel = (self.kernel && e.kstack_sz > 0)
-            .then(|| self.sym.kernel(sample_addrs(&e.kstack, e.kstack_sz)));
-        let user = (self.user && e.ustack_sz > 0)
-            .then(|| self.sym.user(e.pid, sample_addrs(&e.ustack, e.ustack_sz)));
+        let kernel = (self.kernel && e.kstack_sz > 0).then(|| {
+            self.kernel_frames.borrow_mut().frames(
+                sample_addrs(&e.kstack, e.kstack_sz),
+                |a| *a,
+                |a| self.sym.kernel(a),
+            )
+        });
+        let user = (self.user && e.ustack_sz > 0).then(|| {
+            let keys: Vec<(u32, u64)> = sample_addrs(&e.ustack, e.ustack_sz)
+                .iter()
+                .map(|&a| (e.pid, a))
+                .collect();
+            self.user_frames
+                .borrow_mut()
+                .frames(&keys, |k| k.1, |a| self.sym.user(e.pid, a))
+        });
         if self.out.is_json() {
             let side = |s: &Option<Vec<Frame>>| match s {
                 Some(f) => f.iter().map(Frame::to_json).collect(),
@@ -678,6 +755,36 @@ mod tests {
         let lines = sample_lines("app", 42, 0, None, Some(&None));
         assert_eq!(lines[1], "No Userspace Stack");
         assert_eq!(lines.len(), 3);
+    }
+
+    #[test]
+    fn frame_cache_names_each_address_once() {
+        let calls = std::cell::Cell::new(0);
+        let name = |a: &[u64]| {
+            calls.set(calls.get() + 1);
+            a.iter()
+                .map(|&x| Frame {
+                    addr: x,
+                    name: Some(format!("f{x}")),
+                    ..Default::default()
+                })
+                .collect::<Vec<_>>()
+        };
+        let mut c = FrameCache::new(None);
+        let f = c.frames(&[1u64, 2, 2], |a| *a, name);
+        assert_eq!(f.len(), 3);
+        assert_eq!(f[2].name.as_deref(), Some("f2"));
+        let f = c.frames(&[2u64, 3], |a| *a, name);
+        assert_eq!(f[1].name.as_deref(), Some("f3"));
+        assert_eq!(calls.get(), 2);
+        // Everything known: no call.
+        c.frames(&[1u64, 3], |a| *a, name);
+        assert_eq!(calls.get(), 2);
+        // Expired: named again.
+        let mut c = FrameCache::new(Some(Duration::ZERO));
+        c.frames(&[1u64], |a| *a, name);
+        c.frames(&[1u64], |a| *a, name);
+        assert_eq!(calls.get(), 4);
     }
 
     #[test]
