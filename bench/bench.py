@@ -395,6 +395,64 @@ def bench_net():
             notes = [l for l in err.splitlines() if l.startswith("using") or "lost" in l]
             print(f"  {name:<24} sent {sent:>10,.0f} pps  received {recv:>10,.0f} pps"
                   f" ({100 * recv / base:5.1f}% of no program)  {'; '.join(notes)}")
+PROFILE_SECS = int(os.environ.get("PROFILE_SECS", "10"))
+
+
+def profile_run(cmd, secs, ready=True):
+    """Runs a profiler until it is attached, lets it sample `secs`, sends
+    SIGINT and returns (tool CPU s, SIGINT -> exit s, stdout lines, stderr)."""
+    out_path = f"/tmp/bpfkit-bench-profile-{os.getpid()}.out"
+    with open(out_path, "wb") as out:
+        p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        err = b""
+        deadline = time.time() + 30
+        if not ready:  # no banner on stderr to wait for
+            time.sleep(2)
+        while ready and b"Hit Ctrl-C" not in err and time.time() < deadline and p.poll() is None:
+            r, _, _ = select.select([p.stderr], [], [], 0.2)
+            if r:
+                chunk = os.read(p.stderr.fileno(), 4096)
+                if not chunk:
+                    break
+                err += chunk
+        time.sleep(secs)
+        t0 = time.perf_counter()
+        p.send_signal(signal.SIGINT)
+        _, _, ru = os.wait4(p.pid, 0)
+        report = time.perf_counter() - t0
+        err += p.stderr.read()
+    with open(out_path, "rb") as f:
+        lines = f.read().count(b"\n")
+    os.unlink(out_path)
+    return ru.ru_utime + ru.ru_stime, report, lines, err.decode(errors="replace")
+
+
+def bench_profile():
+    print("== profile ==")
+    # Load on both CPUs: a shell loop (user time) and dd (kernel time).
+    load = [subprocess.Popen(["sh", "-c", "while :; do :; done"]),
+            subprocess.Popen(["dd", "if=/dev/zero", "of=/dev/null", "bs=1M"], stderr=subprocess.DEVNULL)]
+    try:
+        ours = os.path.join(REL, "profile")
+        print(f"99 Hz on every CPU for {PROFILE_SECS} s, all threads (+ idle), under a shell loop and dd:")
+        for label, args in [("folded (-f)", ["-f"]), ("default", []), ("--samples", ["--samples"])]:
+            cpu, report, lines, err = profile_run([ours, "-F", "99", "-I"] + args, PROFILE_SECS)
+            clock = next((l for l in err.splitlines() if l.startswith("sampling with")), "?")
+            what = "SIGINT -> exit (last samples)" if args == ["--samples"] else \
+                "SIGINT -> symbolized report printed"
+            print(f"  bpfkit profile {label:<12} tool CPU {cpu:.2f} s, {what} {fmt_s(report)}, "
+                  f"{lines} lines; {clock}")
+        c_tool = "/usr/sbin/profile"
+        if os.path.exists(c_tool):
+            cpu, report, lines, _ = profile_run([c_tool, "-F", "99", "-I", "-f"], PROFILE_SECS, ready=False)
+            print(f"  libbpf-tools profile -f  tool CPU {cpu:.2f} s, report {fmt_s(report)}, {lines} lines")
+        else:
+            print("  libbpf-tools profile: not in Debian's libbpf-tools package (/usr/sbin/profile absent), "
+                  "and bcc's built profile is not available: no comparison")
+    finally:
+        for p in load:
+            p.kill()
+            p.wait()
 
 
 def main():
@@ -402,7 +460,8 @@ def main():
         sys.exit("bench: run as root (make bench does)")
     only = sys.argv[1:]
     benches = {"opensnoop": bench_opensnoop, "tcpconnlat": bench_tcpconnlat, "tcpconnlat-vm": bench_tcpconnlat_vm,
-               "sched": bench_sched, "memleak": bench_memleak, "net": bench_net}
+               "sched": bench_sched, "memleak": bench_memleak, "net": bench_net,
+               "profile": bench_profile}
     for name, fn in benches.items():
         if not only or name in only:
             fn()

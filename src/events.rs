@@ -18,6 +18,13 @@ use crate::output::Output;
 /// How long one poll waits at most: the latency of noticing a stop request.
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
 
+/// How long one poll may spend handling ring-buffer events before the loop
+/// looks at its stop conditions again. libbpf consumes until the buffer is
+/// empty: a handler slower than the producer (symbolizing stacks under
+/// emulation) would otherwise never return to the loop, and the tool could
+/// not stop. Events not handled yet stay in the buffer for the next poll.
+const HANDLE_BUDGET: Duration = Duration::from_millis(500);
+
 enum Source<'a> {
     Ring(RingBuffer<'a>),
     Perf(PerfBuffer<'a>),
@@ -29,6 +36,10 @@ pub struct EventLoop<'a> {
     drop_maps: Vec<&'a dyn MapCore>,
     perf_lost: Rc<Cell<u64>>,
     duration: Option<Duration>,
+    /// Ring buffers: when the current poll must hand back control.
+    handle_until: Rc<Cell<Option<Instant>>>,
+    /// Set when a poll was cut short by `handle_until`.
+    cut: Rc<Cell<bool>>,
 }
 
 /// Adapts a handler of typed events to the raw-bytes interface.
@@ -47,15 +58,28 @@ impl<'a> EventLoop<'a> {
         out: &'a Output,
         mut handler: impl FnMut(&[u8]) + 'a,
     ) -> Result<Self> {
+        let handle_until: Rc<Cell<Option<Instant>>> = Rc::default();
+        let cut: Rc<Cell<bool>> = Rc::default();
+        let (until, was_cut) = (Rc::clone(&handle_until), Rc::clone(&cut));
         let mut builder = RingBufferBuilder::new();
         builder
             .add(map, move |data: &[u8]| {
                 handler(data);
+                // libbpf has already consumed this sample when it calls us,
+                // so stop only after handling it: a negative return ends the
+                // poll (seen by the loop as EINTR) and the rest stays queued.
+                if until.get().is_some_and(|u| Instant::now() >= u) {
+                    was_cut.set(true);
+                    return -libc::EINTR;
+                }
                 0
             })
             .context("setting up the ring buffer")?;
         let ring = builder.build().context("setting up the ring buffer")?;
-        Ok(Self::new(Source::Ring(ring), out))
+        let mut this = Self::new(Source::Ring(ring), out);
+        this.handle_until = handle_until;
+        this.cut = cut;
+        Ok(this)
     }
 
     /// Events from a `BPF_MAP_TYPE_PERF_EVENT_ARRAY` map (one buffer per CPU).
@@ -84,6 +108,8 @@ impl<'a> EventLoop<'a> {
             drop_maps: Vec::new(),
             perf_lost: Rc::new(Cell::new(0)),
             duration: None,
+            handle_until: Rc::default(),
+            cut: Rc::default(),
         }
     }
 
@@ -126,6 +152,8 @@ impl<'a> EventLoop<'a> {
                 },
                 None => POLL_INTERVAL,
             };
+            self.handle_until
+                .set(Some(Instant::now() + timeout + HANDLE_BUDGET));
             let result = match &self.source {
                 // Events submitted without a wake-up (drops.bpf.h's
                 // submit_event) do not end the epoll wait: take them after it.
@@ -141,11 +169,18 @@ impl<'a> EventLoop<'a> {
         }
         if !self.out.is_closed() {
             // Events already in the buffer were produced before the stop:
-            // print them rather than lose them.
+            // print them rather than lose them (within the budget).
+            self.cut.set(false);
+            self.handle_until.set(Some(Instant::now() + HANDLE_BUDGET));
             let _ = match &self.source {
                 Source::Ring(r) => r.consume(),
                 Source::Perf(p) => p.consume(),
             };
+            if self.cut.get() {
+                crate::output::note(format_args!(
+                    "stopped with events still buffered: printing could not keep up with them"
+                ));
+            }
         }
         let result = self.out.finish();
         report_lost(self.lost()?);

@@ -44,6 +44,21 @@ pub struct Frame {
     pub file: Option<String>,
     /// Source line, when debug info exists.
     pub line: Option<u32>,
+    /// Functions inlined at `addr` (only from a symbolizer made by
+    /// [`Symbolizer::with_inlined`], where DWARF says so), innermost
+    /// first. With inlined functions, `file`/`line` are where the
+    /// outermost of them is called in `name`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub inlined: Vec<Inlined>,
+}
+
+/// A function inlined into a [`Frame`]'s function, at the source location
+/// inside it that the address (or the next inner inlined call) falls on.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Inlined {
+    pub name: String,
+    pub file: Option<String>,
+    pub line: Option<u32>,
 }
 
 impl Frame {
@@ -63,6 +78,24 @@ impl Frame {
         }
     }
 
+    /// The JSON form tools print: `{"addr": "0x7f…", "symbol", "offset",
+    /// "module", "file", "line"}`, plus `"inlined": [{"name", "file",
+    /// "line"}…]` (innermost first) when there are any.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut v = serde_json::json!({
+            "addr": format!("{:#x}", self.addr),
+            "symbol": self.name,
+            "offset": self.offset,
+            "module": self.module,
+            "file": self.file,
+            "line": self.line,
+        });
+        if !self.inlined.is_empty() {
+            v["inlined"] = serde_json::json!(self.inlined);
+        }
+        v
+    }
+
     fn from_sym(addr: u64, sym: &Sym<'_>) -> Self {
         let module = sym.module.as_ref().map(|m| {
             let p = Path::new(m);
@@ -75,6 +108,20 @@ impl Frame {
             Some(ci) => (Some(ci.to_path().display().to_string()), ci.line),
             None => (None, None),
         };
+        // blazesym lists them outermost first; a stack reads innermost first.
+        let inlined = sym
+            .inlined
+            .iter()
+            .rev()
+            .map(|i| Inlined {
+                name: i.name.to_string(),
+                file: i
+                    .code_info
+                    .as_ref()
+                    .map(|ci| ci.to_path().display().to_string()),
+                line: i.code_info.as_ref().and_then(|ci| ci.line),
+            })
+            .collect();
         Frame {
             addr,
             name: Some(sym.name.to_string()),
@@ -82,6 +129,7 @@ impl Frame {
             module,
             file,
             line,
+            inlined,
         }
     }
 }
@@ -155,15 +203,32 @@ impl Symbolizer {
     /// A symbolizer reporting function names, offsets and, where debug
     /// info exists, source file and line.
     pub fn new() -> Self {
+        Self::build(false)
+    }
+
+    /// Like [`new`](Self::new), also reporting the functions inlined at
+    /// each address ([`Frame::inlined`]) where DWARF debug info has them.
+    pub fn with_inlined() -> Self {
+        Self::build(true)
+    }
+
+    fn build(inlined: bool) -> Self {
         let inner = blazesym::symbolize::Symbolizer::builder()
             .enable_code_info(true)
-            .enable_inlined_fns(false)
+            .enable_inlined_fns(inlined)
             .enable_demangling(true)
             .build();
         Symbolizer {
             inner,
             snapshots: Arc::default(),
         }
+    }
+
+    /// Takes a snapshot of `pid`'s memory maps now (unless a recent one
+    /// exists), so its stacks can be named after it exits; false when the
+    /// process is gone.
+    pub fn remember(&self, pid: u32) -> bool {
+        pid != 0 && self.refresh(pid)
     }
 
     /// Re-reads `pid`'s memory maps every `every` in a background thread
@@ -407,6 +472,47 @@ mod tests {
         );
     }
 
+    #[inline(always)]
+    fn bpfkit_sym_inlined_leaf(x: u64) -> u64 {
+        std::hint::black_box(x.wrapping_mul(17) ^ 0x5a5a)
+    }
+
+    #[inline(never)]
+    #[unsafe(no_mangle)]
+    extern "C" fn bpfkit_sym_inline_host(x: u64) -> u64 {
+        bpfkit_sym_inlined_leaf(x).wrapping_add(3)
+    }
+
+    #[test]
+    fn inlined_functions_are_reported() {
+        std::hint::black_box(bpfkit_sym_inline_host(2));
+        let start = bpfkit_sym_inline_host as *const () as usize as u64;
+        let addrs: Vec<u64> = (start..start + 96).collect();
+        let me = std::process::id();
+        let with = Symbolizer::with_inlined().user(me, &addrs);
+        let hit = with
+            .iter()
+            .find(|f| {
+                f.name.as_deref() == Some("bpfkit_sym_inline_host")
+                    && f.inlined
+                        .iter()
+                        .any(|i| i.name.ends_with("bpfkit_sym_inlined_leaf"))
+            })
+            .unwrap_or_else(|| panic!("no inlined leaf in {with:?}"));
+        // Innermost first: what the leaf itself inlined (wrapping_mul)
+        // comes before it; the leaf, inlined straight into the host, last.
+        let leaf = hit.inlined.last().unwrap();
+        assert!(leaf.name.ends_with("bpfkit_sym_inlined_leaf"), "{hit:?}");
+        assert!(
+            leaf.file.as_deref().is_some_and(|f| f.ends_with("sym.rs")),
+            "{hit:?}"
+        );
+        assert!(leaf.line.is_some(), "{hit:?}");
+        // Without asking, nothing inlined is reported.
+        let without = Symbolizer::new().user(me, &addrs);
+        assert!(without.iter().all(|f| f.inlined.is_empty()));
+    }
+
     #[test]
     fn display_forms() {
         let f = Frame {
@@ -416,6 +522,7 @@ mod tests {
             module: Some("libc.so.6".into()),
             file: None,
             line: None,
+            inlined: Vec::new(),
         };
         assert_eq!(
             f.to_string(),

@@ -18,6 +18,7 @@ pub mod kprobe_unlink;
 pub mod memleak;
 pub mod minimal;
 pub mod opensnoop;
+pub mod profile;
 pub mod runqlat;
 pub mod runqslower;
 pub mod sigsnoop;
@@ -42,6 +43,7 @@ pub fn commands() -> Vec<clap::Command> {
         memleak::Args::command(),
         minimal::Args::command(),
         opensnoop::Args::command(),
+        profile::Args::command(),
         runqlat::Args::command(),
         runqslower::Args::command(),
         sigsnoop::Args::command(),

@@ -23,6 +23,7 @@ use bpfkit::cli::{self};
 use bpfkit::hist::{IntervalLoop, Tick};
 use bpfkit::skel::memleak::MemleakSkelBuilder;
 use bpfkit::skel::memleak::types::{alloc_info, combined_alloc_info};
+use bpfkit::stacks::{self, Missing};
 use bpfkit::sym::{Frame, Symbolizer};
 use bpfkit::{Output, bpf, fmt, probe, uprobe};
 use clap::Parser;
@@ -357,29 +358,6 @@ struct StackSum {
     allocs: Vec<(u64, u64)>,
 }
 
-/// Allocations whose stack could not be kept.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-struct Missing {
-    /// Stack ids that are errors other than EFAULT (no stack to take).
-    stacks: u64,
-    /// Of those, hash collisions (EEXIST): the stack map is too small.
-    collisions: u64,
-}
-
-const EFAULT: i64 = 14;
-const EEXIST: i64 = 17;
-
-impl Missing {
-    fn note(&mut self, stack_id: i64, n: u64) {
-        if stack_id < 0 && stack_id != -EFAULT {
-            self.stacks += n;
-            if stack_id == -EEXIST {
-                self.collisions += n;
-            }
-        }
-    }
-}
-
 /// Groups allocations by stack, drops the ones younger than `min_age_ns`,
 /// and sorts by outstanding bytes (descending) as libbpf-tools does.
 fn aggregate(
@@ -563,21 +541,6 @@ fn read_combined(map: &dyn MapCore) -> Result<Vec<(i64, u64, u64)>> {
         .collect())
 }
 
-/// The addresses of one stack, innermost first; empty if it is gone.
-fn stack_addrs(map: &dyn MapCore, stack_id: i64) -> Vec<u64> {
-    let Ok(id) = u32::try_from(stack_id) else {
-        return Vec::new();
-    };
-    match map.lookup(&id.to_ne_bytes(), MapFlags::ANY) {
-        Ok(Some(bytes)) => bytes
-            .chunks_exact(8)
-            .map(|c| u64::from_ne_bytes(c.try_into().unwrap_or_default()))
-            .take_while(|&a| a != 0)
-            .collect(),
-        _ => Vec::new(),
-    }
-}
-
 // ---------------------------------------------------------------------------
 // Printing.
 
@@ -613,7 +576,7 @@ impl Report<'_> {
         let symbolized: Vec<Vec<Frame>> = shown
             .iter()
             .map(|s| {
-                let addrs = stack_addrs(stack_map, s.stack_id);
+                let addrs = stacks::addrs(stack_map, s.stack_id).unwrap_or_default();
                 match self.pid {
                     Some(pid) => self.symbolizer.user(pid, &addrs),
                     None => self.symbolizer.kernel(&addrs),
@@ -671,17 +634,6 @@ fn report_lines(
     lines
 }
 
-fn frame_json(f: &Frame) -> Value {
-    json!({
-        "addr": format!("{:#x}", f.addr),
-        "symbol": f.name,
-        "offset": f.offset,
-        "module": f.module,
-        "file": f.file,
-        "line": f.line,
-    })
-}
-
 /// The JSON form of one report: one object per interval.
 fn report_json(time: &str, stacks: &[StackSum], frames: &[Vec<Frame>], show_allocs: bool) -> Value {
     let stacks: Vec<Value> = stacks
@@ -692,7 +644,7 @@ fn report_json(time: &str, stacks: &[StackSum], frames: &[Vec<Frame>], show_allo
                 "stack_id": s.stack_id,
                 "bytes": s.bytes,
                 "count": s.count,
-                "frames": fr.iter().map(frame_json).collect::<Vec<_>>(),
+                "frames": fr.iter().map(Frame::to_json).collect::<Vec<_>>(),
             });
             if show_allocs {
                 o["allocations"] = s
@@ -948,6 +900,7 @@ fn find_program(name: &str) -> Result<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bpfkit::stacks::{EEXIST, EFAULT};
     use clap::CommandFactory;
 
     fn parse(argv: &[&str]) -> Result<Args, clap::Error> {
@@ -1094,6 +1047,7 @@ mod tests {
                 module: Some("leaky".into()),
                 file: Some("/tmp/leaky.c".into()),
                 line: Some(12),
+                inlined: Vec::new(),
             },
             Frame::unknown(0x7f00_0000_0001),
         ]

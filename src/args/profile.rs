@@ -1,0 +1,136 @@
+//! `profile`: sample stacks on every CPU at a fixed frequency.
+
+use std::time::Duration;
+
+use clap::Parser;
+
+use crate::cli::{self, CommonArgs};
+
+pub const EXAMPLES: &str = "EXAMPLES:
+    profile             # profile stack traces at 49 Hertz until Ctrl-C
+    profile -F 99       # profile stack traces at 99 Hertz
+    profile 5           # profile at 49 Hertz for 5 seconds only
+    profile -f          # output in folded format for flame graphs
+    profile -p 185      # only profile process with PID 185
+    profile -L 185      # only profile thread with TID 185
+    profile -U          # only show user space stacks (no kernel)
+    profile -K          # only show kernel space stacks (no user)
+    profile --samples   # print every sample with symbolized frames (the lesson's view)
+    profile -f 10 > out.folded && flamegraph.pl out.folded > flame.svg";
+
+/// Most PIDs (-p) or TIDs (-L) one run can filter on.
+pub const MAX_IDS: usize = 30;
+
+/// Profile CPU usage by sampling stack traces at a timed interval.
+#[derive(Parser, Debug)]
+#[command(name = "profile", version, after_help = EXAMPLES)]
+pub struct Args {
+    /// Profile processes with one or more comma-separated PIDs only
+    #[arg(short, long, value_name = "PID", value_delimiter = ',', value_parser = cli::parse_pid, conflicts_with = "tid")]
+    pub pid: Vec<i32>,
+
+    /// Profile threads with one or more comma-separated TIDs only
+    #[arg(short = 'L', long, value_name = "TID", value_delimiter = ',', value_parser = cli::parse_pid)]
+    pub tid: Vec<i32>,
+
+    /// Show stacks from user space only (no kernel space stacks)
+    #[arg(short = 'U', long, conflicts_with = "kernel_stacks_only")]
+    pub user_stacks_only: bool,
+
+    /// Show stacks from kernel space only (no user space stacks)
+    #[arg(short = 'K', long)]
+    pub kernel_stacks_only: bool,
+
+    /// Sample frequency, Hertz
+    #[arg(short = 'F', long, value_name = "FREQUENCY", default_value = "49", value_parser = parse_frequency)]
+    pub frequency: u64,
+
+    /// Insert delimiter between kernel/user stacks
+    #[arg(short, long)]
+    pub delimited: bool,
+
+    /// Include CPU idle stacks
+    #[arg(short = 'I', long)]
+    pub include_idle: bool,
+
+    /// Output folded format, one line per stack (for flame graphs)
+    #[arg(short, long, conflicts_with = "samples")]
+    pub folded: bool,
+
+    /// Print every sample as it is taken, with symbolized kernel and user
+    /// frames (symbol+offset file:line), instead of counts at the end
+    #[arg(long)]
+    pub samples: bool,
+
+    /// The number of unique stack traces that can be stored and displayed
+    #[arg(long, value_name = "STACK-STORAGE-SIZE", default_value = "1024", value_parser = parse_positive_u32)]
+    pub stack_storage_size: u32,
+
+    /// Cpu number to run profile on
+    #[arg(short = 'C', long, value_name = "CPU")]
+    pub cpu: Option<u32>,
+
+    /// The limit for both kernel and user stack traces
+    #[arg(long, value_name = "PERF-MAX-STACK-DEPTH", default_value = "127", value_parser = parse_depth)]
+    pub perf_max_stack_depth: u32,
+
+    /// Profile for this many seconds (default: until Ctrl-C)
+    #[arg(value_name = "DURATION", value_parser = cli::parse_duration_secs)]
+    pub duration: Option<Duration>,
+
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// A sampling frequency in Hz: positive (the kernel caps it at
+/// `kernel.perf_event_max_sample_rate` and says so when opening).
+pub fn parse_frequency(s: &str) -> Result<u64, String> {
+    match s.trim().parse::<u64>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!("'{s}' is not a valid frequency (Hz, > 0)")),
+    }
+}
+
+fn parse_positive_u32(s: &str) -> Result<u32, String> {
+    match s.trim().parse::<u32>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!("'{s}' is not a positive integer")),
+    }
+}
+
+/// The kernel caps stack depth at `kernel.perf_event_max_stack` (127).
+pub fn parse_depth(s: &str) -> Result<u32, String> {
+    match s.trim().parse::<u32>() {
+        Ok(n) if (1..=127).contains(&n) => Ok(n),
+        _ => Err(format!("'{s}' is not a stack depth between 1 and 127")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Args::command().debug_assert();
+    }
+
+    #[test]
+    fn pid_lists_and_defaults() {
+        let a = Args::try_parse_from(["profile", "-p", "1,22", "-f", "5"]).unwrap();
+        assert_eq!(a.pid, vec![1, 22]);
+        assert!(a.folded);
+        assert_eq!(a.duration, Some(Duration::from_secs(5)));
+        assert_eq!(a.frequency, 49);
+        assert_eq!(a.stack_storage_size, 1024);
+        assert_eq!(a.perf_max_stack_depth, 127);
+        assert!(Args::try_parse_from(["profile", "-p", "0"]).is_err());
+        assert!(Args::try_parse_from(["profile", "-U", "-K"]).is_err());
+        assert!(Args::try_parse_from(["profile", "-p", "1", "-L", "2"]).is_err());
+        assert!(Args::try_parse_from(["profile", "-F", "0"]).is_err());
+        assert!(Args::try_parse_from(["profile", "--samples", "-f"]).is_err());
+        assert!(Args::try_parse_from(["profile", "--perf-max-stack-depth", "128"]).is_err());
+        assert!(Args::try_parse_from(["profile", "0"]).is_err());
+    }
+}
