@@ -69,6 +69,12 @@ INSTALL ?= install
 # glibc's crt-static: binaries with no dynamic dependencies at all.
 STATIC ?=
 
+# Cargo runs libbpf's own Makefile (libbpf-sys' build script). It must not see
+# our command-line variables, which reach it through MAKEFLAGS and the
+# environment: with DESTDIR it installs libbpf's headers into our DESTDIR.
+CARGO_ENV := env -u MAKEFLAGS -u MFLAGS -u MAKEOVERRIDES -u MAKELEVEL -u DESTDIR \
+	-u PREFIX -u BINDIR -u DATADIR -u MANDIR -u INSTALL -u APP_PREFIX -u STATIC
+
 TOOLS := $(sort $(basename $(notdir $(wildcard src/bin/*.rs))))
 SOURCES := Cargo.toml Cargo.lock build.rs $(shell find src vmlinux -type f)
 ifeq ($(STATIC),1)
@@ -97,7 +103,7 @@ release: $(BINS_STAMP) $(GEN_STAMP)
 $(BINS_STAMP): $(SOURCES)
 	@$(MAKE) --no-print-directory $(RELEASE_DEPS)
 	@mkdir -p $(@D) && touch $@.new
-	$(RELEASE_ENV) $(CARGO) build --release --locked --bins $(RELEASE_FLAGS)
+	$(CARGO_ENV) $(RELEASE_ENV) $(CARGO) build --release --locked --bins $(RELEASE_FLAGS)
 	@mv $@.new $@
 
 # Man pages and completions come from the clap definitions (src/args/) through
@@ -105,7 +111,7 @@ $(BINS_STAMP): $(SOURCES)
 $(GEN_STAMP): $(SOURCES) examples/gen_manpages.rs
 	@$(MAKE) --no-print-directory deps-build
 	@mkdir -p $(@D) && touch $@.new
-	$(CARGO) run --release --locked --example gen_manpages -- $(GEN_DIR) $(APP_PREFIX)
+	$(CARGO_ENV) $(CARGO) run --release --locked --example gen_manpages -- $(GEN_DIR) $(APP_PREFIX)
 	@mv $@.new $@
 
 install: release
@@ -133,7 +139,7 @@ uninstall:
 # the package installs beside Debian's libbpf-tools (/usr/sbin/opensnoop...).
 DEB_APP_PREFIX ?= bpfkit-
 deb:
-	@$(MAKE) --no-print-directory release APP_PREFIX=$(DEB_APP_PREFIX)
+	@$(MAKE) --no-print-directory release APP_PREFIX=$(DEB_APP_PREFIX) STATIC=$(STATIC)
 	scripts/mkdeb.sh "$(DEB_APP_PREFIX)" "$(STATIC)"
 
 deps-static:
