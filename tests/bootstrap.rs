@@ -147,18 +147,23 @@ fn killed_by_a_signal() {
 
 #[test]
 fn min_duration_hides_short_processes_and_execs() {
+    // A process's lifetime includes its fork, exec and dynamic loading: a
+    // 0.1 s sleep lives over 0.5 s in an emulated guest, so the threshold
+    // and the long sleep scale with the machine's slowdown.
+    let s = common::slowdown();
+    let min_ms = 500 * u64::from(s);
     let sleep = Copy::of("/bin/sleep");
-    let tool = Tool::start("bootstrap", &["-d", "500"]);
+    let tool = Tool::start("bootstrap", &["-d", &min_ms.to_string()]);
     let (short, _) = sleep.run(&["0.1"]);
-    let (long, _) = sleep.run(&["0.8"]);
+    let (long, _) = sleep.run(&[&format!("{}", 0.8 * f64::from(s))]);
     let exit = expect_row(&tool, "EXIT", long);
     let ms = duration_ms(&exit.rest).unwrap();
-    assert!(ms >= 800, "{}", exit.rest);
+    assert!(ms >= 800 * u64::from(s), "{}", exit.rest);
     let fin = tool.stop();
     let rows: Vec<Row> = fin.stdout.iter().filter_map(|l| parse(l)).collect();
     assert!(
         !rows.iter().any(|r| r.pid == short.to_string()),
-        "a 0.1 s process is below -d 500: {:?}",
+        "a 0.1 s process is below -d {min_ms}: {:?}",
         fin.stdout
     );
     assert!(
@@ -168,8 +173,8 @@ fn min_duration_hides_short_processes_and_execs() {
     );
     assert!(
         rows.iter()
-            .all(|r| duration_ms(&r.rest).is_some_and(|ms| ms >= 500)),
-        "only processes that ran >= 500 ms: {:?}",
+            .all(|r| duration_ms(&r.rest).is_some_and(|ms| ms >= min_ms)),
+        "only processes that ran >= {min_ms} ms: {:?}",
         fin.stdout
     );
 }
