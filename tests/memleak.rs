@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::OnceLock;
 
-use common::{Finished, Tool, lifecycle_checks, unique};
+use common::{Finished, Tool, lifecycle_checks};
 use serde_json::Value;
 
 const LEAKY_FN: &str = "bpfkit_leaky_function";
@@ -108,40 +108,10 @@ int main(int argc, char **argv)
 }
 "#;
 
-/// The compiled program: built once into a directory named after the
-/// source's hash (so reruns reuse it and nothing piles up in /tmp).
+/// The compiled program, built once (see `common::compile_c`).
 fn leaky_bin() -> &'static PathBuf {
-    use std::hash::{Hash, Hasher};
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        LEAKY_C.hash(&mut h);
-        let dir = std::env::temp_dir().join(format!("bpfkit-memleak-{:016x}", h.finish()));
-        let bin = dir.join("leaky");
-        if bin.exists() {
-            return bin;
-        }
-        std::fs::create_dir_all(&dir).unwrap();
-        let src = dir.join("leaky.c");
-        std::fs::write(&src, LEAKY_C).unwrap();
-        // Built under a unique name and renamed: never a half-written binary.
-        let tmp = dir.join(unique("leaky-"));
-        let out = Command::new("cc")
-            .args(["-g", "-O0", "-fno-omit-frame-pointer", "-o"])
-            .arg(&tmp)
-            .arg(&src)
-            .output()
-            .unwrap_or_else(|e| {
-                panic!("the memleak tests compile a C program and need `cc` (apt install gcc): {e}")
-            });
-        assert!(
-            out.status.success(),
-            "cc failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        std::fs::rename(&tmp, &bin).unwrap();
-        bin
-    })
+    BIN.get_or_init(|| common::compile_c("leaky", LEAKY_C, "-O0"))
 }
 
 /// A running leaky program, killed on drop.

@@ -10,7 +10,7 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use common::{Finished, Tool, lifecycle_checks, slowdown, unique};
+use common::{Finished, Tool, lifecycle_checks, slowdown};
 use serde_json::Value;
 
 const HOT_FN: &str = "bpfkit_profile_hot_function";
@@ -83,38 +83,10 @@ int main(int argc, char **argv)
 }
 "#;
 
-/// Built once into a directory named after the source's hash.
+/// The compiled program, built once (see `common::compile_c`).
 fn burner_bin() -> &'static PathBuf {
-    use std::hash::{Hash, Hasher};
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        BURNER_C.hash(&mut h);
-        let dir = std::env::temp_dir().join(format!("bpfkit-profile-{:016x}", h.finish()));
-        let bin = dir.join("burner");
-        if bin.exists() {
-            return bin;
-        }
-        std::fs::create_dir_all(&dir).unwrap();
-        let src = dir.join("burner.c");
-        std::fs::write(&src, BURNER_C).unwrap();
-        let tmp = dir.join(unique("burner-"));
-        let out = Command::new("cc")
-            .args(["-g", "-O1", "-fno-omit-frame-pointer", "-o"])
-            .arg(&tmp)
-            .arg(&src)
-            .output()
-            .unwrap_or_else(|e| {
-                panic!("the profile tests compile a C program and need `cc` (apt install gcc): {e}")
-            });
-        assert!(
-            out.status.success(),
-            "cc failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        std::fs::rename(&tmp, &bin).unwrap();
-        bin
-    })
+    BIN.get_or_init(|| common::compile_c("burner", BURNER_C, "-O1"))
 }
 
 /// A running burner, killed on drop.

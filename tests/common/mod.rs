@@ -754,3 +754,37 @@ pub fn hist_sections(lines: &[String]) -> Vec<Section> {
     }
     out
 }
+
+/// Compiles the C program `source` (with `-g -fno-omit-frame-pointer` and
+/// `opt`) into `/tmp/bpfkit-<name>-<hash of source>/<name>`: built once per
+/// source (reruns reuse it, nothing piles up in /tmp), under a unique name
+/// and renamed, so a concurrent test never runs a half-written binary.
+pub fn compile_c(name: &str, source: &str, opt: &str) -> PathBuf {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    source.hash(&mut h);
+    let dir = std::env::temp_dir().join(format!("bpfkit-{name}-{:016x}", h.finish()));
+    let bin = dir.join(name);
+    if bin.exists() {
+        return bin;
+    }
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = dir.join(format!("{name}.c"));
+    std::fs::write(&src, source).unwrap();
+    let tmp = dir.join(unique(&format!("{name}-")));
+    let out = Command::new("cc")
+        .args(["-g", opt, "-fno-omit-frame-pointer", "-o"])
+        .arg(&tmp)
+        .arg(&src)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("the tests compile a C program ({name}) and need `cc` (apt install gcc): {e}")
+        });
+    assert!(
+        out.status.success(),
+        "cc failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::rename(&tmp, &bin).unwrap();
+    bin
+}
