@@ -53,6 +53,23 @@ pub fn parse_count(s: &str) -> Result<u64, String> {
     }
 }
 
+/// A positive 32-bit integer (map sizes such as `--stack-storage-size`).
+pub fn parse_positive_u32(s: &str) -> Result<u32, String> {
+    match s.trim().parse::<u32>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!("'{s}' is not a positive integer")),
+    }
+}
+
+/// `--perf-max-stack-depth`: the kernel caps stack depth at
+/// `kernel.perf_event_max_stack` (127).
+pub fn parse_stack_depth(s: &str) -> Result<u32, String> {
+    match s.trim().parse::<u32>() {
+        Ok(n) if (1..=127).contains(&n) => Ok(n),
+        _ => Err(format!("'{s}' is not a stack depth between 1 and 127")),
+    }
+}
+
 /// A signal given as a number (`10`) or a name (`SIGUSR1`, `usr1`).
 pub fn parse_signal(s: &str) -> Result<i32, String> {
     let t = s.trim();

@@ -201,15 +201,7 @@ fn egress_packets_from_this_namespace() {
 
 #[test]
 fn missing_interface_is_an_error() {
-    let fin = common::run(TOOL, &["-i", "bpfkit-nosuch0"]);
-    assert_eq!(fin.status.code(), Some(1), "{fin:?}");
-    assert!(
-        fin.stderr
-            .iter()
-            .any(|l| l.contains("no such interface: bpfkit-nosuch0")),
-        "{:?}",
-        fin.stderr
-    );
+    common::assert_missing_interface_error(TOOL);
 }
 
 #[test]

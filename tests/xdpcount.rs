@@ -189,17 +189,7 @@ fn loopback_falls_back_to_generic() {
 
 #[test]
 fn missing_interface_is_an_error() {
-    let fin = common::run(TOOL, &["-i", "bpfkit-nosuch0"]);
-    assert_eq!(fin.status.code(), Some(1), "{fin:?}");
-    assert!(
-        fin.stderr
-            .iter()
-            .any(|l| l.contains("no such interface: bpfkit-nosuch0")),
-        "{:?}",
-        fin.stderr
-    );
-    let fin = common::run(TOOL, &[]);
-    assert_eq!(fin.status.code(), Some(2), "-i is required: {fin:?}");
+    common::assert_missing_interface_error(TOOL);
 }
 
 #[test]

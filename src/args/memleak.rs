@@ -89,11 +89,11 @@ pub struct Args {
     pub symbols_prefix: String,
 
     /// The number of unique stack traces that can be stored and displayed
-    #[arg(long, value_name = "STACK-STORAGE-SIZE", default_value = "10240", value_parser = parse_u32_positive)]
+    #[arg(long, value_name = "STACK-STORAGE-SIZE", default_value = "10240", value_parser = cli::parse_positive_u32)]
     pub stack_storage_size: u32,
 
     /// The limit for both kernel and user stack traces
-    #[arg(long, value_name = "PERF-MAX-STACK-DEPTH", default_value = "127", value_parser = parse_depth)]
+    #[arg(long, value_name = "PERF-MAX-STACK-DEPTH", default_value = "127", value_parser = cli::parse_stack_depth)]
     pub perf_max_stack_depth: u32,
 
     /// Interval in seconds to print outstanding allocations
@@ -106,19 +106,4 @@ pub struct Args {
 
     #[command(flatten)]
     pub common: CommonArgs,
-}
-
-pub fn parse_u32_positive(s: &str) -> Result<u32, String> {
-    match s.trim().parse::<u32>() {
-        Ok(n) if n > 0 => Ok(n),
-        _ => Err(format!("'{s}' is not a positive integer")),
-    }
-}
-
-/// The kernel caps stack depth at `kernel.perf_event_max_stack` (127).
-pub fn parse_depth(s: &str) -> Result<u32, String> {
-    match s.trim().parse::<u32>() {
-        Ok(n) if (1..=127).contains(&n) => Ok(n),
-        _ => Err(format!("'{s}' is not a stack depth between 1 and 127")),
-    }
 }

@@ -63,7 +63,7 @@ pub struct Args {
     pub samples: bool,
 
     /// The number of unique stack traces that can be stored and displayed
-    #[arg(long, value_name = "STACK-STORAGE-SIZE", default_value = "1024", value_parser = parse_positive_u32)]
+    #[arg(long, value_name = "STACK-STORAGE-SIZE", default_value = "1024", value_parser = cli::parse_positive_u32)]
     pub stack_storage_size: u32,
 
     /// Cpu number to run profile on
@@ -71,7 +71,7 @@ pub struct Args {
     pub cpu: Option<u32>,
 
     /// The limit for both kernel and user stack traces
-    #[arg(long, value_name = "PERF-MAX-STACK-DEPTH", default_value = "127", value_parser = parse_depth)]
+    #[arg(long, value_name = "PERF-MAX-STACK-DEPTH", default_value = "127", value_parser = cli::parse_stack_depth)]
     pub perf_max_stack_depth: u32,
 
     /// Profile for this many seconds (default: until Ctrl-C)
@@ -88,21 +88,6 @@ pub fn parse_frequency(s: &str) -> Result<u64, String> {
     match s.trim().parse::<u64>() {
         Ok(n) if n > 0 => Ok(n),
         _ => Err(format!("'{s}' is not a valid frequency (Hz, > 0)")),
-    }
-}
-
-fn parse_positive_u32(s: &str) -> Result<u32, String> {
-    match s.trim().parse::<u32>() {
-        Ok(n) if n > 0 => Ok(n),
-        _ => Err(format!("'{s}' is not a positive integer")),
-    }
-}
-
-/// The kernel caps stack depth at `kernel.perf_event_max_stack` (127).
-pub fn parse_depth(s: &str) -> Result<u32, String> {
-    match s.trim().parse::<u32>() {
-        Ok(n) if (1..=127).contains(&n) => Ok(n),
-        _ => Err(format!("'{s}' is not a stack depth between 1 and 127")),
     }
 }
 

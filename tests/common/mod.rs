@@ -190,6 +190,19 @@ pub fn assert_missing_pid_error(name: &str) {
     );
 }
 
+/// `name -i <missing interface>` exits 1 naming the interface.
+pub fn assert_missing_interface_error(name: &str) {
+    let fin = run(name, &["-i", "bpfkit-nosuch0"]);
+    assert_eq!(fin.status.code(), Some(1), "{fin:?}");
+    assert!(
+        fin.stderr
+            .iter()
+            .any(|l| l.contains("no such interface: bpfkit-nosuch0")),
+        "{:?}",
+        fin.stderr
+    );
+}
+
 impl Tool {
     /// Starts `name args…` and returns once it reports being attached.
     pub fn start(name: &str, args: &[&str]) -> Tool {
