@@ -1,6 +1,8 @@
 //! Compiles every `src/bpf/*.bpf.c` into `$OUT_DIR/<name>.skel.rs` and writes
-//! `$OUT_DIR/skels.rs`, which `src/skel.rs` includes: adding a BPF program
-//! needs no edit here or in the library.
+//! `$OUT_DIR/skels.rs`, which `src/lib.rs` includes as `bpfkit::skel`: adding
+//! a BPF program needs no edit here or in the library. A program that defines
+//! an `events` map (ring or perf buffer) gets `bpfkit::events::EventMaps`, so
+//! `events::stream` takes its skeleton as it is.
 
 use std::env;
 use std::ffi::OsStr;
@@ -74,6 +76,21 @@ fn main() {
                         "unsafe impl plain::Plain for {name}::types::{ty} {{}}"
                     );
                 }
+                let text = fs::read_to_string(src).unwrap_or_default();
+                if text.contains("} events SEC(\".maps\")") {
+                    let drops = if text.contains("#include \"drops.bpf.h\"") {
+                        "Some(&self.maps.drops)"
+                    } else {
+                        "None"
+                    };
+                    let _ = writeln!(
+                        index,
+                        "impl crate::events::EventMaps for {name}::{camel}Skel<'_> {{ \
+                         fn events(&self) -> &libbpf_rs::MapMut<'_> {{ &self.maps.events }} \
+                         fn drops(&self) -> Option<&libbpf_rs::MapMut<'_>> {{ {drops} }} }}",
+                        camel = camel_case(&name)
+                    );
+                }
             }
             // `{:#}` keeps anyhow's cause chain, which holds clang's stderr.
             Err(e) => failures.push(format!("{}: {e:#}", src.display())),
@@ -138,6 +155,18 @@ fn shared_structs(header: &Path) -> Vec<String> {
         .filter_map(|l| l.trim().strip_prefix("struct ")?.strip_suffix('{'))
         .map(|n| n.trim().to_string())
         .filter(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .collect()
+}
+
+/// `open_snoop` → `OpenSnoop`, the prefix of libbpf-cargo's skeleton types.
+fn camel_case(name: &str) -> String {
+    name.split('_')
+        .map(|part| {
+            let mut c = part.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
         .collect()
 }
 

@@ -24,15 +24,25 @@ pub fn set_verbose(verbose: bool) {
     }
 }
 
-/// Checks privileges and BTF, sets libbpf's log level, and opens the skeleton.
+/// Checks privileges and BTF, sets libbpf's log level (`-v`), and opens the
+/// skeleton, with CO-RE against `--btf FILE` when one was given.
 pub fn open<'obj, B: SkelBuilder<'obj>>(
-    builder: B,
+    mut builder: B,
     object: &'obj mut MaybeUninit<OpenObject>,
-    verbose: bool,
+    common: &crate::cli::CommonArgs,
 ) -> Result<B::Output> {
-    set_verbose(verbose);
+    set_verbose(common.verbose);
     probe::require_bpf_privileges()?;
-    probe::require_btf()?;
+    match &common.btf {
+        Some(path) => {
+            crate::btf::check_file(path)?;
+            builder
+                .object_builder_mut()
+                .btf_custom_path(path)
+                .map_err(|e| anyhow!("--btf {}: {e}", path.display()))?;
+        }
+        None => crate::btf::require_kernel_btf()?,
+    }
     builder
         .open(object)
         .map_err(|e| explain(e, "opening the BPF object"))

@@ -19,6 +19,57 @@ pub struct CommonArgs {
     /// Verbose debug output (libbpf's log on stderr)
     #[arg(short = 'v', long)]
     pub verbose: bool,
+
+    /// BTF of the running kernel, for kernels without /sys/kernel/btf/vmlinux
+    #[arg(long, value_name = "FILE", env = "BPFKIT_BTF")]
+    pub btf: Option<std::path::PathBuf>,
+}
+
+/// `-p PID`: the process to trace (flattened into a tool's `Args`).
+#[derive(Args, Debug, Clone, Default)]
+pub struct PidArg {
+    /// Process ID to trace
+    #[arg(short, long, value_parser = parse_pid)]
+    pub pid: Option<i32>,
+}
+
+impl PidArg {
+    /// Fails with one line when the process does not exist.
+    pub fn require(&self) -> Result<()> {
+        self.pid.map_or(Ok(()), require_process)
+    }
+}
+
+/// `-p PID` and `-t TID`: the process or thread to trace.
+#[derive(Args, Debug, Clone, Default)]
+pub struct PidTidArgs {
+    /// Process ID to trace
+    #[arg(short, long, value_parser = parse_pid)]
+    pub pid: Option<i32>,
+
+    /// Thread ID to trace
+    #[arg(short, long, value_parser = parse_pid)]
+    pub tid: Option<i32>,
+}
+
+impl PidTidArgs {
+    /// Fails with one line when the process or thread does not exist.
+    pub fn require(&self) -> Result<()> {
+        self.pid.map_or(Ok(()), require_process)?;
+        self.tid.map_or(Ok(()), require_thread)
+    }
+}
+
+/// `[INTERVAL] [COUNT]`: print every INTERVAL seconds, COUNT times.
+#[derive(Args, Debug, Clone, Default)]
+pub struct IntervalArgs {
+    /// Output interval, in seconds
+    #[arg(value_name = "INTERVAL", value_parser = parse_duration_secs)]
+    pub interval: Option<Duration>,
+
+    /// Number of outputs
+    #[arg(value_name = "COUNT", value_parser = parse_count)]
+    pub times: Option<u64>,
 }
 
 /// A process or thread id: a positive integer.

@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, anyhow};
 use libbpf_rs::{ErrorKind, MapCore, PerfBuffer, PerfBufferBuilder, RingBuffer, RingBufferBuilder};
 
+use crate::cli::CommonArgs;
 use crate::output::Output;
+use crate::row::Table;
 
 /// How long one poll waits at most: the latency of noticing a stop request.
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
@@ -186,6 +188,63 @@ impl<'a> EventLoop<'a> {
         report_lost(self.lost()?);
         result
     }
+}
+
+/// The maps of an event tool's BPF object: its `events` ring or perf buffer
+/// and, where it includes `drops.bpf.h`, its reserve-failure counter.
+/// build.rs implements it for every skeleton that defines `events`.
+pub trait EventMaps {
+    fn events(&self) -> &libbpf_rs::MapMut<'_>;
+    fn drops(&self) -> Option<&libbpf_rs::MapMut<'_>>;
+}
+
+/// Streams a tool's events as rows until it is told to stop: prints the
+/// table header, turns each record into the tool's row with `row` (`None`
+/// filters it out) and prints it in the form `--json` chose; at the end,
+/// reports what was lost. Ring or perf buffer, whichever `events` is.
+pub fn stream<S: EventMaps, T: plain::Plain + Default, R>(
+    skel: &S,
+    common: &CommonArgs,
+    duration: Option<Duration>,
+    table: &Table<'_, R>,
+    mut row: impl FnMut(&T) -> Option<R>,
+) -> Result<()> {
+    stream_records(skel, common, duration, table, |bytes| {
+        crate::decode::<T>(bytes).and_then(|e| row(&e))
+    })
+}
+
+/// [`stream`] for records that are not one fixed struct (a header followed
+/// by variable-length strings): `row` gets the record's bytes.
+pub fn stream_records<S: EventMaps, R>(
+    skel: &S,
+    common: &CommonArgs,
+    duration: Option<Duration>,
+    table: &Table<'_, R>,
+    mut row: impl FnMut(&[u8]) -> Option<R>,
+) -> Result<()> {
+    let out = Output::stdout(common.json)?;
+    table.print_header(&out);
+    let handler = |bytes: &[u8]| {
+        if let Some(r) = row(bytes) {
+            table.print(&out, &r);
+        }
+    };
+    let events = skel.events();
+    let event_loop = match events.map_type() {
+        libbpf_rs::MapType::RingBuf => EventLoop::ring(events, &out, handler)?,
+        libbpf_rs::MapType::PerfEventArray => EventLoop::perf(events, &out, handler)?,
+        other => {
+            return Err(anyhow!(
+                "the `events` map is a {other:?}, not a ring or perf buffer"
+            ));
+        }
+    };
+    let event_loop = match skel.drops() {
+        Some(drops) => event_loop.count_drops(drops),
+        None => event_loop,
+    };
+    event_loop.duration(duration).run()
 }
 
 /// Prints the loss report the tools share; silent when nothing was lost.

@@ -16,6 +16,30 @@ pub fn c_chars(chars: &[i8]) -> String {
     c_str(bytes)
 }
 
+/// `s` with its control bytes escaped, for a table line or a one-line
+/// error: `\n`, `\r`, `\t` and `\xNN` for the other C0 bytes, DEL and the C1
+/// controls, so traced data or user input can neither split a line nor
+/// send escape sequences to a terminal. Borrowed when there is none.
+pub fn escape_control(s: &str) -> std::borrow::Cow<'_, str> {
+    use std::fmt::Write as _;
+    if !s.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut e = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\n' => e.push_str("\\n"),
+            '\r' => e.push_str("\\r"),
+            '\t' => e.push_str("\\t"),
+            c if c.is_control() => {
+                let _ = write!(e, "\\x{:02x}", c as u32);
+            }
+            c => e.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(e)
+}
+
 /// Local wall-clock time as `HH:MM:SS`, the libbpf-tools `TIME` column.
 pub fn hms_now() -> String {
     chrono::Local::now().format("%H:%M:%S").to_string()

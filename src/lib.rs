@@ -9,6 +9,7 @@
 
 pub mod args;
 pub mod bpf;
+pub mod btf;
 pub mod cgroup;
 pub mod cli;
 pub mod events;
@@ -21,6 +22,7 @@ pub mod output;
 pub mod perf;
 pub mod probe;
 pub mod procmaps;
+pub mod row;
 pub mod stacks;
 pub mod stop;
 pub mod sym;

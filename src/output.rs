@@ -73,10 +73,24 @@ impl Output {
         }
     }
 
+    /// Writes one record with `f` (which writes its own newline): rows
+    /// serialized straight into the buffer, without an intermediate value.
+    pub fn record(&self, f: impl FnOnce(&mut dyn Write) -> io::Result<()>) {
+        self.write_with(f);
+    }
+
+    /// An output into memory, for tests of a tool's rows (no root, no
+    /// stdout): returns the output and a handle to read what it wrote.
+    pub fn captured(json: bool) -> (Self, Captured) {
+        let cap = Captured::default();
+        (Self::new(Box::new(cap.clone()), true, json), cap)
+    }
+
     /// Writes one JSON object on its own line.
     pub fn json<T: Serialize + ?Sized>(&self, value: &T) {
         self.write_with(|w| {
-            serde_json::to_writer(&mut *w, value).map_err(io::Error::other)?;
+            // io::Error::from keeps an I/O error's kind (EPIPE stays EPIPE).
+            serde_json::to_writer(&mut *w, value).map_err(io::Error::from)?;
             w.write_all(b"\n")
         });
     }
@@ -118,6 +132,34 @@ impl Output {
         if let Err(e) = result {
             self.failed.set(Some(e.kind()));
         }
+    }
+}
+
+/// What an [`Output::captured`] wrote.
+#[derive(Clone, Default)]
+pub struct Captured(std::rc::Rc<RefCell<Vec<u8>>>);
+
+impl Captured {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.borrow()).into_owned()
+    }
+
+    /// Each line parsed as JSON (panics on a line that is not: test use).
+    pub fn json_lines(&self) -> Vec<serde_json::Value> {
+        self.text()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a JSON line"))
+            .collect()
+    }
+}
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 

@@ -6,7 +6,6 @@ use anyhow::{Result, bail};
 
 pub const TRACEFS_FIX: &str = "mount -t tracefs nodev /sys/kernel/tracing";
 const TRACEFS_ROOTS: [&str; 2] = ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"];
-pub const VMLINUX_BTF: &str = "/sys/kernel/btf/vmlinux";
 
 /// The mounted tracefs directory (where libbpf looks up tracepoint ids).
 pub fn tracefs() -> Option<PathBuf> {
@@ -28,17 +27,6 @@ pub fn require_tracefs() -> Result<PathBuf> {
 pub fn tracepoint_exists(category: &str, name: &str) -> Result<bool> {
     let root = require_tracefs()?;
     Ok(root.join("events").join(category).join(name).is_dir())
-}
-
-/// Fails with the fix when the kernel has no BTF (CO-RE needs it).
-pub fn require_btf() -> Result<()> {
-    if !Path::new(VMLINUX_BTF).exists() {
-        bail!(
-            "kernel BTF not found at {VMLINUX_BTF}: this kernel was built without \
-             CONFIG_DEBUG_INFO_BTF=y, which bpfkit's CO-RE programs need"
-        );
-    }
-    Ok(())
 }
 
 /// Capability bits from /proc/self/status `CapEff`.

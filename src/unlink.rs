@@ -51,11 +51,7 @@ pub fn run(flavor: Flavor, args: UnlinkArgs) -> Result<()> {
         cli::require_process(pid)?;
     }
     let mut object = MaybeUninit::uninit();
-    let mut open = bpf::open(
-        UnlinkSkelBuilder::default(),
-        &mut object,
-        args.common.verbose,
-    )?;
+    let mut open = bpf::open(UnlinkSkelBuilder::default(), &mut object, &args.common)?;
     crate::bpf::rodata(open.maps.rodata_data.as_deref_mut())?.targ_tgid = args.pid.unwrap_or(0);
     let mechanism = probe::apply(open.open_object_mut(), args.probe.mechanism, &needs(flavor))?;
     if mechanism == probe::Mechanism::Tracepoint

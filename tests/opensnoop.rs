@@ -79,7 +79,8 @@ fn json_fields() {
     let v = tool.expect_json("path", &json!(missing));
     assert_eq!(v["pid"], json!(std::process::id()));
     assert_eq!(v["fd"], json!(-1));
-    assert_eq!(v["err"], json!(2));
+    assert_eq!(v["errno"], json!(2));
+    assert_eq!(v["tid"], json!(nix::unistd::gettid().as_raw()));
     assert!(v["comm"].is_string() && v["uid"] == json!(0));
     let fin = tool.stop();
     assert!(fin.status.success());

@@ -41,13 +41,8 @@ pub struct Args {
     #[arg(short = 's', long, conflicts_with = "failed")]
     pub success: bool,
 
-    /// Process ID to trace
-    #[arg(short, long, value_parser = cli::parse_pid)]
-    pub pid: Option<i32>,
-
-    /// Thread ID to trace
-    #[arg(short, long, value_parser = cli::parse_pid)]
-    pub tid: Option<i32>,
+    #[command(flatten)]
+    pub target: cli::PidTidArgs,
 
     /// User ID to trace
     #[arg(short, long, value_parser = cli::parse_uid)]
@@ -67,4 +62,44 @@ pub struct Args {
 
     #[command(flatten)]
     pub common: CommonArgs,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_parse_like_libbpf_tools() {
+        let a = Args::try_parse_from([
+            "opensnoop",
+            "-T",
+            "-U",
+            "-x",
+            "-p",
+            "5",
+            "-t",
+            "6",
+            "-u",
+            "0",
+            "-n",
+            "cat",
+            "-e",
+        ])
+        .unwrap();
+        assert!(a.timestamp && a.print_uid && a.failed && a.extended);
+        assert_eq!((a.target.pid, a.target.tid), (Some(5), Some(6)));
+        assert_eq!(a.uid, Some(0));
+        assert_eq!(a.name.as_deref(), Some("cat"));
+        assert!(Args::try_parse_from(["opensnoop", "-p", "zero"]).is_err());
+        assert!(Args::try_parse_from(["opensnoop", "-d", "0"]).is_err());
+    }
+
+    #[test]
+    fn success_and_failed_only_exclude_each_other() {
+        let a = Args::try_parse_from(["opensnoop", "-p", "1234", "-s"]).unwrap();
+        assert!(a.success && !a.failed);
+        let e = Args::try_parse_from(["opensnoop", "-s", "-x"]).unwrap_err();
+        assert_eq!(e.kind(), clap::error::ErrorKind::ArgumentConflict);
+        assert_eq!(e.exit_code(), 2);
+    }
 }

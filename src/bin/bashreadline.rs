@@ -47,7 +47,7 @@ fn run() -> Result<()> {
     let mut open = bpf::open(
         BashreadlineSkelBuilder::default(),
         &mut object,
-        args.common.verbose,
+        &args.common,
     )?;
     bpf::rodata(open.maps.rodata_data.as_deref_mut())?.only_bash = target.only_bash;
     let skel = bpf::load(open)?;

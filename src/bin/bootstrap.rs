@@ -28,11 +28,7 @@ fn main() -> ExitCode {
 fn run() -> Result<()> {
     let args = Args::parse();
     let mut object = MaybeUninit::uninit();
-    let mut open = bpf::open(
-        BootstrapSkelBuilder::default(),
-        &mut object,
-        args.common.verbose,
-    )?;
+    let mut open = bpf::open(BootstrapSkelBuilder::default(), &mut object, &args.common)?;
     let rodata = bpf::rodata(open.maps.rodata_data.as_deref_mut())?;
     // The parser guarantees this cannot overflow.
     rodata.min_duration_ns = args.min_duration_ms.unwrap_or(0) * 1_000_000;

@@ -23,11 +23,7 @@ fn main() -> ExitCode {
 fn run() -> Result<()> {
     let args = Args::parse();
     let mut object = MaybeUninit::uninit();
-    let mut open = bpf::open(
-        ExecsnoopSkelBuilder::default(),
-        &mut object,
-        args.common.verbose,
-    )?;
+    let mut open = bpf::open(ExecsnoopSkelBuilder::default(), &mut object, &args.common)?;
     let rodata = bpf::rodata(open.maps.rodata_data.as_deref_mut())?;
     rodata.ignore_failed = !args.fails;
     rodata.targ_uid = args.uid.unwrap_or(u32::MAX);

@@ -32,11 +32,7 @@ fn run() -> Result<()> {
         cli::require_process(pid)?;
     }
     let mut object = MaybeUninit::uninit();
-    let mut open = bpf::open(
-        ExitsnoopSkelBuilder::default(),
-        &mut object,
-        args.common.verbose,
-    )?;
+    let mut open = bpf::open(ExitsnoopSkelBuilder::default(), &mut object, &args.common)?;
     let rodata = bpf::rodata(open.maps.rodata_data.as_deref_mut())?;
     rodata.target_pid = args.pid.unwrap_or(0);
     rodata.trace_failed_only = args.failed;

@@ -31,11 +31,7 @@ fn run() -> Result<()> {
         cgroup::open_cgroup(path)?;
     }
     let mut object = MaybeUninit::uninit();
-    let mut open = bpf::open(
-        HardirqsSkelBuilder::default(),
-        &mut object,
-        args.common.verbose,
-    )?;
+    let mut open = bpf::open(HardirqsSkelBuilder::default(), &mut object, &args.common)?;
     let rodata = bpf::rodata(open.maps.rodata_data.as_deref_mut())?;
     rodata.do_count = args.count;
     rodata.targ_dist = args.distributed;

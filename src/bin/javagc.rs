@@ -45,11 +45,7 @@ fn run() -> Result<()> {
     uprobe::require_usdt(&libjvm, PROVIDER, "gc__begin")?;
 
     let mut object = MaybeUninit::uninit();
-    let mut open = bpf::open(
-        JavagcSkelBuilder::default(),
-        &mut object,
-        args.common.verbose,
-    )?;
+    let mut open = bpf::open(JavagcSkelBuilder::default(), &mut object, &args.common)?;
     bpf::rodata(open.maps.rodata_data.as_deref_mut())?.min_ns = args.time.saturating_mul(1000);
     let skel = bpf::load(open)?;
     let progs = &skel.progs;

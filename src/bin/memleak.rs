@@ -141,11 +141,7 @@ fn run() -> Result<()> {
     };
 
     let mut object = MaybeUninit::uninit();
-    let mut open = bpf::open(
-        MemleakSkelBuilder::default(),
-        &mut object,
-        args.common.verbose,
-    )?;
+    let mut open = bpf::open(MemleakSkelBuilder::default(), &mut object, &args.common)?;
     let rodata = bpf::rodata(open.maps.rodata_data.as_deref_mut())?;
     rodata.min_size = min_size;
     rodata.max_size = max_size;

@@ -25,11 +25,7 @@ fn run() -> Result<()> {
         cli::require_process(pid)?;
     }
     let mut object = MaybeUninit::uninit();
-    let mut open = bpf::open(
-        MinimalSkelBuilder::default(),
-        &mut object,
-        args.common.verbose,
-    )?;
+    let mut open = bpf::open(MinimalSkelBuilder::default(), &mut object, &args.common)?;
     let rodata = bpf::rodata(open.maps.rodata_data.as_deref_mut())?;
     rodata.pid_filter = args.pid.unwrap_or(0);
     rodata.self_pid = std::process::id() as i32;

@@ -1,18 +1,17 @@
-//! opensnoop — lesson 4 and seed 002: trace the open family of syscalls.
+//! opensnoop — trace the open family of syscalls (the tutorial's lesson 4).
 //!
 //! Same flags and columns as libbpf-tools opensnoop, plus `--json`.
+#![forbid(unsafe_code)]
 
 use std::mem::MaybeUninit;
 use std::process::ExitCode;
 
 use anyhow::Result;
 use bpfkit::args::opensnoop::Args;
-use bpfkit::cli::{self};
-use bpfkit::events::{EventLoop, typed};
+use bpfkit::row::{Cell, Table};
 use bpfkit::skel::opensnoop::{OpensnoopSkelBuilder, types::open_event};
-use bpfkit::{Output, bpf, fmt, probe};
+use bpfkit::{bpf, events, fmt, probe};
 use clap::Parser;
-use serde_json::json;
 
 fn main() -> ExitCode {
     bpfkit::main("opensnoop", run)
@@ -20,21 +19,12 @@ fn main() -> ExitCode {
 
 fn run() -> Result<()> {
     let args = Args::parse();
-    if let Some(pid) = args.pid {
-        cli::require_process(pid)?;
-    }
-    if let Some(tid) = args.tid {
-        cli::require_thread(tid)?;
-    }
+    args.target.require()?;
     let mut object = MaybeUninit::uninit();
-    let mut open = bpf::open(
-        OpensnoopSkelBuilder::default(),
-        &mut object,
-        args.common.verbose,
-    )?;
+    let mut open = bpf::open(OpensnoopSkelBuilder::default(), &mut object, &args.common)?;
     let rodata = bpf::rodata(open.maps.rodata_data.as_deref_mut())?;
-    rodata.targ_tgid = args.pid.unwrap_or(0);
-    rodata.targ_pid = args.tid.unwrap_or(0);
+    rodata.targ_tgid = args.target.pid.unwrap_or(0);
+    rodata.targ_pid = args.target.tid.unwrap_or(0);
     rodata.targ_uid = args.uid.unwrap_or(u32::MAX);
     rodata.targ_failed = args.failed;
     rodata.targ_success = args.success;
@@ -51,131 +41,120 @@ fn run() -> Result<()> {
     }
     let mut skel = bpf::load(open)?;
     bpf::attach(&mut skel)?;
-
-    let out = Output::stdout(args.common.json)?;
-    print_header(&out, &args);
-    EventLoop::ring(
-        &skel.maps.events,
-        &out,
-        typed(|e: &open_event| print_event(&out, &args, e)),
-    )?
-    .count_drops(&skel.maps.drops)
-    .duration(args.duration)
-    .run()
+    events::stream(
+        &skel,
+        &args.common,
+        args.duration,
+        &table(&args),
+        |e: &open_event| {
+            let open = Open::from(e);
+            let name = args.name.as_deref();
+            name.is_none_or(|n| open.comm.contains(n)).then_some(open)
+        },
+    )
 }
 
-fn print_header(out: &Output, args: &Args) {
-    let mut h = String::new();
-    if args.timestamp {
-        h.push_str(&format!("{:<8} ", "TIME"));
-    }
-    if args.print_uid {
-        h.push_str(&format!("{:<7} ", "UID"));
-    }
-    h.push_str(&format!(
-        "{:<6} {:<16} {:>3} {:>3} ",
-        "PID", "COMM", "FD", "ERR"
-    ));
-    if args.extended {
-        h.push_str(&format!("{:<8} ", "FLAGS"));
-    }
-    h.push_str("PATH");
-    out.header(format_args!("{h}"));
+/// One open as the kernel reported it.
+struct Open {
+    pid: i32,
+    tid: i32,
+    uid: u32,
+    comm: String,
+    ret: i32,
+    flags: u64,
+    path: String,
 }
 
-/// libbpf-tools convention: FD is -1 and ERR the errno on failure.
-fn fd_and_err(ret: i32) -> (i32, i32) {
-    if ret >= 0 { (ret, 0) } else { (-1, -ret) }
-}
-
-fn print_event(out: &Output, args: &Args, e: &open_event) {
-    let comm = fmt::c_chars(&e.comm);
-    if args
-        .name
-        .as_ref()
-        .is_some_and(|name| !comm.contains(name.as_str()))
-    {
-        return;
-    }
-    let path = fmt::c_chars(&e.path);
-    let (fd, err) = fd_and_err(e.ret);
-    if out.is_json() {
-        let mut v = json!({
-            "pid": e.pid, "tid": e.tid, "uid": e.uid, "comm": comm,
-            "fd": fd, "err": err, "flags": e.flags, "path": path,
-        });
-        if args.timestamp {
-            v["time"] = json!(fmt::hms_now());
+impl From<&open_event> for Open {
+    fn from(e: &open_event) -> Self {
+        Open {
+            pid: e.pid as i32,
+            tid: e.tid as i32,
+            uid: e.uid,
+            comm: fmt::c_chars(&e.comm),
+            ret: e.ret,
+            flags: e.flags,
+            path: fmt::c_chars(&e.path),
         }
-        out.json(&v);
-        return;
     }
-    // Optional columns are empty strings (no allocation) when off.
-    let time = if args.timestamp {
-        format!("{:<8} ", fmt::hms_now())
-    } else {
-        String::new()
-    };
-    let uid = if args.print_uid {
-        format!("{:<7} ", e.uid)
-    } else {
-        String::new()
-    };
-    let flags = if args.extended {
-        format!("{:08o} ", e.flags)
-    } else {
-        String::new()
-    };
-    out.line(format_args!(
-        "{time}{uid}{:<6} {:<16} {:>3} {:>3} {flags}{path}",
-        e.pid, comm, fd, err
-    ));
+}
+
+/// libbpf-tools' columns: FD is -1 and ERR the errno when the open failed.
+fn table(args: &Args) -> Table<'static, Open> {
+    Table::new()
+        .time(args.timestamp)
+        .left("UID", 7, "uid", |o: &Open| o.uid.into())
+        .shown_if(args.print_uid)
+        .left("PID", 6, "pid", |o| o.pid.into())
+        .json("tid", |o| o.tid.into())
+        .left("COMM", 16, "comm", |o| Cell::text(&o.comm))
+        .right("FD", 3, "fd", |o| o.ret.max(-1).into())
+        .right("ERR", 3, "errno", |o| {
+            (if o.ret < 0 { -o.ret } else { 0 }).into()
+        })
+        .left("FLAGS", 8, "flags", |o| Cell::Octal(o.flags))
+        .shown_if(args.extended)
+        .last("PATH", "path", |o| Cell::text(&o.path))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bpfkit::Output;
 
-    #[test]
-    fn failed_open_shows_minus_one_and_errno() {
-        assert_eq!(fd_and_err(3), (3, 0));
-        assert_eq!(fd_and_err(-2), (-1, 2));
+    fn open(ret: i32, path: &str) -> Open {
+        Open {
+            pid: 181,
+            tid: 182,
+            uid: 1000,
+            comm: "cat".into(),
+            ret,
+            flags: 0o100,
+            path: path.into(),
+        }
     }
 
     #[test]
-    fn flags_parse_like_libbpf_tools() {
-        let a = Args::try_parse_from([
-            "opensnoop",
-            "-T",
-            "-U",
-            "-x",
-            "-p",
-            "5",
-            "-u",
-            "0",
-            "-n",
-            "cat",
-            "-e",
-        ])
-        .unwrap();
-        assert!(a.timestamp && a.print_uid && a.failed && a.extended);
-        assert_eq!(a.pid, Some(5));
-        assert_eq!(a.uid, Some(0));
-        assert!(Args::try_parse_from(["opensnoop", "-p", "zero"]).is_err());
-        assert!(Args::try_parse_from(["opensnoop", "-d", "0"]).is_err());
-    }
-
-    #[test]
-    fn success_and_failed_only_exclude_each_other() {
-        let a = Args::try_parse_from(["opensnoop", "-p", "1234", "-s"]).unwrap();
-        assert!(a.success && !a.failed);
-        assert!(
-            Args::try_parse_from(["opensnoop", "--success"])
-                .unwrap()
-                .success
+    fn rows_match_libbpf_tools() {
+        let args = Args::try_parse_from(["opensnoop"]).unwrap();
+        let t = table(&args);
+        assert_eq!(t.header_line(), "PID    COMM              FD ERR PATH");
+        assert_eq!(
+            t.table_line(&open(3, "/etc/passwd")),
+            "181    cat                3   0 /etc/passwd"
         );
-        let e = Args::try_parse_from(["opensnoop", "-s", "-x"]).unwrap_err();
-        assert_eq!(e.kind(), clap::error::ErrorKind::ArgumentConflict);
-        assert_eq!(e.exit_code(), 2);
+        assert_eq!(
+            t.table_line(&open(-2, "/x")),
+            "181    cat               -1   2 /x"
+        );
+        let args = Args::try_parse_from(["opensnoop", "-U", "-e"]).unwrap();
+        let t = table(&args);
+        assert_eq!(
+            t.header_line(),
+            "UID     PID    COMM              FD ERR FLAGS    PATH"
+        );
+        assert_eq!(
+            t.table_line(&open(3, "/etc/passwd")),
+            "1000    181    cat                3   0 00000100 /etc/passwd"
+        );
+    }
+
+    #[test]
+    fn json_keys_follow_the_schema() {
+        let args = Args::try_parse_from(["opensnoop", "-T", "-U", "-e"]).unwrap();
+        bpfkit::row::assert_keys_in_schema("opensnoop", &table(&args).keys());
+    }
+
+    #[test]
+    fn json_has_every_field() {
+        let args = Args::try_parse_from(["opensnoop", "--json"]).unwrap();
+        let (out, cap) = Output::captured(true);
+        table(&args).print(&out, &open(-2, "/nope"));
+        let v = &cap.json_lines()[0];
+        assert_eq!(
+            *v,
+            serde_json::json!({"uid": 1000, "pid": 181, "tid": 182, "comm": "cat",
+                "fd": -1, "errno": 2, "flags": 64, "path": "/nope"})
+        );
     }
 }

@@ -58,11 +58,7 @@ fn run() -> Result<()> {
     };
 
     let mut object = MaybeUninit::uninit();
-    let mut open = bpf::open(
-        ProfileSkelBuilder::default(),
-        &mut object,
-        args.common.verbose,
-    )?;
+    let mut open = bpf::open(ProfileSkelBuilder::default(), &mut object, &args.common)?;
     let rodata = bpf::rodata(open.maps.rodata_data.as_deref_mut())?;
     rodata.user_stacks_only = args.user_stacks_only;
     rodata.kernel_stacks_only = args.kernel_stacks_only;

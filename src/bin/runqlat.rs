@@ -61,11 +61,7 @@ fn run() -> Result<()> {
     }
     let per = Per::of(&args);
     let mut object = MaybeUninit::uninit();
-    let mut open = bpf::open(
-        RunqlatSkelBuilder::default(),
-        &mut object,
-        args.common.verbose,
-    )?;
+    let mut open = bpf::open(RunqlatSkelBuilder::default(), &mut object, &args.common)?;
     let rodata = bpf::rodata(open.maps.rodata_data.as_deref_mut())?;
     rodata.targ_per_process = per == Per::Process;
     rodata.targ_per_thread = per == Per::Thread;

@@ -34,11 +34,7 @@ fn run() -> Result<()> {
         cli::require_thread(tid)?;
     }
     let mut object = MaybeUninit::uninit();
-    let mut open = bpf::open(
-        RunqslowerSkelBuilder::default(),
-        &mut object,
-        args.common.verbose,
-    )?;
+    let mut open = bpf::open(RunqslowerSkelBuilder::default(), &mut object, &args.common)?;
     let rodata = bpf::rodata(open.maps.rodata_data.as_deref_mut())?;
     rodata.min_us = args.min_us;
     rodata.targ_tgid = args.pid.unwrap_or(0);

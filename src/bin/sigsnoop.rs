@@ -38,11 +38,7 @@ fn run() -> Result<()> {
         cli::require_process(pid)?;
     }
     let mut object = MaybeUninit::uninit();
-    let mut open = bpf::open(
-        SigsnoopSkelBuilder::default(),
-        &mut object,
-        args.common.verbose,
-    )?;
+    let mut open = bpf::open(SigsnoopSkelBuilder::default(), &mut object, &args.common)?;
     let rodata = bpf::rodata(open.maps.rodata_data.as_deref_mut())?;
     rodata.filtered_pid = args.pid.unwrap_or(0);
     rodata.target_signals = signal_mask(&args.signal);

@@ -34,11 +34,7 @@ fn main() -> ExitCode {
 fn run() -> Result<()> {
     let args = Args::parse();
     let mut object = MaybeUninit::uninit();
-    let mut open = bpf::open(
-        SoftirqsSkelBuilder::default(),
-        &mut object,
-        args.common.verbose,
-    )?;
+    let mut open = bpf::open(SoftirqsSkelBuilder::default(), &mut object, &args.common)?;
     let rodata = bpf::rodata(open.maps.rodata_data.as_deref_mut())?;
     rodata.targ_dist = args.distributed;
     rodata.targ_ns = args.nanoseconds;

@@ -31,11 +31,7 @@ fn run() -> Result<()> {
         cli::require_process(pid)?;
     }
     let mut object = MaybeUninit::uninit();
-    let mut open = bpf::open(
-        TcpconnlatSkelBuilder::default(),
-        &mut object,
-        args.common.verbose,
-    )?;
+    let mut open = bpf::open(TcpconnlatSkelBuilder::default(), &mut object, &args.common)?;
     let rodata = bpf::rodata(open.maps.rodata_data.as_deref_mut())?;
     rodata.targ_min_us = args.min_us.unwrap_or(0);
     rodata.targ_tgid = args.pid.unwrap_or(0);

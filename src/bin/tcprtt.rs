@@ -51,11 +51,7 @@ fn run() -> Result<()> {
     let args = Args::parse();
     check_filters(&args)?;
     let mut object = MaybeUninit::uninit();
-    let mut open = bpf::open(
-        TcprttSkelBuilder::default(),
-        &mut object,
-        args.common.verbose,
-    )?;
+    let mut open = bpf::open(TcprttSkelBuilder::default(), &mut object, &args.common)?;
     let rodata = bpf::rodata(open.maps.rodata_data.as_deref_mut())?;
     rodata.targ_laddr_hist = args.byladdr;
     rodata.targ_raddr_hist = args.byraddr;

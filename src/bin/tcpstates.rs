@@ -24,11 +24,7 @@ fn main() -> ExitCode {
 fn run() -> Result<()> {
     let args = Args::parse();
     let mut object = MaybeUninit::uninit();
-    let open = bpf::open(
-        TcpstatesSkelBuilder::default(),
-        &mut object,
-        args.common.verbose,
-    )?;
+    let open = bpf::open(TcpstatesSkelBuilder::default(), &mut object, &args.common)?;
     let mut open = open;
     let rodata = bpf::rodata(open.maps.rodata_data.as_deref_mut())?;
     rodata.targ_family = if args.ipv4 {

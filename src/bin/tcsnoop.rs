@@ -35,11 +35,7 @@ fn run() -> Result<()> {
         TcDirection::Ingress
     };
     let mut object = MaybeUninit::uninit();
-    let open = bpf::open(
-        TcsnoopSkelBuilder::default(),
-        &mut object,
-        args.common.verbose,
-    )?;
+    let open = bpf::open(TcsnoopSkelBuilder::default(), &mut object, &args.common)?;
     let skel = bpf::load(open)?;
     let attachment = netif::attach_tc(
         skel.progs.tc_ingress.as_fd(),

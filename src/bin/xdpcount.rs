@@ -30,11 +30,7 @@ fn run() -> Result<()> {
     let args = Args::parse();
     let ifindex = netif::ifindex(&args.interface)?;
     let mut object = MaybeUninit::uninit();
-    let open = bpf::open(
-        XdpcountSkelBuilder::default(),
-        &mut object,
-        args.common.verbose,
-    )?;
+    let open = bpf::open(XdpcountSkelBuilder::default(), &mut object, &args.common)?;
     let skel = bpf::load(open)?;
     let attachment = netif::attach_xdp(
         skel.progs.xdp_count.as_fd(),
