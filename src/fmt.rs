@@ -59,12 +59,11 @@ impl Elapsed {
     }
 }
 
-/// Seconds since boot (CLOCK_MONOTONIC, what `bpf_ktime_get_ns` reads).
-pub fn monotonic_ns() -> u64 {
-    match nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC) {
-        Ok(ts) => ts.tv_sec() as u64 * 1_000_000_000 + ts.tv_nsec() as u64,
-        Err(_) => 0,
-    }
+/// Nanoseconds since boot (CLOCK_MONOTONIC, what `bpf_ktime_get_ns` reads).
+pub fn monotonic_ns() -> anyhow::Result<u64> {
+    let ts = nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC)
+        .map_err(|e| anyhow::anyhow!("reading CLOCK_MONOTONIC: {e}"))?;
+    Ok(ts.tv_sec() as u64 * 1_000_000_000 + ts.tv_nsec() as u64)
 }
 
 /// `ENOENT` for 2; the number itself when the kernel has an errno we don't know.

@@ -1,11 +1,21 @@
 //! bpfkit: eBPF observability tools in the libbpf-tools tradition.
 //!
-//! Every tool in `src/bin/` is built from these shared pieces:
-//! [`cli`] (common flags and argument parsers), [`bpf`] (open/load/attach with
-//! clear errors), [`events`] (ring/perf buffer loop with drop accounting),
-//! [`output`] (table or JSON lines, EPIPE-safe), [`fmt`] (time, errno and
-//! signal formatting), [`probe`] (what this kernel offers) and [`skel`] (the
-//! generated skeletons).
+//! Each tool in `src/bin/` is its flags (`args`), the `.rodata` it sets, its
+//! program choice and one declaration of its output row; everything else is
+//! here, once:
+//!
+//! - start-up and exit: [`main`] (exit codes, one-line errors), [`cli`]
+//!   (common flags, flattened groups, parsers), [`args`] (every tool's CLI,
+//!   for man pages), [`stop`] (terminating signals);
+//! - BPF objects: [`bpf`] (open with [`btf`], load, attach, map reads),
+//!   [`skel`] (the generated skeletons), [`probe`] and [`hooks`] (what the
+//!   kernel offers; fentry → kprobe → tracepoint), [`perf`], [`uprobe`],
+//!   [`procmaps`], [`netif`] (tc and XDP), [`cgroup`];
+//! - output: [`row`] (a row declared once → table and JSON), [`events`]
+//!   (ring/perf buffer streams), [`output`] (buffering, EPIPE), [`hist`]
+//!   (histograms and the interval loop), [`fmt`], [`net`];
+//! - stacks: [`stacks`], [`sym`];
+//! - one tool family's shared body: [`unlink`] (kprobe-unlink, fentry-unlink).
 
 pub mod args;
 pub mod bpf;

@@ -366,14 +366,10 @@ pub enum FentrySupport {
     Refused(String),
 }
 
-/// Whether an fentry program can really be loaded *and* attached to kernel
-/// function `func`: BTF must describe it and the kernel must accept a trial
-/// program (EPERM from lockdown or a missing trampoline counts as no).
-pub fn fentry_can_attach(func: &str) -> FentrySupport {
-    fentry_can_attach_all(&[func]).remove(0)
-}
-
-/// [`fentry_can_attach`] for several functions, parsing BTF once.
+/// Whether fentry programs can really be loaded *and* attached to each of
+/// `funcs`: BTF must describe the function and the kernel must accept a
+/// trial program (EPERM from lockdown or a missing trampoline counts as
+/// no). BTF is parsed once for all of them.
 pub fn fentry_can_attach_all(funcs: &[&str]) -> Vec<FentrySupport> {
     vmlinux_btf_ids(funcs, libbpf_sys::BTF_KIND_FUNC)
         .into_iter()

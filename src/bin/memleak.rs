@@ -563,7 +563,7 @@ impl Report<'_> {
             let min_age_ns = self.args.older.unwrap_or(0).saturating_mul(1_000_000);
             aggregate(
                 read_allocs(allocs)?,
-                fmt::monotonic_ns(),
+                fmt::monotonic_ns()?,
                 min_age_ns,
                 self.args.show_allocs,
             )

@@ -443,7 +443,8 @@ pub fn lifecycle_checks(name: &str, args: &[&str], make_event: impl Fn()) {
     );
     // The kernel frees a program a little after its last link (an RCU grace
     // period for raw tracepoints), so give it a moment.
-    let deadline = Instant::now() + Duration::from_secs(3);
+    let grace = Duration::from_secs(3) * slowdown();
+    let deadline = Instant::now() + grace;
     let left = loop {
         let left: Vec<u32> = loaded_prog_ids().intersection(&ids).copied().collect();
         if left.is_empty() || Instant::now() > deadline {
@@ -453,16 +454,20 @@ pub fn lifecycle_checks(name: &str, args: &[&str], make_event: impl Fn()) {
     };
     assert!(
         left.is_empty(),
-        "{name}: programs {left:?} still loaded 3 s after SIGTERM"
+        "{name}: programs {left:?} still loaded {grace:?} after SIGTERM"
     );
 
     // A closed pipe: `| head -1` must exit 0 without a panic message.
     let bin = bin(name);
     let joined = args.join(" ");
+    // A name of this run's own: two test binaries may check one tool at once.
+    let err_file = std::env::temp_dir().join(unique(&format!("bpfkit-pipe-{name}-")));
+    let err_file = err_file.display();
+    let polls = 100 * slowdown();
     let script = format!(
-        "set -o pipefail; ( {} {joined} 2>/tmp/bpfkit-pipe-{name}.err | head -1 >/dev/null ) & p=$!; \
-         for i in $(seq 1 100); do sleep 0.1; grep -q '{READY}' /tmp/bpfkit-pipe-{name}.err 2>/dev/null && break; done; \
-         wait $p; rc=$?; cat /tmp/bpfkit-pipe-{name}.err >&2; exit $rc",
+        "set -o pipefail; ( {} {joined} 2>{err_file} | head -1 >/dev/null ) & p=$!; \
+         for i in $(seq 1 {polls}); do sleep 0.1; grep -q '{READY}' {err_file} 2>/dev/null && break; done; \
+         wait $p; rc=$?; cat {err_file} >&2; rm -f {err_file}; exit $rc",
         bin.display()
     );
     let handle = thread::spawn(move || shell(&script));
