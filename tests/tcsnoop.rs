@@ -218,3 +218,237 @@ fn lifecycle() {
         let _ = s.send_to(b"x", "127.0.0.1:9");
     });
 }
+
+/// Waits until `tool` has exited by itself (it must not need a signal).
+fn exits_by_itself(tool: Tool) -> common::Finished {
+    let deadline = std::time::Instant::now() + common::event_timeout();
+    while std::time::Instant::now() < deadline {
+        if !std::path::Path::new(&format!("/proc/{}/status", tool.pid())).exists()
+            || std::fs::read_to_string(format!("/proc/{}/stat", tool.pid()))
+                .is_ok_and(|s| s.contains(") Z "))
+        {
+            return tool.wait();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let fin = tool.stop();
+    panic!("tcsnoop went on running after its filter was removed: {fin:?}");
+}
+
+#[test]
+fn ingress_qdisc_refuses_egress() {
+    // A classic `ingress` qdisc in the clsact slot: a filter "on egress"
+    // would land on its ingress block and print arriving packets as
+    // leaving. The tool must refuse, naming the qdisc and the fix.
+    let pair = VethPair::new();
+    tc(&["qdisc", "add", "dev", &pair.host, "ingress"]);
+    let before = qdiscs(&pair.host);
+    let secs = (2 * common::slowdown()).to_string();
+    let tool = Tool::spawn(
+        TOOL,
+        &["-i", &pair.host, "-e", "--attach", "clsact", "-d", &secs],
+    );
+    pair.send_udp(&pair.peer_v4(0), &pair.host_v4(), 9, 77, 10, 3);
+    let fin = tool.wait();
+    assert_eq!(fin.status.code(), Some(1), "{fin:?}");
+    assert_eq!(fin.stderr.len(), 1, "one line: {:?}", fin.stderr);
+    let err = &fin.stderr[0];
+    assert!(
+        err.contains(&format!("{} has an `ingress` qdisc, not clsact", pair.host))
+            && err.contains(&format!("tc qdisc del dev {} ingress", pair.host)),
+        "{err}"
+    );
+    assert!(
+        !fin.stdout.iter().any(|l| l.contains(&pair.peer_v4(0))),
+        "arriving packets printed as egress: {:?}",
+        fin.stdout
+    );
+    assert_clean(&pair, &before);
+}
+
+#[test]
+fn ingress_qdisc_serves_ingress() {
+    // Ingress filters do work on a classic `ingress` qdisc, and it stays.
+    let pair = VethPair::new();
+    tc(&["qdisc", "add", "dev", &pair.host, "ingress"]);
+    let before = qdiscs(&pair.host);
+    let tool = Tool::start(TOOL, &["-i", &pair.host, "--attach", "clsact", "--json"]);
+    let err = tool.stderr_lines().join("\n");
+    assert!(
+        err.contains(&format!(
+            "using ingress qdisc ingress filter on {}",
+            pair.host
+        )),
+        "{err}"
+    );
+    pair.send_udp(&pair.peer_v4(1), &pair.host_v4(), 9, 99, 20, 2);
+    let v = tool.expect_json("saddr", &json!(pair.peer_v4(1)));
+    assert_eq!(v["direction"], json!("ingress"), "{v}");
+    assert_eq!(v["ttl"], json!(99), "{v}");
+    tool.stop().assert_json_only();
+    assert_clean(&pair, &before);
+    assert!(qdiscs(&pair.host).contains("qdisc ingress"));
+}
+
+#[test]
+fn two_clsact_instances_on_one_interface() {
+    // The first creates the clsact qdisc, the second finds it. When the
+    // first exits it must not delete the qdisc (and the second's filter
+    // with it): the second goes on seeing packets and exits cleanly.
+    let pair = VethPair::new();
+    let before = qdiscs(&pair.host);
+    let first = Tool::start(TOOL, &["-i", &pair.host, "--attach", "clsact"]);
+    assert!(
+        first.stderr_lines().join("\n").contains("qdisc created"),
+        "{:?}",
+        first.stderr_lines()
+    );
+    let second = Tool::start(TOOL, &["-i", &pair.host, "--attach", "clsact"]);
+    let err = second.stderr_lines().join("\n");
+    assert!(!err.contains("qdisc created"), "{err}");
+    let fin = first.stop();
+    assert!(fin.status.success(), "{fin:?}");
+    let err = fin.stderr.join("\n");
+    assert!(
+        err.contains(&format!(
+            "leaving the clsact qdisc bpfkit created on {}",
+            pair.host
+        )),
+        "{err}"
+    );
+    assert!(qdiscs(&pair.host).contains("clsact"));
+    let filters = tc(&["filter", "show", "dev", &pair.host, "ingress"]);
+    assert!(filters.contains("direct-action"), "{filters}");
+    pair.send_udp(&pair.peer_v4(0), &pair.host_v4(), 9, 42, 33, 2);
+    let line = second.expect_line(&pair.peer_v4(0));
+    assert_eq!(
+        columns(&line)[2..],
+        ["UDP", &(HDRS + 33).to_string(), "42"],
+        "{line}"
+    );
+    let fin = second.stop();
+    assert!(fin.status.success(), "{fin:?}");
+    assert!(
+        !fin.stderr.iter().any(|l| l.contains("warning")),
+        "{:?}",
+        fin.stderr
+    );
+    // Both filters gone; the qdisc the first made stays (the second did not
+    // create it, so it cannot know whether someone else wants it).
+    assert_eq!(
+        tc(&["filter", "show", "dev", &pair.host, "ingress"]).trim(),
+        ""
+    );
+    tc(&["qdisc", "del", "dev", &pair.host, "clsact"]);
+    assert_eq!(qdiscs(&pair.host), before);
+}
+
+/// Starts a clsact tcsnoop on `pair`, runs `remove` (which takes our filter
+/// away), and checks the tool notices by itself: exit 1, one line saying so.
+fn filter_removed_underneath(pair: &VethPair, existing_qdisc: bool, remove: &[&str]) {
+    if existing_qdisc {
+        tc(&["qdisc", "add", "dev", &pair.host, "clsact"]);
+    }
+    let tool = Tool::start(TOOL, &["-i", &pair.host, "--attach", "clsact"]);
+    pair.send_udp(&pair.peer_v4(0), &pair.host_v4(), 9, 42, 10, 1);
+    tool.expect_line(&pair.peer_v4(0));
+    tc(remove);
+    let fin = exits_by_itself(tool);
+    assert_eq!(fin.status.code(), Some(1), "{fin:?}");
+    let err = fin.stderr.last().cloned().unwrap_or_default();
+    assert!(
+        err.contains(&format!(
+            "our tc filter on {} ingress was removed while tracing",
+            pair.host
+        )),
+        "{:?}",
+        fin.stderr
+    );
+    assert!(
+        !fin.stderr.iter().any(|l| l.contains("warning")),
+        "{:?}",
+        fin.stderr
+    );
+}
+
+#[test]
+fn filter_deleted_underneath_is_reported() {
+    let pair = VethPair::new();
+    let before = qdiscs(&pair.host);
+    filter_removed_underneath(
+        &pair,
+        false,
+        &["filter", "del", "dev", &pair.host, "ingress"],
+    );
+    // The now empty qdisc it created is removed as usual.
+    assert_clean(&pair, &before);
+}
+
+#[test]
+fn qdisc_deleted_underneath_is_reported() {
+    let pair = VethPair::new();
+    let before = qdiscs(&pair.host);
+    filter_removed_underneath(&pair, true, &["qdisc", "del", "dev", &pair.host, "clsact"]);
+    assert_clean(&pair, &before);
+}
+
+/// A clsact tcsnoop ended by `sig` exits 0 and leaves nothing behind: no
+/// filter on either hook, the qdiscs as before, its programs freed.
+fn clean_after_signal(sig: nix::sys::signal::Signal) {
+    let pair = VethPair::new();
+    let before = qdiscs(&pair.host);
+    let tool = Tool::start(TOOL, &["-i", &pair.host, "--attach", "clsact"]);
+    assert!(qdiscs(&pair.host).contains("clsact"));
+    let ids = tool.prog_ids();
+    let fin = tool.signal(sig);
+    assert!(fin.status.success(), "{sig}: {fin:?}");
+    assert_clean(&pair, &before);
+    common::netns::assert_programs_freed(&ids);
+}
+
+#[test]
+fn clean_after_sigint() {
+    clean_after_signal(nix::sys::signal::Signal::SIGINT);
+}
+
+#[test]
+fn clean_after_sigterm() {
+    clean_after_signal(nix::sys::signal::Signal::SIGTERM);
+}
+
+#[test]
+fn clean_after_sighup() {
+    clean_after_signal(nix::sys::signal::Signal::SIGHUP);
+}
+
+#[test]
+fn clean_after_sigquit() {
+    clean_after_signal(nix::sys::signal::Signal::SIGQUIT);
+}
+
+#[test]
+fn default_interface_is_named() {
+    let tool = Tool::start(TOOL, &[]);
+    let err = tool.stderr_lines();
+    assert!(
+        err.iter().any(|l| l.starts_with("no -i given: tracing lo")),
+        "{err:?}"
+    );
+    assert!(tool.stop().status.success());
+    // With -i, no such line.
+    let tool = Tool::start(TOOL, &["-i", "lo"]);
+    let err = tool.stderr_lines();
+    assert!(!err.iter().any(|l| l.contains("no -i given")), "{err:?}");
+    assert!(tool.stop().status.success());
+}
+
+#[test]
+fn needs_cap_net_admin() {
+    let pair = VethPair::new();
+    common::netns::assert_needs_net_admin(TOOL, &["-i", &pair.host]);
+    common::netns::assert_needs_net_admin(TOOL, &["-i", &pair.host, "--attach", "clsact"]);
+    assert_eq!(
+        tc(&["filter", "show", "dev", &pair.host, "ingress"]).trim(),
+        ""
+    );
+}

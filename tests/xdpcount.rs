@@ -202,3 +202,52 @@ fn lifecycle() {
     });
     no_xdp_left(&pair);
 }
+
+#[test]
+fn someone_elses_xdp_program_is_not_replaced() {
+    // Another xdpcount holds generic XDP on the interface: a second one,
+    // native (the kernel: EEXIST) or generic (EBUSY), must refuse naming
+    // that program, and the first goes on counting.
+    let pair = VethPair::new();
+    let first = Tool::start(TOOL, &["-i", &pair.host, "-S"]);
+    let ids = first.prog_ids();
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    let id = *ids.iter().next().unwrap();
+    for extra in [&[][..], &["-S"][..]] {
+        let mut args = vec!["-i", pair.host.as_str(), "-d", "1"];
+        args.extend_from_slice(extra);
+        let fin = common::run(TOOL, &args);
+        assert_eq!(fin.status.code(), Some(1), "{extra:?}: {fin:?}");
+        assert_eq!(fin.stderr.len(), 1, "one line: {:?}", fin.stderr);
+        assert!(
+            fin.stderr[0].contains(&format!(
+                "{} already has an XDP program: xdp_count (id {id}, generic)",
+                pair.host
+            )),
+            "{:?}",
+            fin.stderr
+        );
+    }
+    assert!(pair.host_link().contains("xdpgeneric"));
+    let rx0 = pair.host_rx_packets();
+    pair.send_udp(&pair.peer_v4(0), &pair.host_v4(), 9, 64, 10, 5);
+    pair.wait_rx(rx0 + 5);
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let fin = first.stop();
+    assert!(fin.status.success(), "{fin:?}");
+    let rows = table(&fin.stdout);
+    assert_eq!(
+        rows.iter().find(|r| r.0 == pair.peer_v4(0)).map(|r| r.1),
+        Some(5),
+        "{:?}",
+        fin.stdout
+    );
+    no_xdp_left(&pair);
+}
+
+#[test]
+fn needs_cap_net_admin() {
+    let pair = VethPair::new();
+    common::netns::assert_needs_net_admin(TOOL, &["-i", &pair.host]);
+    no_xdp_left(&pair);
+}

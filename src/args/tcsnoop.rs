@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use clap::Parser;
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches, Parser};
 
 use crate::cli::{self, CommonArgs};
 use crate::netif::{self, TcMode};
@@ -41,6 +42,26 @@ pub struct Args {
 
     #[command(flatten)]
     pub common: CommonArgs,
+
+    /// `-i` was not given: the interface is the default, `lo` (the tool
+    /// says so, since tracing `lo` by accident looks like "no packets").
+    #[arg(skip)]
+    pub default_interface: bool,
+}
+
+impl Args {
+    /// Parses the process's arguments (exiting on a usage error, like
+    /// `Args::parse()`), noting whether `-i` was left at its default.
+    pub fn from_env() -> Args {
+        Self::from_matches(Args::command().get_matches())
+    }
+
+    fn from_matches(matches: clap::ArgMatches) -> Args {
+        let mut args = Args::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+        args.default_interface =
+            matches.value_source("interface") == Some(ValueSource::DefaultValue);
+        args
+    }
 }
 
 #[cfg(test)]
@@ -62,5 +83,18 @@ mod tests {
         assert!(a.egress && a.timestamp);
         assert_eq!(a.mode, TcMode::Clsact);
         assert!(args(&["--attach", "xdp"]).is_err());
+    }
+
+    #[test]
+    fn default_interface_is_flagged() {
+        let parse = |argv: &[&str]| {
+            let m = Args::command()
+                .try_get_matches_from(std::iter::once("tcsnoop").chain(argv.iter().copied()))
+                .unwrap();
+            Args::from_matches(m)
+        };
+        assert!(parse(&[]).default_interface);
+        assert!(!parse(&["-i", "lo"]).default_interface);
+        assert!(!parse(&["--interface=eth0"]).default_interface);
     }
 }

@@ -19,7 +19,6 @@ use bpfkit::events::{EventLoop, typed};
 use bpfkit::netif::{self, TcDirection};
 use bpfkit::skel::tcsnoop::{TcsnoopSkelBuilder, types::tcsnoop_event};
 use bpfkit::{Output, bpf, fmt};
-use clap::Parser;
 use serde_json::json;
 
 fn main() -> ExitCode {
@@ -27,8 +26,9 @@ fn main() -> ExitCode {
 }
 
 fn run() -> Result<()> {
-    let args = Args::parse();
+    let args = Args::from_env();
     let ifindex = netif::ifindex(&args.interface)?;
+    netif::require_net_admin("tcsnoop")?;
     let dir = if args.egress {
         TcDirection::Egress
     } else {
@@ -44,6 +44,12 @@ fn run() -> Result<()> {
         dir,
         args.mode,
     )?;
+    if args.default_interface {
+        bpfkit::output::note(format_args!(
+            "no -i given: tracing {} (-i IFNAME for another interface)",
+            args.interface
+        ));
+    }
     bpfkit::output::note(format_args!("{}", attachment.message));
 
     let out = Output::stdout(args.common.json)?;
@@ -56,9 +62,10 @@ fn run() -> Result<()> {
     .count_drops(&skel.maps.drops)
     .duration(args.duration)
     .run();
-    // Detach (and remove a qdisc we created) before the programs go away.
-    drop(attachment);
-    result
+    // Detach (and remove a qdisc we created) before the programs go away;
+    // an error if our filter was removed underneath us.
+    let detached = attachment.detach();
+    result.and(detached)
 }
 
 fn header(args: &Args) -> String {
@@ -142,6 +149,7 @@ fn print_event(out: &Output, args: &Args, dir: TcDirection, e: &tcsnoop_event) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
 
     fn args(argv: &[&str]) -> Args {
         Args::try_parse_from(std::iter::once("tcsnoop").chain(argv.iter().copied())).unwrap()

@@ -29,6 +29,7 @@ fn main() -> ExitCode {
 fn run() -> Result<()> {
     let args = Args::parse();
     let ifindex = netif::ifindex(&args.interface)?;
+    netif::require_net_admin("xdpcount")?;
     let mut object = MaybeUninit::uninit();
     let open = bpf::open(XdpcountSkelBuilder::default(), &mut object, &args.common)?;
     let skel = bpf::load(open)?;

@@ -296,3 +296,35 @@ pub fn assert_programs_freed(ids: &std::collections::BTreeSet<u32>) {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// Runs the built tool `name` with `args` as user nobody holding CAP_BPF
+/// and CAP_PERFMON but not CAP_NET_ADMIN (through `setpriv`'s ambient
+/// capabilities): (exit code, stderr).
+pub fn run_without_net_admin(name: &str, args: &[&str]) -> (Option<i32>, String) {
+    super::setup();
+    let out = Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--inh-caps=+bpf,+perfmon",
+            "--ambient-caps=+bpf,+perfmon",
+        ])
+        .arg(super::bin(name))
+        .args(args)
+        .output()
+        .expect("running setpriv (util-linux)");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Asserts that `name args…` run without CAP_NET_ADMIN (but with CAP_BPF
+/// and CAP_PERFMON) exits 1 with one line naming CAP_NET_ADMIN.
+pub fn assert_needs_net_admin(name: &str, args: &[&str]) {
+    let (code, err) = run_without_net_admin(name, args);
+    assert_eq!(code, Some(1), "{name}: {err}");
+    assert!(err.contains("needs CAP_NET_ADMIN"), "{name}: {err}");
+    assert_eq!(err.lines().count(), 1, "{name}: one line: {err}");
+}
