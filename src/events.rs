@@ -1,10 +1,12 @@
 //! The event loop every streaming tool runs: one interface over BPF ring
 //! buffers and perf buffers.
 //!
-//! It polls until SIGINT/SIGTERM, the optional duration, or a closed stdout;
+//! It polls until a stop signal, the optional duration, or a closed stdout;
 //! flushes output once per poll cycle; treats EINTR as a normal wake-up; and
-//! at the end drains what is left and reports lost events on stderr
-//! (ring-buffer reserve failures counted in BPF plus perf-buffer losses).
+//! at the end drains what is left and reports on stderr what was not
+//! printed: events lost (ring-buffer reserve failures counted in BPF plus
+//! perf-buffer losses) and events still buffered when printing had to stop,
+//! so printed + lost + left unprinted adds up to what the kernel produced.
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -27,6 +29,11 @@ const POLL_INTERVAL: Duration = Duration::from_millis(100);
 /// not stop. Events not handled yet stay in the buffer for the next poll.
 const HANDLE_BUDGET: Duration = Duration::from_millis(500);
 
+/// How long the exit may spend counting (not handling) events left in the
+/// buffer when printing them was cut short. Counting is a few ns an event,
+/// so this ends only under a producer that never pauses.
+const COUNT_BUDGET: Duration = Duration::from_millis(200);
+
 enum Source<'a> {
     Ring(RingBuffer<'a>),
     Perf(PerfBuffer<'a>),
@@ -38,10 +45,54 @@ pub struct EventLoop<'a> {
     drop_maps: Vec<&'a dyn MapCore>,
     perf_lost: Rc<Cell<u64>>,
     duration: Option<Duration>,
+    gate: Rc<Gate>,
+}
+
+/// What the buffer callbacks do with each event: handle it or (at exit,
+/// once printing has had its chance) only count it; and for ring buffers,
+/// when to hand control back to the loop.
+#[derive(Default)]
+struct Gate {
     /// Ring buffers: when the current poll must hand back control.
-    handle_until: Rc<Cell<Option<Instant>>>,
-    /// Set when a poll was cut short by `handle_until`.
-    cut: Rc<Cell<bool>>,
+    until: Cell<Option<Instant>>,
+    /// Set when a poll was cut short by `until`.
+    cut: Cell<bool>,
+    /// At exit: count events instead of handling them.
+    counting: Cell<bool>,
+    /// Events counted while `counting`.
+    counted: Cell<u64>,
+}
+
+impl Gate {
+    /// One event: handled, or counted; returns what a ring-buffer callback
+    /// returns (negative ends the poll).
+    fn event(&self, now: Instant, handle: impl FnOnce()) -> i32 {
+        if self.counting.get() {
+            self.counted.set(self.counted.get() + 1);
+        } else {
+            handle();
+        }
+        // libbpf has already consumed this sample when it calls us, so stop
+        // only after handling it: a negative return ends the poll (seen by
+        // the loop as EINTR) and the rest stays queued.
+        if self.until.get().is_some_and(|u| now >= u) {
+            self.cut.set(true);
+            return -libc::EINTR;
+        }
+        0
+    }
+
+    /// Starts a pass that may last `budget`.
+    fn start(&self, budget: Duration) {
+        self.cut.set(false);
+        self.until.set(Some(Instant::now() + budget));
+    }
+
+    /// From now on events are only counted.
+    fn count_only(&self) {
+        self.counting.set(true);
+        self.counted.set(0);
+    }
 }
 
 /// Adapts a handler of typed events to the raw-bytes interface.
@@ -60,27 +111,17 @@ impl<'a> EventLoop<'a> {
         out: &'a Output,
         mut handler: impl FnMut(&[u8]) + 'a,
     ) -> Result<Self> {
-        let handle_until: Rc<Cell<Option<Instant>>> = Rc::default();
-        let cut: Rc<Cell<bool>> = Rc::default();
-        let (until, was_cut) = (Rc::clone(&handle_until), Rc::clone(&cut));
+        let gate: Rc<Gate> = Rc::default();
+        let cb_gate = Rc::clone(&gate);
         let mut builder = RingBufferBuilder::new();
         builder
             .add(map, move |data: &[u8]| {
-                handler(data);
-                // libbpf has already consumed this sample when it calls us,
-                // so stop only after handling it: a negative return ends the
-                // poll (seen by the loop as EINTR) and the rest stays queued.
-                if until.get().is_some_and(|u| Instant::now() >= u) {
-                    was_cut.set(true);
-                    return -libc::EINTR;
-                }
-                0
+                cb_gate.event(Instant::now(), || handler(data))
             })
             .context("setting up the ring buffer")?;
         let ring = builder.build().context("setting up the ring buffer")?;
         let mut this = Self::new(Source::Ring(ring), out);
-        this.handle_until = handle_until;
-        this.cut = cut;
+        this.gate = gate;
         Ok(this)
     }
 
@@ -92,14 +133,21 @@ impl<'a> EventLoop<'a> {
     ) -> Result<Self> {
         let lost = Rc::new(Cell::new(0u64));
         let lost_cb = Rc::clone(&lost);
+        // Perf buffers cannot end a pass early (each pass reads up to the
+        // head seen at its start, so it ends anyway): no deadline here.
+        let gate: Rc<Gate> = Rc::default();
+        let cb_gate = Rc::clone(&gate);
         let perf = PerfBufferBuilder::new(map)
             .pages(64)
-            .sample_cb(move |_cpu: i32, data: &[u8]| handler(data))
+            .sample_cb(move |_cpu: i32, data: &[u8]| {
+                cb_gate.event(Instant::now(), || handler(data));
+            })
             .lost_cb(move |_cpu: i32, count: u64| lost_cb.set(lost_cb.get() + count))
             .build()
             .context("setting up the perf buffer")?;
         let mut this = Self::new(Source::Perf(perf), out);
         this.perf_lost = lost;
+        this.gate = gate;
         Ok(this)
     }
 
@@ -110,8 +158,7 @@ impl<'a> EventLoop<'a> {
             drop_maps: Vec::new(),
             perf_lost: Rc::new(Cell::new(0)),
             duration: None,
-            handle_until: Rc::default(),
-            cut: Rc::default(),
+            gate: Rc::default(),
         }
     }
 
@@ -139,7 +186,9 @@ impl<'a> EventLoop<'a> {
     /// Polls until told to stop, then drains, flushes and reports losses.
     pub fn run(self) -> Result<()> {
         crate::stop::install_handler();
-        let deadline = self.duration.map(|d| Instant::now() + d);
+        // A duration too long to represent (`-d 18446744073709551615`) is no
+        // deadline at all, not a panic.
+        let deadline = self.duration.and_then(|d| Instant::now().checked_add(d));
         // The header goes out now, not after the first poll cycle.
         self.out.flush();
         crate::output::note(format_args!("Tracing... Hit Ctrl-C to end."));
@@ -154,8 +203,7 @@ impl<'a> EventLoop<'a> {
                 },
                 None => POLL_INTERVAL,
             };
-            self.handle_until
-                .set(Some(Instant::now() + timeout + HANDLE_BUDGET));
+            self.gate.start(timeout + HANDLE_BUDGET);
             let result = match &self.source {
                 // Events submitted without a wake-up (drops.bpf.h's
                 // submit_event) do not end the epoll wait: take them after it.
@@ -169,25 +217,75 @@ impl<'a> EventLoop<'a> {
             }
             self.out.flush();
         }
+        let mut cut = false;
         if !self.out.is_closed() {
             // Events already in the buffer were produced before the stop:
             // print them rather than lose them (within the budget).
-            self.cut.set(false);
-            self.handle_until.set(Some(Instant::now() + HANDLE_BUDGET));
-            let _ = match &self.source {
-                Source::Ring(r) => r.consume(),
-                Source::Perf(p) => p.consume(),
-            };
-            if self.cut.get() {
-                crate::output::note(format_args!(
-                    "stopped with events still buffered: printing could not keep up with them"
-                ));
-            }
+            self.gate.start(HANDLE_BUDGET);
+            let _ = self.consume();
+            cut = self.gate.cut.get();
         }
+        // What printing could not take (cut short, or output dropped at a
+        // stop) is counted, so nothing is lost silently. A reader that has
+        // gone (`| head`) asked for no more: nothing to count for it.
+        let left = if cut || (self.out.is_closed() && !self.out.reader_gone()) {
+            Some(self.count_left())
+        } else {
+            None
+        };
         let result = self.out.finish();
         report_lost(self.lost()?);
+        if let Some(line) = left.and_then(|l| left_line(l.count, l.complete)) {
+            crate::output::note(format_args!("{line}"));
+        }
         result
     }
+
+    /// One pass over what is buffered now: handles (or counts) it.
+    fn consume(&self) -> libbpf_rs::Result<()> {
+        match &self.source {
+            Source::Ring(r) => r.consume(),
+            Source::Perf(p) => p.consume(),
+        }
+    }
+
+    /// Consumes the rest of the buffer, counting events instead of handling
+    /// them (within [`COUNT_BUDGET`]).
+    fn count_left(&self) -> Left {
+        self.gate.count_only();
+        self.gate.start(COUNT_BUDGET);
+        let _ = self.consume();
+        Left {
+            count: self.gate.counted.get(),
+            complete: !self.gate.cut.get(),
+        }
+    }
+}
+
+/// Events left in the buffer at exit, unprinted.
+#[derive(Clone, Copy, Debug)]
+struct Left {
+    count: u64,
+    /// False when counting itself ran out of time: `count` is a lower bound.
+    complete: bool,
+}
+
+/// The stderr line for events left unprinted at exit; none when there are none.
+fn left_line(count: u64, complete: bool) -> Option<String> {
+    match (count, complete) {
+        (0, true) => None,
+        (n, true) => Some(format!(
+            "{n} {} left unprinted at exit (printing could not keep up)",
+            events_word(n)
+        )),
+        (n, false) => Some(format!(
+            "at least {n} events left unprinted at exit (printing could not keep up)"
+        )),
+    }
+}
+
+fn events_word(n: u64) -> &'static str {
+    if n == 1 { "event" } else { "events" }
 }
 
 /// The maps of an event tool's BPF object: its `events` ring or perf buffer
@@ -251,5 +349,62 @@ pub fn stream_records<S: EventMaps, R>(
 pub fn report_lost(lost: u64) {
     if lost > 0 {
         crate::output::note(format_args!("{lost} events lost"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn left_unprinted_lines() {
+        assert_eq!(left_line(0, true), None);
+        assert_eq!(
+            left_line(1, true).as_deref(),
+            Some("1 event left unprinted at exit (printing could not keep up)")
+        );
+        assert_eq!(
+            left_line(1234, true).as_deref(),
+            Some("1234 events left unprinted at exit (printing could not keep up)")
+        );
+        assert_eq!(
+            left_line(5, false).as_deref(),
+            Some("at least 5 events left unprinted at exit (printing could not keep up)")
+        );
+    }
+
+    #[test]
+    fn gate_handles_then_counts_what_is_left() {
+        let gate = Gate::default();
+        let mut handled = 0;
+        gate.start(Duration::from_secs(60));
+        for _ in 0..3 {
+            assert_eq!(gate.event(Instant::now(), || handled += 1), 0);
+        }
+        gate.count_only();
+        for _ in 0..5 {
+            assert_eq!(gate.event(Instant::now(), || handled += 1), 0);
+        }
+        // handled + counted = every event the buffer held.
+        assert_eq!((handled, gate.counted.get()), (3, 5));
+        assert!(!gate.cut.get());
+    }
+
+    #[test]
+    fn gate_cuts_a_pass_at_its_deadline_after_taking_the_event() {
+        let gate = Gate::default();
+        let mut handled = 0;
+        gate.start(Duration::from_millis(10));
+        let late = Instant::now() + Duration::from_secs(1);
+        assert_eq!(gate.event(late, || handled += 1), -libc::EINTR);
+        // The event libbpf handed over was handled, not dropped.
+        assert_eq!(handled, 1);
+        assert!(gate.cut.get());
+        // Counting is cut the same way, and still counts the event it got.
+        gate.count_only();
+        gate.start(Duration::from_millis(10));
+        assert_eq!(gate.event(late, || handled += 1), -libc::EINTR);
+        assert_eq!((handled, gate.counted.get()), (1, 1));
+        assert!(gate.cut.get());
     }
 }

@@ -1,6 +1,33 @@
 //! Formatting shared by the tools: task names, times, errno and signal names.
 
+use std::borrow::Cow;
 use std::time::Instant;
+
+/// `s` with every control character made visible, so text from outside
+/// (arguments, task names, paths) can never split a line or drive the
+/// terminal: `\n`, `\r`, `\t` by name, other C0 controls, ESC and DEL as
+/// `\x1b`-style hex, C1 controls (U+0080..U+009F, which some terminals
+/// take as escape sequences) as `\u{9b}`. Everything else, backslashes
+/// included, is kept as is; text without control characters is borrowed.
+pub fn escape_control(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(char::is_control) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x80 && c.is_control() => {
+                out.push_str(&format!("\\x{:02x}", c as u32));
+            }
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
 
 /// A NUL-terminated kernel char array (`comm`, paths) as text.
 /// Invalid UTF-8 is replaced rather than rejected: a task name is data.
@@ -14,30 +41,6 @@ pub fn c_chars(chars: &[i8]) -> String {
     // SAFETY: i8 and u8 have the same size, alignment and validity.
     let bytes = unsafe { std::slice::from_raw_parts(chars.as_ptr().cast::<u8>(), chars.len()) };
     c_str(bytes)
-}
-
-/// `s` with its control bytes escaped, for a table line or a one-line
-/// error: `\n`, `\r`, `\t` and `\xNN` for the other C0 bytes, DEL and the C1
-/// controls, so traced data or user input can neither split a line nor
-/// send escape sequences to a terminal. Borrowed when there is none.
-pub fn escape_control(s: &str) -> std::borrow::Cow<'_, str> {
-    use std::fmt::Write as _;
-    if !s.chars().any(char::is_control) {
-        return std::borrow::Cow::Borrowed(s);
-    }
-    let mut e = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            '\n' => e.push_str("\\n"),
-            '\r' => e.push_str("\\r"),
-            '\t' => e.push_str("\\t"),
-            c if c.is_control() => {
-                let _ = write!(e, "\\x{:02x}", c as u32);
-            }
-            c => e.push(c),
-        }
-    }
-    std::borrow::Cow::Owned(e)
 }
 
 /// Local wall-clock time as `HH:MM:SS`, the libbpf-tools `TIME` column.
@@ -209,6 +212,20 @@ mod tests {
             "signal 11 (Segmentation fault), core dumped"
         );
         assert_eq!(decode_wait_status(42 << 8), (42, 0, false));
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert!(matches!(escape_control("plain /x y"), Cow::Borrowed(_)));
+        assert!(matches!(escape_control("é ü \\n"), Cow::Borrowed(_)));
+        assert_eq!(escape_control("lo\nx"), "lo\\nx");
+        assert_eq!(escape_control("a\tb\rc"), "a\\tb\\rc");
+        assert_eq!(escape_control("\x1b[31mred"), "\\x1b[31mred");
+        assert_eq!(escape_control("\0\x01\x7f"), "\\x00\\x01\\x7f");
+        assert_eq!(escape_control("\u{9b}2J"), "\\u{9b}2J");
+        let escaped = escape_control("/x\ny\u{85}z");
+        assert!(!escaped.contains('\n') && !escaped.contains('\u{85}'));
+        assert_eq!(escaped, "/x\\ny\\u{85}z");
     }
 
     #[test]

@@ -363,10 +363,12 @@ impl<'a> IntervalLoop<'a> {
         self.out.flush();
         crate::output::note(format_args!("{}", self.banner));
         let start = Instant::now();
-        let end = self.duration.map(|d| start + d);
+        // A time too far away to represent (`-d 18446744073709551615`) is
+        // no deadline at all, not a panic.
+        let end = self.duration.and_then(|d| start.checked_add(d));
         let mut number = 0u64;
         loop {
-            let next = self.every.map(|e| start + e * (number as u32 + 1));
+            let next = self.every.and_then(|e| nth_tick(start, e, number + 1));
             let wake = match (next, end) {
                 (Some(n), Some(e)) => Some(n.min(e)),
                 (n, e) => n.or(e),
@@ -412,6 +414,12 @@ impl<'a> IntervalLoop<'a> {
             std::thread::sleep(step);
         }
     }
+}
+
+/// `start + every * n`, or `None` when that is beyond what `Instant` holds.
+fn nth_tick(start: Instant, every: Duration, n: u64) -> Option<Instant> {
+    let n = u32::try_from(n).ok()?;
+    start.checked_add(every.checked_mul(n)?)
 }
 
 #[cfg(test)]
@@ -733,6 +741,20 @@ mod tests {
             })
             .unwrap();
         assert_eq!(n, 1);
+    }
+
+    #[test]
+    fn ticks_beyond_what_instant_holds_are_none() {
+        let start = Instant::now();
+        let sec = Duration::from_secs(1);
+        assert_eq!(nth_tick(start, sec, 3), Some(start + 3 * sec));
+        assert_eq!(nth_tick(start, Duration::from_secs(u64::MAX), 1), None);
+        assert_eq!(
+            nth_tick(start, Duration::from_secs(i64::MAX as u64), 2),
+            None
+        );
+        assert_eq!(nth_tick(start, Duration::MAX, 1), None);
+        assert_eq!(nth_tick(start, sec, u64::MAX), None);
     }
 
     #[test]

@@ -76,8 +76,10 @@ pub fn main(tool: &str, body: impl FnOnce() -> anyhow::Result<()>) -> std::proce
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            // `{:#}` joins the cause chain on one line.
-            output::note(format_args!("{tool}: {e:#}"));
+            // `{:#}` joins the cause chain on one line; escaping keeps it one
+            // line when it quotes user input (`-i $'lo\nx'`).
+            let message = format!("{e:#}");
+            output::note(format_args!("{tool}: {}", fmt::escape_control(&message)));
             std::process::ExitCode::FAILURE
         }
     }

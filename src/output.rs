@@ -7,21 +7,149 @@
 //! ends the tool with status 0. Nothing here panics on a write error, which
 //! matters because rows are written from inside libbpf callbacks, where a
 //! panic cannot unwind and would abort the process.
+//!
+//! A stop request (SIGINT...) must end the tool even when stdout is a full
+//! pipe nobody reads: the signal interrupts a blocked write (the handler is
+//! installed without SA_RESTART, see [`crate::stop`]), and from then on
+//! writes go out only while the reader takes them, for a short grace
+//! period; what does not fit is dropped and the tool ends with status 0.
 
 use std::cell::{Cell, RefCell};
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::os::fd::AsFd;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use serde::Serialize;
+
+/// How long, once a stop is requested, output may wait for a slow reader
+/// before the rest is dropped.
+const STOP_WRITE_GRACE: Duration = Duration::from_millis(300);
+
+/// Why the output stopped taking rows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Failure {
+    /// EPIPE: the reader has gone; the quiet, normal end of `| head`.
+    ReaderGone,
+    /// A stop was requested while the reader was not reading: the rest was
+    /// dropped rather than keep the tool alive.
+    Stopped,
+    /// A real write error (a full disk...), reported at the end.
+    Error(io::ErrorKind, Option<i32>),
+}
+
+impl Failure {
+    fn of(e: &io::Error) -> Failure {
+        if e.kind() == io::ErrorKind::BrokenPipe {
+            Failure::ReaderGone
+        } else if e.get_ref().is_some_and(|inner| inner.is::<Stopped>()) {
+            Failure::Stopped
+        } else {
+            Failure::Error(e.kind(), e.raw_os_error())
+        }
+    }
+}
+
+/// The error a write returns once a stop request has cut output short.
+#[derive(Debug)]
+struct Stopped;
+
+impl std::fmt::Display for Stopped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("output dropped at stop: the reader was not reading")
+    }
+}
+
+impl std::error::Error for Stopped {}
+
+/// The text of a write error: the C library's words for an errno,
+/// lower-cased like the rest of our messages ("no space left on device").
+fn error_text(kind: io::ErrorKind, errno: Option<i32>) -> String {
+    match errno {
+        Some(n) => {
+            let desc = nix::errno::Errno::from_raw(n).desc();
+            let mut chars = desc.chars();
+            match chars.next() {
+                Some(first) => first.to_lowercase().chain(chars).collect(),
+                None => io::Error::from(kind).to_string(),
+            }
+        }
+        None => io::Error::from(kind).to_string(),
+    }
+}
+
+/// fd 1 as a writer that a stop request can unblock (see the module doc).
+struct StopAwareFile {
+    file: File,
+    /// [`crate::stop::requested`]; the unit tests pass their own.
+    stop_requested: fn() -> bool,
+    /// Set at the first write after a stop request.
+    give_up_at: Option<Instant>,
+}
+
+impl StopAwareFile {
+    fn new(file: File, stop_requested: fn() -> bool) -> Self {
+        StopAwareFile {
+            file,
+            stop_requested,
+            give_up_at: None,
+        }
+    }
+
+    /// A write after a stop request: only what the reader takes now, and
+    /// only until the grace period is over. A pipe that polls writable has
+    /// room for at least one page, so a write of at most PIPE_BUF bytes
+    /// then does not block.
+    fn write_while_stopping(&mut self, buf: &[u8]) -> io::Result<usize> {
+        use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+        let give_up_at = *self
+            .give_up_at
+            .get_or_insert_with(|| Instant::now() + STOP_WRITE_GRACE);
+        loop {
+            let Some(left) = give_up_at.checked_duration_since(Instant::now()) else {
+                return Err(io::Error::other(Stopped));
+            };
+            let timeout = PollTimeout::try_from(left).unwrap_or(PollTimeout::ZERO);
+            let mut fds = [PollFd::new(self.file.as_fd(), PollFlags::POLLOUT)];
+            match poll(&mut fds, timeout) {
+                Ok(0) => return Err(io::Error::other(Stopped)),
+                Ok(_) => {}
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(e) => return Err(e.into()),
+            }
+            let chunk = &buf[..buf.len().min(libc::PIPE_BUF)];
+            match self.file.write(chunk) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                result => return result,
+            }
+        }
+    }
+}
+
+impl Write for StopAwareFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if !(self.stop_requested)() {
+            match self.file.write(buf) {
+                // The stop signal interrupted a blocked write.
+                Err(e) if e.kind() == io::ErrorKind::Interrupted && (self.stop_requested)() => {}
+                result => return result,
+            }
+        }
+        self.write_while_stopping(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
 
 pub struct Output {
     writer: RefCell<Box<dyn Write>>,
     line_buffered: bool,
     json: bool,
-    /// Set by the first failed write; `BrokenPipe` is the quiet, normal end.
-    failed: Cell<Option<io::ErrorKind>>,
+    /// Set by the first failed write.
+    failed: Cell<Option<Failure>>,
 }
 
 impl Output {
@@ -35,7 +163,10 @@ impl Output {
             .as_fd()
             .try_clone_to_owned()
             .context("duplicating stdout")?;
-        let writer = BufWriter::with_capacity(64 * 1024, File::from(fd));
+        let writer = BufWriter::with_capacity(
+            64 * 1024,
+            StopAwareFile::new(File::from(fd), crate::stop::requested),
+        );
         Ok(Self::new(Box::new(writer), tty, json))
     }
 
@@ -53,9 +184,16 @@ impl Output {
         self.json
     }
 
-    /// True once a write failed (the reader went away, or the disk is full).
+    /// True once a write failed (the reader went away, the disk is full, or
+    /// a stop request found the reader not reading).
     pub fn is_closed(&self) -> bool {
         self.failed.get().is_some()
+    }
+
+    /// True once a write found the reader gone (EPIPE): nobody is left to
+    /// tell about anything further.
+    pub fn reader_gone(&self) -> bool {
+        self.failed.get() == Some(Failure::ReaderGone)
     }
 
     /// Writes one text line (a newline is appended).
@@ -89,7 +227,8 @@ impl Output {
     /// Writes one JSON object on its own line.
     pub fn json<T: Serialize + ?Sized>(&self, value: &T) {
         self.write_with(|w| {
-            // io::Error::from keeps an I/O error's kind (EPIPE stays EPIPE).
+            // `io::Error::from` hands back the writer's own error (EPIPE,
+            // ENOSPC) rather than hiding it as "other error".
             serde_json::to_writer(&mut *w, value).map_err(io::Error::from)?;
             w.write_all(b"\n")
         });
@@ -103,14 +242,15 @@ impl Output {
         self.note(result);
     }
 
-    /// Flushes and reports a real write failure; EPIPE is a normal end.
+    /// Flushes and reports a real write failure; EPIPE and output dropped
+    /// at a stop are a normal end.
     pub fn finish(&self) -> Result<()> {
         self.flush();
         match self.failed.get() {
-            None | Some(io::ErrorKind::BrokenPipe) => Ok(()),
-            Some(kind) => Err(anyhow::anyhow!(
+            None | Some(Failure::ReaderGone | Failure::Stopped) => Ok(()),
+            Some(Failure::Error(kind, errno)) => Err(anyhow::anyhow!(
                 "writing output failed: {}",
-                io::Error::from(kind)
+                error_text(kind, errno)
             )),
         }
     }
@@ -130,7 +270,7 @@ impl Output {
 
     fn note(&self, result: io::Result<()>) {
         if let Err(e) = result {
-            self.failed.set(Some(e.kind()));
+            self.failed.set(Some(Failure::of(&e)));
         }
     }
 }
@@ -197,13 +337,14 @@ mod tests {
     struct Capture {
         bytes: Rc<RefCell<Vec<u8>>>,
         writes: Rc<Cell<usize>>,
-        fail_with: Rc<Cell<Option<io::ErrorKind>>>,
+        /// An errno every write fails with (EPIPE, ENOSPC).
+        fail_with: Rc<Cell<Option<i32>>>,
     }
 
     impl Write for Capture {
         fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-            if let Some(kind) = self.fail_with.get() {
-                return Err(io::Error::from(kind));
+            if let Some(errno) = self.fail_with.get() {
+                return Err(io::Error::from_raw_os_error(errno));
             }
             self.writes.set(self.writes.get() + 1);
             self.bytes.borrow_mut().extend_from_slice(buf);
@@ -211,7 +352,7 @@ mod tests {
         }
         fn flush(&mut self) -> io::Result<()> {
             match self.fail_with.get() {
-                Some(kind) => Err(io::Error::from(kind)),
+                Some(errno) => Err(io::Error::from_raw_os_error(errno)),
                 None => Ok(()),
             }
         }
@@ -263,21 +404,115 @@ mod tests {
         let cap = Capture::default();
         let out = Output::new(Box::new(cap.clone()), true, false);
         out.line(format_args!("before"));
-        cap.fail_with.set(Some(io::ErrorKind::BrokenPipe));
+        cap.fail_with.set(Some(libc::EPIPE));
         out.line(format_args!("after"));
-        assert!(out.is_closed());
+        assert!(out.is_closed() && out.reader_gone());
         out.line(format_args!("dropped"));
         assert!(out.finish().is_ok(), "EPIPE is a normal end");
         assert_eq!(text(&cap), "before\n");
     }
 
     #[test]
-    fn other_write_errors_are_reported() {
+    fn other_write_errors_are_reported_by_name() {
         let cap = Capture::default();
         let out = Output::new(Box::new(cap.clone()), true, false);
-        cap.fail_with.set(Some(io::ErrorKind::StorageFull));
+        cap.fail_with.set(Some(libc::ENOSPC));
         out.line(format_args!("x"));
-        assert!(out.is_closed());
-        assert!(out.finish().is_err());
+        assert!(out.is_closed() && !out.reader_gone());
+        let err = out.finish().unwrap_err().to_string();
+        assert_eq!(err, "writing output failed: no space left on device");
+    }
+
+    #[test]
+    fn json_broken_pipe_closes_quietly() {
+        // serde_json wraps the writer's error; it must still read as EPIPE.
+        let cap = Capture::default();
+        let out = Output::new(Box::new(cap.clone()), true, true);
+        cap.fail_with.set(Some(libc::EPIPE));
+        out.json(&serde_json::json!({"pid": 1}));
+        assert!(out.reader_gone());
+        assert!(out.finish().is_ok(), "EPIPE is a normal end in JSON too");
+    }
+
+    #[test]
+    fn json_full_disk_is_named() {
+        let cap = Capture::default();
+        let out = Output::new(Box::new(cap.clone()), true, true);
+        cap.fail_with.set(Some(libc::ENOSPC));
+        out.json(&serde_json::json!({"pid": 1}));
+        let err = out.finish().unwrap_err().to_string();
+        assert_eq!(err, "writing output failed: no space left on device");
+    }
+
+    #[test]
+    fn buffered_json_errors_keep_their_cause() {
+        // On a pipe the error shows at the flush, through BufWriter.
+        for (errno, reader_gone) in [(libc::EPIPE, true), (libc::ENOSPC, false)] {
+            let cap = Capture::default();
+            let out = Output::new(Box::new(BufWriter::new(cap.clone())), false, true);
+            cap.fail_with.set(Some(errno));
+            out.json(&serde_json::json!({"pid": 1}));
+            out.flush();
+            assert!(out.is_closed());
+            assert_eq!(out.reader_gone(), reader_gone, "errno {errno}");
+            assert_eq!(out.finish().is_ok(), reader_gone, "errno {errno}");
+        }
+    }
+
+    /// A pipe whose buffer is full and whose reader never reads.
+    fn full_pipe() -> (std::os::fd::OwnedFd, File) {
+        use nix::fcntl::{FcntlArg, OFlag, fcntl};
+        let (reader, writer) = nix::unistd::pipe().unwrap();
+        let mut writer = File::from(writer);
+        fcntl(&writer, FcntlArg::F_SETFL(OFlag::O_NONBLOCK)).unwrap();
+        while writer.write(&[0u8; 4096]).is_ok() {}
+        fcntl(&writer, FcntlArg::F_SETFL(OFlag::empty())).unwrap();
+        (reader, writer)
+    }
+
+    fn always() -> bool {
+        true
+    }
+
+    #[test]
+    fn a_stop_drops_output_the_reader_does_not_take() {
+        let (_reader, writer) = full_pipe();
+        let out = Output::new(
+            Box::new(BufWriter::new(StopAwareFile::new(writer, always))),
+            false,
+            false,
+        );
+        out.line(format_args!("never read"));
+        let start = Instant::now();
+        out.flush();
+        let took = start.elapsed();
+        assert!(out.is_closed() && !out.reader_gone());
+        // (poll's timeout is in whole milliseconds)
+        assert!(
+            took >= STOP_WRITE_GRACE - Duration::from_millis(2),
+            "{took:?}"
+        );
+        assert!(took < STOP_WRITE_GRACE * 5, "{took:?}");
+        assert!(out.finish().is_ok(), "output dropped at a stop is no error");
+        // Dropping the BufWriter (which flushes) must not block either.
+        let start = Instant::now();
+        drop(out);
+        assert!(start.elapsed() < STOP_WRITE_GRACE, "{:?}", start.elapsed());
+    }
+
+    #[test]
+    fn a_stop_still_writes_what_the_reader_takes() {
+        use std::io::Read;
+        let (reader, writer) = nix::unistd::pipe().unwrap();
+        let mut file = StopAwareFile::new(File::from(writer), always);
+        let big = vec![b'x'; 3 * libc::PIPE_BUF];
+        let reading = std::thread::spawn(move || {
+            let mut got = Vec::new();
+            File::from(reader).read_to_end(&mut got).unwrap();
+            got.len()
+        });
+        file.write_all(&big).unwrap();
+        drop(file);
+        assert_eq!(reading.join().unwrap(), big.len());
     }
 }

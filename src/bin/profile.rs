@@ -213,7 +213,7 @@ fn header(args: &Args, ctrl_c: bool) -> String {
 /// newly seen in `counts` are remembered, so a process that exits before
 /// the report is still symbolized.
 fn wait(args: &Args, out: &Output, counts: &dyn MapCore, sym: &Symbolizer) {
-    let end = args.duration.map(|d| Instant::now() + d);
+    let end = args.duration.and_then(|d| Instant::now().checked_add(d));
     let mut seen: HashSet<u32> = HashSet::new();
     let mut next_scan = Instant::now();
     loop {
