@@ -223,3 +223,30 @@ fn readme_links_every_page() {
     }
     assert!(readme.contains("(docs/parity.md)"));
 }
+
+/// Every tool's JSON keys are checked against docs/json.md by a unit test of
+/// its own (`row::assert_keys_in_schema`, no root): a new tool cannot skip it.
+#[test]
+fn every_tool_checks_its_json_keys_against_the_schema() {
+    let mut missing = Vec::new();
+    for tool in tools() {
+        if tool == "bpfkit-exporter" {
+            continue; // serves Prometheus text, not JSON lines
+        }
+        let src = std::fs::read_to_string(root().join("src/bin").join(format!("{tool}.rs")))
+            .unwrap_or_default();
+        let shared = ["fentry-unlink", "kprobe-unlink"].contains(&tool.as_str());
+        let body = if shared {
+            std::fs::read_to_string(root().join("src/unlink.rs")).unwrap()
+        } else {
+            src
+        };
+        if !body.contains("assert_keys_in_schema") {
+            missing.push(tool);
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "no json_keys_follow_the_schema test in: {missing:?}"
+    );
+}

@@ -268,3 +268,34 @@ fn lifecycle() {
         let _ = File::open(missing_path());
     });
 }
+
+/// A path with a newline, a quote and an ESC sequence is one table row with
+/// the bytes escaped (it used to split the row and reach the terminal raw);
+/// JSON keeps the path as it was.
+#[test]
+fn control_bytes_in_paths_cannot_split_a_row() {
+    let tag = unique("bpfkit-esc-");
+    let path = format!("/tmp/{tag}\nnew\"line\x1b[31m");
+    let table = Tool::start("opensnoop", &["-p", &std::process::id().to_string()]);
+    let json = Tool::start(
+        "opensnoop",
+        &["--json", "-p", &std::process::id().to_string()],
+    );
+    assert!(File::open(&path).is_err());
+    let line = table.expect_line(&tag);
+    assert!(
+        line.ends_with(&format!("/tmp/{tag}\\nnew\"line\\x1b[31m")),
+        "{line:?}"
+    );
+    let v = json.expect_json("path", &json!(path));
+    assert_eq!(v["errno"], json!(2));
+    let fin = table.stop();
+    assert!(fin.status.success());
+    assert!(
+        !fin.stdout.iter().any(|l| l.starts_with("new\"line")),
+        "the path split the row: {:?}",
+        fin.stdout
+    );
+    assert!(fin.stdout.iter().all(|l| !l.contains('\x1b')));
+    assert!(json.stop().status.success());
+}
