@@ -10,7 +10,7 @@ use bpfkit::args::opensnoop::Args;
 use bpfkit::cli::{self};
 use bpfkit::events::{EventLoop, typed};
 use bpfkit::skel::opensnoop::{OpensnoopSkelBuilder, types::open_event};
-use bpfkit::{Output, bpf, fmt, probe};
+use bpfkit::{Output, bpf, fmt, kernel, probe};
 use clap::Parser;
 use serde_json::json;
 
@@ -38,16 +38,34 @@ fn run() -> Result<()> {
     rodata.targ_uid = args.uid.unwrap_or(u32::MAX);
     rodata.targ_failed = args.failed;
     rodata.targ_success = args.success;
-    // open(2) and openat2(2) are not on every kernel/architecture.
+    // open(2) and openat2(2) are not on every kernel/architecture. Before
+    // 5.15 (no bpf_task_pt_regs) the enter+exit pairs replace the exit-only programs.
+    let exit_only = kernel::TASK_PT_REGS.available();
     let progs = &mut open.progs;
-    for (syscall, exit) in [
-        ("open", &mut progs.exit_open),
-        ("openat2", &mut progs.exit_openat2),
+    for (syscall, exit, enter_paired, exit_paired) in [
+        (
+            "open",
+            &mut progs.exit_open,
+            &mut progs.enter_open_paired,
+            &mut progs.exit_open_paired,
+        ),
+        (
+            "openat",
+            &mut progs.exit_openat,
+            &mut progs.enter_openat_paired,
+            &mut progs.exit_openat_paired,
+        ),
+        (
+            "openat2",
+            &mut progs.exit_openat2,
+            &mut progs.enter_openat2_paired,
+            &mut progs.exit_openat2_paired,
+        ),
     ] {
-        exit.set_autoload(probe::tracepoint_exists(
-            "syscalls",
-            &format!("sys_exit_{syscall}"),
-        )?);
+        let exists = probe::tracepoint_exists("syscalls", &format!("sys_exit_{syscall}"))?;
+        exit.set_autoload(exists && exit_only);
+        enter_paired.set_autoload(exists && !exit_only);
+        exit_paired.set_autoload(exists && !exit_only);
     }
     let mut skel = bpf::load(open)?;
     bpf::attach(&mut skel)?;
