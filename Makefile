@@ -1,7 +1,7 @@
 # bpfkit — see README.md. `make test` and `make bench` need root.
 CARGO ?= cargo
 
-.PHONY: all build release install uninstall deb test unit lint bench vmtest docs \
+.PHONY: all build release install uninstall deb test unit lint bench vmtest vmtest-ci docs \
 	deps-build deps-test deps-bench deps-static tracefs clean
 
 # `make && sudo make install`, like bpftool: `make` builds what `make install`
@@ -35,10 +35,15 @@ unit: deps-build
 test: deps-test tracefs lint
 	$(CARGO) test
 
-# The integration tests on Debian 6.1 and 6.12 kernels under qemu (and the
-# host), with a tool x kernel x mode table at the end. Installs what it needs.
+# The integration tests on Debian's 5.10, 6.1 and 6.12 kernels under qemu
+# (and the host), with a tool x kernel x mode table at the end. Installs what
+# it needs. vmtest-ci (CI): the guests only, only the kernel tests
+# (scripts/vmtest-ci.list), each once.
 vmtest: deps-test tracefs
 	scripts/vmtest.sh
+
+vmtest-ci: deps-test tracefs
+	VMTEST_HOST=0 VMTEST_SUBSET=ci scripts/vmtest.sh
 
 # Recapture the example output in docs/*.md from real runs (root; needs the
 # test dependencies: curl, java, cc). tests/docs.rs checks the pages.

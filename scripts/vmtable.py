@@ -22,9 +22,13 @@ def cell(label, name, mode, text):
 planned = [line.rstrip("\n").split("\t")
            for path in sorted(glob.glob(f"{outdir}/*/planned.tsv")) for line in open(path)]
 summary = [line for path in sorted(glob.glob(f"{outdir}/*/summary.tsv")) for line in open(path)]
+tests_run = {}
+seconds = {}
 for line in summary:
-    label, name, mode, passed, failed, rc = line.rstrip("\n").split("\t")
+    label, name, mode, passed, failed, rc, *secs = line.rstrip("\n").split("\t")
     passed, failed, rc = int(passed), int(failed), int(rc)
+    tests_run[label] = tests_run.get(label, 0) + passed + failed
+    seconds[label] = seconds.get(label, 0) + sum(int(x) for x in secs)
     ok = rc == 0 and failed == 0 and passed > 0
     cell(label, name, mode, f"{'ok' if ok else 'FAIL'} {passed}/{passed + failed}")
     if not ok:
@@ -42,6 +46,8 @@ print(f"{'tool':<14} {'mode':<11} " + " ".join(f"{l:<{width}}" for l in labels))
 for (name, mode), by_label in sorted(rows.items()):
     cells = " ".join(f"{by_label.get(l, '-'):<{width}}" for l in labels)
     print(f"{name:<14} {mode:<11} {cells}")
+print(f"{'tests run':<27}" + " ".join(f"{tests_run.get(l, 0):<{width}}" for l in labels))
+print(f"{'seconds in tests':<27}" + " ".join(f"{seconds.get(l, 0):<{width}}" for l in labels))
 runs = sum(1 for r in rows.values() for c in r.values() if c.startswith("ok"))
 print(f"{runs} passed, {len(bad)} failed")
 for b in bad:

@@ -26,6 +26,7 @@ pub mod events;
 pub mod fmt;
 pub mod hist;
 pub mod hooks;
+pub mod kernel;
 pub mod net;
 pub mod netif;
 pub mod output;

@@ -10,7 +10,7 @@ use anyhow::Result;
 use bpfkit::args::opensnoop::Args;
 use bpfkit::row::{Cell, Table};
 use bpfkit::skel::opensnoop::{OpensnoopSkelBuilder, types::open_event};
-use bpfkit::{bpf, events, fmt, probe};
+use bpfkit::{bpf, events, fmt, kernel, probe};
 use clap::Parser;
 
 fn main() -> ExitCode {
@@ -28,16 +28,34 @@ fn run() -> Result<()> {
     rodata.targ_uid = args.uid.unwrap_or(u32::MAX);
     rodata.targ_failed = args.failed;
     rodata.targ_success = args.success;
-    // open(2) and openat2(2) are not on every kernel/architecture.
-    let progs = &mut open.progs;
-    for (syscall, exit) in [
-        ("open", &mut progs.exit_open),
-        ("openat2", &mut progs.exit_openat2),
+    // open(2) and openat2(2) are not on every kernel/architecture. Before
+    // 5.15 (no bpf_task_pt_regs) enter+exit pairs replace the exit-only programs.
+    let exit_only = kernel::TASK_PT_REGS.available();
+    let p = &mut open.progs;
+    for (syscall, exit, enter_paired, exit_paired) in [
+        (
+            "open",
+            &mut p.exit_open,
+            &mut p.enter_open_paired,
+            &mut p.exit_open_paired,
+        ),
+        (
+            "openat",
+            &mut p.exit_openat,
+            &mut p.enter_openat_paired,
+            &mut p.exit_openat_paired,
+        ),
+        (
+            "openat2",
+            &mut p.exit_openat2,
+            &mut p.enter_openat2_paired,
+            &mut p.exit_openat2_paired,
+        ),
     ] {
-        exit.set_autoload(probe::tracepoint_exists(
-            "syscalls",
-            &format!("sys_exit_{syscall}"),
-        )?);
+        let exists = probe::tracepoint_exists("syscalls", &format!("sys_exit_{syscall}"))?;
+        exit.set_autoload(exists && exit_only);
+        enter_paired.set_autoload(exists && !exit_only);
+        exit_paired.set_autoload(exists && !exit_only);
     }
     let mut skel = bpf::load(open)?;
     bpf::attach(&mut skel)?;

@@ -10,7 +10,10 @@
  * workload. The event goes to user space through a ring buffer.
  * Filters: process (tgid), thread, uid, failed-only, success-only (both
  * result filters run before the ring-buffer reserve, so a dropped call costs
- * no event). */
+ * no event).
+ * Before Linux 5.15 (no bpf_task_pt_regs) user space loads the *_paired
+ * programs instead: sys_enter_* saves the path pointer and flags per thread
+ * (as libbpf-tools' opensnoop does) and sys_exit_* picks them up. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
@@ -30,6 +33,19 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 4 * 1024 * 1024);
 } events SEC(".maps");
+
+/* Arguments saved at syscall entry, by thread id (the *_paired programs). */
+struct open_args {
+	const char *path;
+	__u64 flags;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 10240);
+	__type(key, __u32);
+	__type(value, struct open_args);
+} starts SEC(".maps");
 
 struct open_event _open_event = {};
 
@@ -124,4 +140,78 @@ int exit_openat2(struct trace_event_raw_sys_exit *ctx)
 		e->flags = 0;
 	submit_event(&events, e);
 	return 0;
+}
+
+/* ---- Before 5.15: an enter+exit pair per syscall, keyed by thread id. */
+
+static __always_inline int save_args(const char *path, __u64 flags)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id;
+	struct open_args args = { .path = path, .flags = flags };
+
+	if (!trace_allowed(id))
+		return 0;
+	/* A full map loses this call's event: counted like a full ring buffer. */
+	if (bpf_map_update_elem(&starts, &tid, &args, BPF_ANY))
+		count_drop();
+	return 0;
+}
+
+static __always_inline int emit_saved(struct trace_event_raw_sys_exit *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct open_args *args;
+	struct open_event *e;
+
+	args = bpf_map_lookup_elem(&starts, &tid);
+	if (!args)
+		return 0;
+	e = open_event(ctx, args->path);
+	if (e) {
+		e->flags = args->flags;
+		submit_event(&events, e);
+	}
+	bpf_map_delete_elem(&starts, &tid);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_open")
+int enter_open_paired(struct trace_event_raw_sys_enter *ctx)
+{
+	return save_args((const char *)ctx->args[0], ctx->args[1]);
+}
+
+SEC("tracepoint/syscalls/sys_exit_open")
+int exit_open_paired(struct trace_event_raw_sys_exit *ctx)
+{
+	return emit_saved(ctx);
+}
+
+SEC("tracepoint/syscalls/sys_enter_openat")
+int enter_openat_paired(struct trace_event_raw_sys_enter *ctx)
+{
+	return save_args((const char *)ctx->args[1], ctx->args[2]);
+}
+
+SEC("tracepoint/syscalls/sys_exit_openat")
+int exit_openat_paired(struct trace_event_raw_sys_exit *ctx)
+{
+	return emit_saved(ctx);
+}
+
+SEC("tracepoint/syscalls/sys_enter_openat2")
+int enter_openat2_paired(struct trace_event_raw_sys_enter *ctx)
+{
+	struct open_how *how = (struct open_how *)ctx->args[2];
+	__u64 flags = 0;
+
+	bpf_probe_read_user(&flags, sizeof(flags), &how->flags);
+	return save_args((const char *)ctx->args[1], flags);
+}
+
+SEC("tracepoint/syscalls/sys_exit_openat2")
+int exit_openat2_paired(struct trace_event_raw_sys_exit *ctx)
+{
+	return emit_saved(ctx);
 }
