@@ -29,6 +29,32 @@ pub fn escape_control(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// A relative `path` joined to the directory it starts from, given as its
+/// components leaf first (as BPF reads them up the dentry chain, see
+/// `src/bpf/path.bpf.h`). An absolute `path` is returned as it is. When the
+/// walk stopped early (`truncated`), the result does not start with `/`; when
+/// it failed, `path` is returned unresolved: never a wrong absolute path.
+pub fn join_start_dir(
+    dir_leaf_first: &[String],
+    truncated: bool,
+    failed: bool,
+    path: &str,
+) -> String {
+    if path.starts_with('/') || failed {
+        return path.to_string();
+    }
+    let mut full = String::new();
+    if !truncated {
+        full.push('/');
+    }
+    for name in dir_leaf_first.iter().rev() {
+        full.push_str(name);
+        full.push('/');
+    }
+    full.push_str(path);
+    full
+}
+
 /// A NUL-terminated kernel char array (`comm`, paths) as text.
 /// Invalid UTF-8 is replaced rather than rejected: a task name is data.
 pub fn c_str(bytes: &[u8]) -> String {
@@ -172,6 +198,16 @@ pub fn exit_status_text(status: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn relative_paths_join_their_start_dir() {
+        let dir = ["b".to_string(), "a".to_string()];
+        assert_eq!(join_start_dir(&dir, false, false, "f.txt"), "/a/b/f.txt");
+        assert_eq!(join_start_dir(&[], false, false, "f"), "/f");
+        assert_eq!(join_start_dir(&dir, false, false, "/etc/x"), "/etc/x");
+        assert_eq!(join_start_dir(&dir, true, false, "f"), "a/b/f");
+        assert_eq!(join_start_dir(&dir, false, true, "f"), "f");
+    }
 
     #[test]
     fn c_strings_stop_at_nul_and_tolerate_garbage() {

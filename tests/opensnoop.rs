@@ -299,3 +299,59 @@ fn control_bytes_in_paths_cannot_split_a_row() {
     assert!(fin.stdout.iter().all(|l| !l.contains('\x1b')));
     assert!(json.stop().status.success());
 }
+
+/// `-F`: relative opens are shown from the opener's working directory, or
+/// from the directory its dirfd names; a path across a mount point (/proc)
+/// is whole; absolute paths are unchanged.
+#[test]
+fn full_path_resolves_cwd_and_dirfd() {
+    let dir = std::env::temp_dir().join(unique("bpfkit-fullpath-"));
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    let dir = dir.canonicalize().unwrap();
+    let (cwd_name, at_name, proc_name) = (unique("cwd-"), unique("at-"), unique("proc-"));
+    let tool = Tool::start("opensnoop", &["-F", "-x", "-n", "python3"]);
+    let script = format!(
+        "import os\n\
+         os.chdir({dir:?})\n\
+         try: os.open({cwd:?}, os.O_RDONLY)\n\
+         except OSError: pass\n\
+         d = os.open('sub', os.O_RDONLY)\n\
+         os.chdir('/')\n\
+         try: os.open({at:?}, os.O_RDONLY, dir_fd=d)\n\
+         except OSError: pass\n\
+         os.chdir('/proc/self')\n\
+         try: os.open({proc:?}, os.O_RDONLY)\n\
+         except OSError: pass\n\
+         try: os.open('/nonexistent/' + {proc:?}, os.O_RDONLY)\n\
+         except OSError: pass\n",
+        dir = dir.to_str().unwrap(),
+        cwd = cwd_name,
+        at = at_name,
+        proc = proc_name,
+    );
+    let py = std::process::Command::new("python3")
+        .args(["-c", &script])
+        .spawn()
+        .unwrap();
+    let pid = py.id();
+    let out = py.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let line = tool.expect_line(&cwd_name);
+    assert!(
+        line.ends_with(&format!(" {}/{cwd_name}", dir.display())),
+        "{line}"
+    );
+    let line = tool.expect_line(&at_name);
+    assert!(
+        line.ends_with(&format!(" {}/sub/{at_name}", dir.display())),
+        "{line}"
+    );
+    let line = tool.expect_line(&format!("/proc/{pid}/{proc_name}"));
+    assert!(
+        line.ends_with(&format!(" /proc/{pid}/{proc_name}")),
+        "{line}"
+    );
+    tool.expect_line(&format!(" /nonexistent/{proc_name}"));
+    assert!(tool.stop().status.success());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

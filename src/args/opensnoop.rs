@@ -19,7 +19,8 @@ pub const EXAMPLES: &str = "EXAMPLES:
     opensnoop -u 1000   # only trace UID 1000
     opensnoop -d 10     # trace for 10 seconds only
     opensnoop -n main   # only print process names containing \"main\"
-    opensnoop -e        # show extended fields";
+    opensnoop -e        # show extended fields
+    opensnoop -F        # show full path for an open file";
 
 /// Trace open family syscalls
 #[derive(Parser, Debug)]
@@ -59,6 +60,11 @@ pub struct Args {
     /// Print extended fields (open flags)
     #[arg(short, long = "extended-fields")]
     pub extended: bool,
+
+    /// Show full path: a relative path joined to the opener's working
+    /// directory, or to the directory its dirfd names
+    #[arg(short = 'F', long)]
+    pub full_path: bool,
 
     #[command(flatten)]
     pub common: CommonArgs,

@@ -9,7 +9,8 @@ use std::process::ExitCode;
 use anyhow::Result;
 use bpfkit::args::opensnoop::Args;
 use bpfkit::row::{Cell, Table};
-use bpfkit::skel::opensnoop::{OpensnoopSkelBuilder, types::open_event};
+use bpfkit::skel::opensnoop::OpensnoopSkelBuilder;
+use bpfkit::skel::opensnoop::types::{open_event, open_event_full};
 use bpfkit::{bpf, events, fmt, kernel, probe};
 use clap::Parser;
 
@@ -28,6 +29,7 @@ fn run() -> Result<()> {
     rodata.targ_uid = args.uid.unwrap_or(u32::MAX);
     rodata.targ_failed = args.failed;
     rodata.targ_success = args.success;
+    rodata.full_path = args.full_path;
     // open(2) and openat2(2) are not on every kernel/architecture. Before
     // 5.15 (no bpf_task_pt_regs) enter+exit pairs replace the exit-only programs.
     let exit_only = kernel::TASK_PT_REGS.available();
@@ -59,17 +61,14 @@ fn run() -> Result<()> {
     }
     let mut skel = bpf::load(open)?;
     bpf::attach(&mut skel)?;
-    events::stream(
-        &skel,
-        &args.common,
-        args.duration,
-        &table(&args),
-        |e: &open_event| {
-            let open = Open::from(e);
-            let name = args.name.as_deref();
-            name.is_none_or(|n| open.comm.contains(n)).then_some(open)
-        },
-    )
+    events::stream_records(&skel, &args.common, args.duration, &table(&args), |bytes| {
+        let open = match args.full_path {
+            true => Open::from(&bpfkit::decode::<open_event_full>(bytes)?),
+            false => Open::from(&bpfkit::decode::<open_event>(bytes)?),
+        };
+        let name = args.name.as_deref();
+        name.is_none_or(|n| open.comm.contains(n)).then_some(open)
+    })
 }
 
 /// One open as the kernel reported it.
@@ -94,6 +93,23 @@ impl From<&open_event> for Open {
             flags: e.flags,
             path: fmt::c_chars(&e.path),
         }
+    }
+}
+
+/// Slots of `dir_path.names` (src/bpf/path.h).
+const PATH_DEPTH: usize = 16;
+
+/// With `-F`, the path is joined to the directory it started from.
+impl From<&open_event_full> for Open {
+    fn from(f: &open_event_full) -> Self {
+        let dir = &f.dir;
+        let slot = dir.names.len() / PATH_DEPTH;
+        let names: Vec<String> = (dir.names.chunks(slot).take(dir.depth as usize))
+            .map(fmt::c_chars)
+            .collect();
+        let mut open = Open::from(&f.e);
+        open.path = fmt::join_start_dir(&names, dir.truncated != 0, dir.failed != 0, &open.path);
+        open
     }
 }
 

@@ -20,6 +20,7 @@
 #include <bpf/bpf_tracing.h>
 #include "opensnoop.h"
 #include "drops.bpf.h"
+#include "path.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -28,6 +29,8 @@ const volatile pid_t targ_pid = 0;
 const volatile uid_t targ_uid = (uid_t)-1;
 const volatile bool targ_failed = false;
 const volatile bool targ_success = false;
+/* -F: send the directory a relative path starts from (struct open_event_full). */
+const volatile bool full_path = false;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -38,6 +41,7 @@ struct {
 struct open_args {
 	const char *path;
 	__u64 flags;
+	int dirfd;
 };
 
 struct {
@@ -48,6 +52,7 @@ struct {
 } starts SEC(".maps");
 
 struct open_event _open_event = {};
+struct open_event_full _open_event_full = {};
 
 static __always_inline bool trace_allowed(__u64 id)
 {
@@ -69,9 +74,10 @@ static __always_inline struct pt_regs *syscall_regs(void)
 
 /* Reserves and fills everything but the flags; NULL when filtered or lost. */
 static __always_inline struct open_event *open_event(struct trace_event_raw_sys_exit *ctx,
-						     const char *path)
+						     const char *path, int dirfd)
 {
 	__u64 id = bpf_get_current_pid_tgid();
+	struct open_event_full *full = NULL;
 	struct open_event *e;
 	int ret;
 
@@ -82,7 +88,12 @@ static __always_inline struct open_event *open_event(struct trace_event_raw_sys_
 		return NULL;
 	if (targ_success && ret < 0)
 		return NULL;
-	e = reserve_or_count(&events, sizeof(*e));
+	if (full_path) {
+		full = reserve_or_count(&events, sizeof(*full));
+		e = full ? &full->e : NULL;
+	} else {
+		e = reserve_or_count(&events, sizeof(*e));
+	}
 	if (!e)
 		return NULL;
 	e->pid = id >> 32;
@@ -92,6 +103,15 @@ static __always_inline struct open_event *open_event(struct trace_event_raw_sys_
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	if (bpf_probe_read_user_str(e->path, sizeof(e->path), path) < 0)
 		e->path[0] = '\0';
+	if (full) {
+		if (e->path[0] == '/') {
+			full->dir.depth = 0;
+			full->dir.truncated = 0;
+			full->dir.failed = 0;
+		} else {
+			fill_start_dir(&full->dir, dirfd);
+		}
+	}
 	return e;
 }
 
@@ -102,7 +122,7 @@ int exit_open(struct trace_event_raw_sys_exit *ctx)
 	struct pt_regs *regs = syscall_regs();
 	struct open_event *e;
 
-	e = open_event(ctx, (const char *)PT_REGS_PARM1_SYSCALL(regs));
+	e = open_event(ctx, (const char *)PT_REGS_PARM1_SYSCALL(regs), AT_FDCWD);
 	if (!e)
 		return 0;
 	e->flags = PT_REGS_PARM2_SYSCALL(regs);
@@ -116,7 +136,8 @@ int exit_openat(struct trace_event_raw_sys_exit *ctx)
 	struct pt_regs *regs = syscall_regs();
 	struct open_event *e;
 
-	e = open_event(ctx, (const char *)PT_REGS_PARM2_SYSCALL(regs));
+	e = open_event(ctx, (const char *)PT_REGS_PARM2_SYSCALL(regs),
+		       (int)PT_REGS_PARM1_SYSCALL(regs));
 	if (!e)
 		return 0;
 	e->flags = PT_REGS_PARM3_SYSCALL(regs);
@@ -132,7 +153,8 @@ int exit_openat2(struct trace_event_raw_sys_exit *ctx)
 	struct open_how *how;
 	struct open_event *e;
 
-	e = open_event(ctx, (const char *)PT_REGS_PARM2_SYSCALL(regs));
+	e = open_event(ctx, (const char *)PT_REGS_PARM2_SYSCALL(regs),
+		       (int)PT_REGS_PARM1_SYSCALL(regs));
 	if (!e)
 		return 0;
 	how = (struct open_how *)PT_REGS_PARM3_SYSCALL(regs);
@@ -144,11 +166,11 @@ int exit_openat2(struct trace_event_raw_sys_exit *ctx)
 
 /* ---- Before 5.15: an enter+exit pair per syscall, keyed by thread id. */
 
-static __always_inline int save_args(const char *path, __u64 flags)
+static __always_inline int save_args(const char *path, __u64 flags, int dirfd)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)id;
-	struct open_args args = { .path = path, .flags = flags };
+	struct open_args args = { .path = path, .flags = flags, .dirfd = dirfd };
 
 	if (!trace_allowed(id))
 		return 0;
@@ -167,7 +189,7 @@ static __always_inline int emit_saved(struct trace_event_raw_sys_exit *ctx)
 	args = bpf_map_lookup_elem(&starts, &tid);
 	if (!args)
 		return 0;
-	e = open_event(ctx, args->path);
+	e = open_event(ctx, args->path, args->dirfd);
 	if (e) {
 		e->flags = args->flags;
 		submit_event(&events, e);
@@ -179,7 +201,7 @@ static __always_inline int emit_saved(struct trace_event_raw_sys_exit *ctx)
 SEC("tracepoint/syscalls/sys_enter_open")
 int enter_open_paired(struct trace_event_raw_sys_enter *ctx)
 {
-	return save_args((const char *)ctx->args[0], ctx->args[1]);
+	return save_args((const char *)ctx->args[0], ctx->args[1], AT_FDCWD);
 }
 
 SEC("tracepoint/syscalls/sys_exit_open")
@@ -191,7 +213,7 @@ int exit_open_paired(struct trace_event_raw_sys_exit *ctx)
 SEC("tracepoint/syscalls/sys_enter_openat")
 int enter_openat_paired(struct trace_event_raw_sys_enter *ctx)
 {
-	return save_args((const char *)ctx->args[1], ctx->args[2]);
+	return save_args((const char *)ctx->args[1], ctx->args[2], (int)ctx->args[0]);
 }
 
 SEC("tracepoint/syscalls/sys_exit_openat")
@@ -207,7 +229,7 @@ int enter_openat2_paired(struct trace_event_raw_sys_enter *ctx)
 	__u64 flags = 0;
 
 	bpf_probe_read_user(&flags, sizeof(flags), &how->flags);
-	return save_args((const char *)ctx->args[1], flags);
+	return save_args((const char *)ctx->args[1], flags, (int)ctx->args[0]);
 }
 
 SEC("tracepoint/syscalls/sys_exit_openat2")

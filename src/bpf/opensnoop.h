@@ -2,6 +2,8 @@
 #ifndef __OPENSNOOP_H
 #define __OPENSNOOP_H
 
+#include "path.h"
+
 #define TASK_COMM_LEN 16
 #define OPEN_PATH_LEN 256
 
@@ -13,6 +15,12 @@ struct open_event {
 	__s32 ret;
 	char comm[TASK_COMM_LEN];
 	char path[OPEN_PATH_LEN];
+};
+
+/* With -F: the event, then the directory a relative path starts from. */
+struct open_event_full {
+	struct open_event e;
+	struct dir_path dir;
 };
 
 #endif /* __OPENSNOOP_H */
