@@ -196,6 +196,12 @@ impl Output {
         self.failed.get() == Some(Failure::ReaderGone)
     }
 
+    /// True once a stop request found the reader not reading and the rest
+    /// of the output was dropped.
+    pub fn dropped_at_stop(&self) -> bool {
+        self.failed.get() == Some(Failure::Stopped)
+    }
+
     /// Writes one text line (a newline is appended).
     pub fn line(&self, args: std::fmt::Arguments<'_>) {
         self.write_with(|w| {
