@@ -14,20 +14,35 @@ use std::time::{Duration, Instant};
 use common::{Tool, bin, shell, slowdown, unique};
 use nix::sys::signal::Signal;
 
-/// Opens of a path unique to the test, from this process, until dropped:
-/// events for tools filtering on our pid (`-p`).
+/// Opens of a path unique to the test, from one thread of this process,
+/// until dropped: events for tools filtering on our pid (`-p`) or on the
+/// thread (`-t`).
 struct OpenStorm {
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    go: std::sync::Arc<std::sync::Barrier>,
     thread: Option<thread::JoinHandle<u64>>,
+    tid: i32,
 }
 
 impl OpenStorm {
     fn start(path: &str) -> OpenStorm {
+        let storm = OpenStorm::paused(path);
+        storm.go.wait();
+        storm
+    }
+
+    /// The thread exists (so its tid can be a filter) but opens nothing
+    /// until [`OpenStorm::go`].
+    fn paused(path: &str) -> OpenStorm {
         use std::sync::atomic::{AtomicBool, Ordering};
         let stop = std::sync::Arc::new(AtomicBool::new(false));
-        let s = std::sync::Arc::clone(&stop);
+        let go = std::sync::Arc::new(std::sync::Barrier::new(2));
+        let (s, g) = (std::sync::Arc::clone(&stop), std::sync::Arc::clone(&go));
+        let (tx, rx) = std::sync::mpsc::channel();
         let path = path.to_string();
         let thread = thread::spawn(move || {
+            let _ = tx.send(nix::unistd::gettid().as_raw());
+            g.wait();
             let mut n = 0u64;
             while !s.load(Ordering::Relaxed) {
                 let _ = File::open(&path);
@@ -37,8 +52,14 @@ impl OpenStorm {
         });
         OpenStorm {
             stop,
+            go,
             thread: Some(thread),
+            tid: rx.recv().unwrap(),
         }
+    }
+
+    fn go(&self) {
+        self.go.wait();
     }
 
     /// Stops and returns how many opens were made.
@@ -228,21 +249,22 @@ fn sigterm_ends_execsnoop_blocked_on_a_full_pipe() {
 #[test]
 fn events_left_in_the_buffer_at_exit_are_counted() {
     // The tool blocks on its full stdout while the storm fills its ring
-    // buffer: at SIGINT what is left must be reported, and every open is
-    // either printed, reported left unprinted, or counted lost.
+    // buffer; at SIGINT every open is accounted for: printed, dropped from
+    // the output, left unprinted in the buffer, or lost.
     let path = format!("/tmp/{}", unique("bpfkit-hard-left-"));
-    let storm = OpenStorm::start(&path);
-    let pid = me();
-    let (tool, reader) = Tool::start_unread("opensnoop", &["--json", "-p", &pid]);
+    let storm = OpenStorm::paused(&path);
+    let tid = storm.tid.to_string();
+    let (tool, reader) = Tool::start_unread("opensnoop", &["--json", "-t", &tid]);
+    storm.go();
     wait_blocked(tool.pid());
-    // Let the ring buffer take more while the tool is stuck.
+    // Let the ring buffer take more while the tool is stuck, then stop
+    // opening, so every open happened while the tool was attached.
     thread::sleep(Duration::from_millis(300));
-    let (fin, _) = tool.signal_within(Signal::SIGINT, Duration::from_secs(10) * slowdown());
     let opens = storm.finish();
+    let (fin, _) = tool.signal_within(Signal::SIGINT, Duration::from_secs(10) * slowdown());
     assert!(fin.status.success(), "{fin:?}");
     let number = |suffix: &str| -> Option<u64> {
         fin.stderr.iter().find_map(|l| {
-            let l = l.strip_prefix("at least ").unwrap_or(l);
             l.strip_suffix(suffix)?
                 .split_whitespace()
                 .next()?
@@ -253,18 +275,20 @@ fn events_left_in_the_buffer_at_exit_are_counted() {
     let left = number(" events left unprinted at exit (printing could not keep up)")
         .unwrap_or_else(|| panic!("no count of events left unprinted: {:?}", fin.stderr));
     assert!(left > 0, "{:?}", fin.stderr);
+    let dropped = number(" rows dropped at exit (stdout was not being read)")
+        .unwrap_or_else(|| panic!("no count of rows dropped: {:?}", fin.stderr));
     let lost = number(" events lost").unwrap_or(0);
     let printed = read_all(reader)
         .lines()
-        .filter(|l| l.contains(&path))
+        .filter(|l| serde_json::from_str::<serde_json::Value>(l).is_ok() && l.contains(&path))
         .count() as u64;
-    let dropped = number(" rows dropped at exit (stdout was not being read)").unwrap_or(0);
-    // Opens made after the tool detached are in neither count.
-    assert!(
-        printed + dropped + left + lost <= opens,
-        "printed {printed} + dropped {dropped} + left {left} + lost {lost} > opens {opens}"
-    );
     assert!(printed > 0, "nothing reached the pipe");
+    assert_eq!(
+        printed + dropped + left + lost,
+        opens,
+        "printed {printed} + dropped {dropped} + left {left} + lost {lost} != opens {opens}; {:?}",
+        fin.stderr
+    );
 }
 
 // ---- 4. every terminating signal ----
