@@ -98,17 +98,18 @@ pub fn wait_released() {
 }
 
 /// Attaches every loaded program; links live as long as the skeleton.
+/// When one of them attaches through tracefs and tracefs is not mounted,
+/// mounts it first where this process may (else the error says how).
 pub fn attach<'obj, S: Skel<'obj>>(skel: &mut S) -> Result<()> {
-    skel.attach().map_err(|e| {
-        if probe::tracefs().is_none() {
-            anyhow!(
-                "attaching BPF programs: tracefs is not mounted: run `{}`",
-                probe::TRACEFS_FIX
-            )
-        } else {
-            explain(e, "attaching BPF programs")
-        }
-    })
+    let needs_tracefs = skel
+        .object()
+        .progs()
+        .any(|p| p.autoload() && probe::section_needs_tracefs(&p.section().to_string_lossy()));
+    if needs_tracefs {
+        probe::require_tracefs().map_err(|e| anyhow!("attaching BPF programs: {e}"))?;
+    }
+    skel.attach()
+        .map_err(|e| explain(e, "attaching BPF programs"))
 }
 
 /// Names the likely cause of a libbpf failure.

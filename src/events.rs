@@ -227,8 +227,9 @@ impl<'a> EventLoop<'a> {
         }
         // What printing could not take (cut short, or output dropped at a
         // stop) is counted, so nothing is lost silently. A reader that has
-        // gone (`| head`) asked for no more: nothing to count for it.
-        let left = if cut || (self.out.is_closed() && !self.out.reader_gone()) {
+        // gone (`| head`) asked for no more, and a write error ends the tool
+        // with its own message: nothing to count for them.
+        let left = if cut || self.out.dropped_at_stop() {
             Some(self.count_left())
         } else {
             None

@@ -15,9 +15,11 @@
 //! period; what does not fit is dropped and the tool ends with status 0.
 
 use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::os::fd::AsFd;
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -86,6 +88,8 @@ struct StopAwareFile {
     stop_requested: fn() -> bool,
     /// Set at the first write after a stop request.
     give_up_at: Option<Instant>,
+    /// Bytes that reached the file, shared with [`Output`]'s row count.
+    written: Rc<Cell<u64>>,
 }
 
 impl StopAwareFile {
@@ -94,7 +98,19 @@ impl StopAwareFile {
             file,
             stop_requested,
             give_up_at: None,
+            written: Rc::default(),
         }
+    }
+
+    fn write_once(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if !(self.stop_requested)() {
+            match self.file.write(buf) {
+                // The stop signal interrupted a blocked write.
+                Err(e) if e.kind() == io::ErrorKind::Interrupted && (self.stop_requested)() => {}
+                result => return result,
+            }
+        }
+        self.write_while_stopping(buf)
     }
 
     /// A write after a stop request: only what the reader takes now, and
@@ -129,14 +145,11 @@ impl StopAwareFile {
 
 impl Write for StopAwareFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if !(self.stop_requested)() {
-            match self.file.write(buf) {
-                // The stop signal interrupted a blocked write.
-                Err(e) if e.kind() == io::ErrorKind::Interrupted && (self.stop_requested)() => {}
-                result => return result,
-            }
+        let result = self.write_once(buf);
+        if let Ok(n) = result {
+            self.written.set(self.written.get() + n as u64);
         }
-        self.write_while_stopping(buf)
+        result
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -150,6 +163,52 @@ pub struct Output {
     json: bool,
     /// Set by the first failed write.
     failed: Cell<Option<Failure>>,
+    /// Rows not (wholly) written, for the report when output is dropped
+    /// at a stop; kept only where the bytes reaching the file are known.
+    rows: Option<RowTally>,
+}
+
+/// Which rows reached the file: each row's end as a byte offset in the
+/// stream, against the bytes written so far.
+struct RowTally {
+    written: Rc<Cell<u64>>,
+    accepted: Cell<u64>,
+    /// Ends of rows accepted but not yet known to be written.
+    pending: RefCell<VecDeque<u64>>,
+    /// Rows refused or cut by a failed write.
+    refused: Cell<u64>,
+}
+
+impl RowTally {
+    fn forget_written(&self) {
+        let written = self.written.get();
+        let mut pending = self.pending.borrow_mut();
+        while pending.front().is_some_and(|&end| end <= written) {
+            pending.pop_front();
+        }
+    }
+
+    fn unwritten(&self) -> u64 {
+        self.forget_written();
+        self.pending.borrow().len() as u64 + self.refused.get()
+    }
+}
+
+/// Counts the bytes a row hands to the writer.
+struct Counting<'a> {
+    inner: &'a mut dyn Write,
+    bytes: u64,
+}
+
+impl Write for Counting<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.bytes += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 impl Output {
@@ -163,11 +222,42 @@ impl Output {
             .as_fd()
             .try_clone_to_owned()
             .context("duplicating stdout")?;
-        let writer = BufWriter::with_capacity(
-            64 * 1024,
-            StopAwareFile::new(File::from(fd), crate::stop::requested),
-        );
-        Ok(Self::new(Box::new(writer), tty, json))
+        Ok(Self::over_file(
+            File::from(fd),
+            crate::stop::requested,
+            tty,
+            json,
+        ))
+    }
+
+    /// Output to `file`, buffered (64 KiB), cut short on a stop request
+    /// the reader does not keep up with, counting the rows that were not
+    /// written then.
+    fn over_file(
+        file: File,
+        stop_requested: fn() -> bool,
+        line_buffered: bool,
+        json: bool,
+    ) -> Self {
+        let file = StopAwareFile::new(file, stop_requested);
+        let written = Rc::clone(&file.written);
+        let writer = BufWriter::with_capacity(64 * 1024, file);
+        let mut out = Self::new(Box::new(writer), line_buffered, json);
+        out.rows = Some(RowTally {
+            written,
+            accepted: Cell::new(0),
+            pending: RefCell::default(),
+            refused: Cell::new(0),
+        });
+        out
+    }
+
+    /// Rows not written because a stop request cut the output short.
+    pub fn rows_dropped_at_stop(&self) -> u64 {
+        match &self.rows {
+            Some(rows) if self.dropped_at_stop() => rows.unwritten(),
+            _ => 0,
+        }
     }
 
     pub fn new(writer: Box<dyn Write>, line_buffered: bool, json: bool) -> Self {
@@ -176,6 +266,7 @@ impl Output {
             line_buffered,
             json,
             failed: Cell::new(None),
+            rows: None,
         }
     }
 
@@ -194,6 +285,12 @@ impl Output {
     /// tell about anything further.
     pub fn reader_gone(&self) -> bool {
         self.failed.get() == Some(Failure::ReaderGone)
+    }
+
+    /// True once a stop request found the reader not reading and the rest
+    /// of the output was dropped.
+    pub fn dropped_at_stop(&self) -> bool {
+        self.failed.get() == Some(Failure::Stopped)
     }
 
     /// Writes one text line (a newline is appended).
@@ -246,6 +343,14 @@ impl Output {
     /// at a stop are a normal end.
     pub fn finish(&self) -> Result<()> {
         self.flush();
+        if self.dropped_at_stop() {
+            let rows = self.rows_dropped_at_stop();
+            if rows > 0 {
+                note(format_args!(
+                    "{rows} rows dropped at exit (stdout was not being read)"
+                ));
+            }
+        }
         match self.failed.get() {
             None | Some(Failure::ReaderGone | Failure::Stopped) => Ok(()),
             Some(Failure::Error(kind, errno)) => Err(anyhow::anyhow!(
@@ -257,10 +362,30 @@ impl Output {
 
     fn write_with(&self, f: impl FnOnce(&mut dyn Write) -> io::Result<()>) {
         if self.is_closed() {
+            if let Some(rows) = &self.rows {
+                rows.refused.set(rows.refused.get() + 1);
+            }
             return;
         }
         let mut writer = self.writer.borrow_mut();
-        let mut result = f(&mut **writer);
+        let mut counting = Counting {
+            inner: &mut **writer,
+            bytes: 0,
+        };
+        let mut result = f(&mut counting);
+        let bytes = counting.bytes;
+        if let Some(rows) = &self.rows {
+            if result.is_ok() {
+                let end = rows.accepted.get() + bytes;
+                rows.accepted.set(end);
+                rows.pending.borrow_mut().push_back(end);
+                rows.forget_written();
+            } else {
+                // Part of it may be buffered: it still takes stream bytes.
+                rows.accepted.set(rows.accepted.get() + bytes);
+                rows.refused.set(rows.refused.get() + 1);
+            }
+        }
         if result.is_ok() && self.line_buffered {
             result = writer.flush();
         }
@@ -498,6 +623,30 @@ mod tests {
         let start = Instant::now();
         drop(out);
         assert!(start.elapsed() < STOP_WRITE_GRACE, "{:?}", start.elapsed());
+    }
+
+    #[test]
+    fn rows_dropped_at_a_stop_are_counted_exactly() {
+        use std::io::Read;
+        // A full pipe, never read but for one page: room for 4096 bytes.
+        let (reader, writer) = full_pipe();
+        let mut page = vec![0u8; 4096];
+        File::from(reader.try_clone().unwrap())
+            .read_exact(&mut page)
+            .unwrap();
+        let out = Output::over_file(writer, always, false, false);
+        let row = "x".repeat(99);
+        for _ in 0..60 {
+            out.line(format_args!("{row}"));
+        }
+        out.flush();
+        assert!(out.dropped_at_stop());
+        // 40 rows of 100 bytes fit in the page (the 41st only in part).
+        assert_eq!(out.rows_dropped_at_stop(), 20);
+        // Any row after the stop is dropped too.
+        out.line(format_args!("{row}"));
+        assert_eq!(out.rows_dropped_at_stop(), 21);
+        drop(reader);
     }
 
     #[test]

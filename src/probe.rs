@@ -6,20 +6,99 @@ use anyhow::{Result, bail};
 
 pub const TRACEFS_FIX: &str = "mount -t tracefs nodev /sys/kernel/tracing";
 const TRACEFS_ROOTS: [&str; 2] = ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"];
+/// Where tracefs is mounted when we mount it (as bpftool does).
+const TRACEFS_MOUNT_POINT: &str = "/sys/kernel/tracing";
 
 /// The mounted tracefs directory (where libbpf looks up tracepoint ids).
 pub fn tracefs() -> Option<PathBuf> {
-    TRACEFS_ROOTS
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.join("events").is_dir())
+    match tracefs_state() {
+        TracefsState::Mounted(p) => Some(p),
+        _ => None,
+    }
 }
 
-/// The tracefs root, or an error that says how to mount it.
+/// Where tracefs stands, as this process sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TracefsState {
+    Mounted(PathBuf),
+    /// Mounted, but this user may not look inside (the kernel mounts it
+    /// 0700): a process with CAP_BPF and CAP_PERFMON but not root.
+    Unreadable(PathBuf),
+    NotMounted,
+}
+
+pub fn tracefs_state() -> TracefsState {
+    for root in TRACEFS_ROOTS.iter().map(PathBuf::from) {
+        match std::fs::metadata(root.join("events")) {
+            Ok(m) if m.is_dir() => return TracefsState::Mounted(root),
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                return TracefsState::Unreadable(root);
+            }
+            _ => {}
+        }
+    }
+    TracefsState::NotMounted
+}
+
+/// The error for a tracefs that this user cannot read.
+fn unreadable_error(root: &Path) -> anyhow::Error {
+    anyhow::anyhow!(
+        "tracefs at {} is not readable by this user (tracepoints need it): run as root, \
+         or with CAP_DAC_READ_SEARCH besides CAP_BPF and CAP_PERFMON",
+        root.display()
+    )
+}
+
+/// The tracefs root; when tracefs is not mounted, mounts it at
+/// /sys/kernel/tracing (saying so on stderr) if this process may, else an
+/// error that says how to mount it.
 pub fn require_tracefs() -> Result<PathBuf> {
-    match tracefs() {
-        Some(p) => Ok(p),
-        None => bail!("tracefs is not mounted (tracepoints need it): run `{TRACEFS_FIX}`"),
+    match tracefs_state() {
+        TracefsState::Mounted(p) => Ok(p),
+        TracefsState::Unreadable(p) => Err(unreadable_error(&p)),
+        TracefsState::NotMounted => mount_tracefs(),
+    }
+}
+
+/// Mounts tracefs at [`TRACEFS_MOUNT_POINT`], once per process.
+fn mount_tracefs() -> Result<PathBuf> {
+    use nix::mount::{MsFlags, mount};
+    static TRIED: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
+    let not_mounted =
+        || anyhow::anyhow!("tracefs is not mounted (tracepoints need it): run `{TRACEFS_FIX}`");
+    let mut tried = TRIED.lock().unwrap_or_else(|e| e.into_inner());
+    if *tried {
+        return Err(not_mounted());
+    }
+    *tried = true;
+    let target = Path::new(TRACEFS_MOUNT_POINT);
+    let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+    match mount(Some("nodev"), target, Some("tracefs"), flags, None::<&str>) {
+        Ok(()) if target.join("events").is_dir() => {
+            crate::output::note(format_args!("mounted tracefs at {TRACEFS_MOUNT_POINT}"));
+            Ok(target.to_path_buf())
+        }
+        // Not permitted (no CAP_SYS_ADMIN), no tracefs in this kernel...:
+        // the user gets the command to run.
+        _ => Err(not_mounted()),
+    }
+}
+
+/// Whether attaching a program of ELF section `section` goes through
+/// tracefs: tracepoints always (libbpf reads their ids there); kprobes and
+/// uprobes (USDT too) only on kernels without their perf PMU. Raw and BTF
+/// tracepoints, fentry, perf events, tc and XDP never do.
+pub fn section_needs_tracefs(section: &str) -> bool {
+    let kind = section.split('/').next().unwrap_or(section);
+    match kind.trim_end_matches('+') {
+        "tracepoint" | "tp" => true,
+        "kprobe" | "kretprobe" | "ksyscall" | "kretsyscall" => {
+            !Path::new("/sys/bus/event_source/devices/kprobe/type").exists()
+        }
+        "uprobe" | "uretprobe" | "uprobe.s" | "uretprobe.s" | "usdt" => {
+            !Path::new("/sys/bus/event_source/devices/uprobe/type").exists()
+        }
+        _ => false,
     }
 }
 
@@ -193,8 +272,8 @@ pub fn unavailable_reason(mechanism: Mechanism, needs: &Needs) -> Option<String>
             if needs.tracepoint.is_empty() {
                 return Some("this tool has no tracepoint programs".into());
             }
-            if tracefs().is_none() {
-                return Some(format!("tracefs is not mounted: run `{TRACEFS_FIX}`"));
+            if let Err(e) = require_tracefs() {
+                return Some(e.to_string());
             }
             needs.tracepoint.iter().find_map(|tp| {
                 let (cat, name) = tp.split_once(':').unwrap_or(("", tp));
@@ -533,6 +612,31 @@ mod tests {
             [true, false, false]
         );
         assert_eq!(kallsyms_functions(ks, &[]), [false; 0]);
+    }
+
+    #[test]
+    fn sections_that_go_through_tracefs() {
+        assert!(section_needs_tracefs(
+            "tracepoint/syscalls/sys_enter_openat"
+        ));
+        assert!(section_needs_tracefs("tp/sched/sched_process_exec"));
+        for section in [
+            "tp_btf/sched_switch",
+            "raw_tp/sched_switch",
+            "raw_tracepoint/sched_wakeup",
+            "fentry/do_unlinkat",
+            "perf_event",
+            "tc",
+            "xdp",
+        ] {
+            assert!(!section_needs_tracefs(section), "{section}");
+        }
+        // kprobes and uprobes need it only without their PMU.
+        let kprobe_pmu = Path::new("/sys/bus/event_source/devices/kprobe/type").exists();
+        assert_eq!(section_needs_tracefs("kprobe/do_unlinkat"), !kprobe_pmu);
+        let uprobe_pmu = Path::new("/sys/bus/event_source/devices/uprobe/type").exists();
+        assert_eq!(section_needs_tracefs("uretprobe"), !uprobe_pmu);
+        assert_eq!(section_needs_tracefs("usdt"), !uprobe_pmu);
     }
 
     #[test]

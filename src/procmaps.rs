@@ -20,10 +20,20 @@ pub struct Mapping {
 /// `/proc/PID/maps` of `pid`, with "no such process" when it is gone.
 pub fn read(pid: i32) -> Result<String> {
     let file = format!("/proc/{pid}/maps");
-    std::fs::read_to_string(&file).map_err(|e| match e.kind() {
+    std::fs::read_to_string(&file).map_err(|e| read_error(pid, &file, &e))
+}
+
+fn read_error(pid: i32, file: &str, e: &std::io::Error) -> anyhow::Error {
+    match e.kind() {
         std::io::ErrorKind::NotFound => anyhow!("no such process: {pid}"),
+        // The kernel shows another user's (or a non-dumpable) process's
+        // maps only to who may ptrace it.
+        std::io::ErrorKind::PermissionDenied => anyhow!(
+            "reading {file}: permission denied (another user's process needs root, \
+             or CAP_SYS_PTRACE)"
+        ),
         _ => anyhow!("reading {file}: {e}"),
-    })
+    }
 }
 
 /// The file-backed mappings of a maps text. Anonymous memory, `[heap]`,
@@ -71,6 +81,22 @@ fn parse_line(line: &str) -> Option<Mapping> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn read_errors_say_what_to_do() {
+        let denied = std::io::Error::from_raw_os_error(libc::EACCES);
+        let msg = read_error(42, "/proc/42/maps", &denied).to_string();
+        assert!(
+            msg.starts_with("reading /proc/42/maps: permission denied"),
+            "{msg}"
+        );
+        assert!(msg.contains("CAP_SYS_PTRACE"), "{msg}");
+        let gone = std::io::Error::from_raw_os_error(libc::ENOENT);
+        assert_eq!(
+            read_error(42, "/proc/42/maps", &gone).to_string(),
+            "no such process: 42"
+        );
+    }
 
     const MAPS: &str = "\
 55d0c0a00000-55d0c0a2e000 r--p 00000000 fe:01 1311 /usr/bin/bash

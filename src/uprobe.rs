@@ -13,7 +13,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Result, anyhow, bail};
 
 /// Where shared libraries live when neither the process nor ldconfig know.
 pub const LIB_DIRS: &[&str] = &[
@@ -253,6 +253,27 @@ fn search_path(name: &str) -> Option<PathBuf> {
         })
 }
 
+/// Reads a whole file, naming the capability a permission error asks for:
+/// another process's files (`/proc/PID/root/...`) are for who may ptrace
+/// it, other unreadable files for who may bypass read permission.
+fn read_file(path: &Path) -> Result<Vec<u8>> {
+    fs::read(path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::PermissionDenied {
+            let cap = if path.starts_with("/proc") {
+                "CAP_SYS_PTRACE"
+            } else {
+                "CAP_DAC_READ_SEARCH"
+            };
+            anyhow!(
+                "reading {}: permission denied: needs root, or {cap}",
+                path.display()
+            )
+        } else {
+            anyhow!("reading {}: {e}", path.display())
+        }
+    })
+}
+
 fn io_reason(e: &std::io::Error) -> String {
     match e.kind() {
         std::io::ErrorKind::NotFound => "no such file".to_string(),
@@ -263,7 +284,7 @@ fn io_reason(e: &std::io::Error) -> String {
 
 /// The libraries an ELF file depends on (`DT_NEEDED`: `libc.so.6`, ...).
 pub fn needed_libraries(path: &Path) -> Result<Vec<String>> {
-    let data = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let data = read_file(path)?;
     parse_needed(&data).ok_or_else(|| anyhow!("{}: not a valid 64-bit ELF file", path.display()))
 }
 
@@ -341,7 +362,7 @@ pub struct UsdtNote {
 
 /// The USDT probes (`.note.stapsdt` notes) an ELF file declares.
 pub fn usdt_notes(path: &Path) -> Result<Vec<UsdtNote>> {
-    let data = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let data = read_file(path)?;
     parse_usdt_notes(&data)
         .ok_or_else(|| anyhow!("{}: not a valid 64-bit ELF file", path.display()))
 }

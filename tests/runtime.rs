@@ -21,9 +21,10 @@ fn not_root_message() {
 
 #[test]
 fn missing_tracefs_names_the_mount_command() {
-    // A private mount namespace where tracefs is not mounted.
+    // A private mount namespace where tracefs is not mounted, and no
+    // CAP_SYS_ADMIN to mount it (with it, the tool mounts tracefs itself).
     let (status, _out, err) = shell(&format!(
-        "unshare -m sh -c 'umount -l /sys/kernel/tracing 2>/dev/null; umount -l /sys/kernel/debug 2>/dev/null; {} -d 1'",
+        "unshare -m sh -c 'umount -l /sys/kernel/tracing 2>/dev/null; umount -l /sys/kernel/debug 2>/dev/null; setpriv --bounding-set=-sys_admin {} -d 1'",
         bin("opensnoop").display()
     ));
     assert_eq!(status.code(), Some(1), "{err}");

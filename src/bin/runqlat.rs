@@ -69,7 +69,6 @@ fn run() -> Result<()> {
     rodata.targ_ms = args.milliseconds;
     rodata.targ_tgid = args.pid.unwrap_or(0);
     rodata.filter_cg = args.cgroup.is_some();
-    probe::require_tracefs()?;
     probe::apply_raw_tp_style(open.open_object_mut(), &TRACEPOINTS);
     let mut skel = bpf::load(open)?;
     if let Some(path) = &args.cgroup {

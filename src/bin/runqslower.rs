@@ -39,7 +39,6 @@ fn run() -> Result<()> {
     rodata.min_us = args.min_us;
     rodata.targ_tgid = args.pid.unwrap_or(0);
     rodata.targ_pid = args.tid.unwrap_or(0);
-    probe::require_tracefs()?;
     probe::apply_raw_tp_style(open.open_object_mut(), &TRACEPOINTS);
     let mut skel = bpf::load(open)?;
     bpf::attach(&mut skel)?;

@@ -244,6 +244,70 @@ impl Tool {
         }
     }
 
+    /// Starts `name args…` with stdout going to a pipe nobody reads (its
+    /// read end is returned, to keep it open and to read it afterwards),
+    /// and returns once the tool reports being attached.
+    pub fn start_unread(name: &str, args: &[&str]) -> (Tool, std::os::fd::OwnedFd) {
+        setup();
+        let (reader, writer) = nix::unistd::pipe().expect("pipe");
+        let mut child = Command::new(bin(name))
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(writer))
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {name}: {e}"));
+        let stderr = collect(child.stderr.take().unwrap());
+        let tool = Tool {
+            name: name.to_string(),
+            child,
+            stdout: collect(std::io::empty()),
+            stderr,
+        };
+        if wait_in(&tool.stderr, attach_timeout(), |l| l.contains(READY)).is_none() {
+            let fin = tool.stop();
+            panic!("{name} did not attach: {fin:?}");
+        }
+        (tool, reader)
+    }
+
+    /// Sends `sig` and waits at most `limit` for the tool to exit; a tool
+    /// still running then is killed and the test fails, showing its stderr.
+    /// Returns the outcome and how long the exit took.
+    pub fn signal_within(
+        mut self,
+        sig: nix::sys::signal::Signal,
+        limit: Duration,
+    ) -> (Finished, Duration) {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        let sent = Instant::now();
+        let _ = nix::sys::signal::kill(pid, sig);
+        let status = loop {
+            if let Some(st) = self.child.try_wait().expect("try_wait") {
+                break st;
+            }
+            if sent.elapsed() > limit {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!(
+                    "{} still running {limit:?} after {sig}; stderr: {:?}",
+                    self.name,
+                    snapshot(&self.stderr)
+                );
+            }
+            thread::sleep(Duration::from_millis(10));
+        };
+        let took = sent.elapsed();
+        wait_in(&self.stdout, Duration::from_secs(5), |_| false);
+        wait_in(&self.stderr, Duration::from_secs(5), |_| false);
+        let fin = Finished {
+            status,
+            stdout: snapshot(&self.stdout),
+            stderr: snapshot(&self.stderr),
+        };
+        (fin, took)
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
