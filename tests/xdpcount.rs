@@ -251,3 +251,78 @@ fn needs_cap_net_admin() {
     common::netns::assert_needs_net_admin(TOOL, &["-i", &pair.host]);
     no_xdp_left(&pair);
 }
+
+/// A trivial XDP program (`someone_xdp`, returns XDP_PASS) compiled with
+/// clang (which building bpfkit needs anyway): someone else's program.
+fn someone_elses_xdp_object() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(common::unique("bpfkit-xdp-"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = dir.join("someone.bpf.c");
+    std::fs::write(
+        &src,
+        "__attribute__((section(\"xdp\"), used)) int someone_xdp(void *ctx) { return 2; }\n\
+         __attribute__((section(\"license\"), used)) char _license[] = \"GPL\";\n",
+    )
+    .unwrap();
+    let obj = dir.join("someone.bpf.o");
+    let out = std::process::Command::new("clang")
+        .args(["-O2", "-target", "bpf", "-c"])
+        .arg(&src)
+        .arg("-o")
+        .arg(&obj)
+        .output()
+        .expect("running clang");
+    assert!(
+        out.status.success(),
+        "clang: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    obj
+}
+
+/// The id of the XDP program on `dev` (`ip -j link show`).
+fn xdp_prog_id(dev: &str) -> Option<u64> {
+    let v: serde_json::Value =
+        serde_json::from_str(&common::netns::ip(&["-j", "link", "show", "dev", dev])).unwrap();
+    v[0]["xdp"]["prog"]["id"].as_u64()
+}
+
+#[test]
+fn program_attached_with_ip_link_is_not_replaced() {
+    // Someone's XDP program attached the classic way (netlink, no link),
+    // native or generic: xdpcount, native or -S, refuses naming it, and the
+    // program stays.
+    let obj = someone_elses_xdp_object();
+    for (ip_mode, named) in [("xdpdrv", "native"), ("xdpgeneric", "generic")] {
+        let pair = VethPair::new();
+        common::netns::ip(&[
+            "link",
+            "set",
+            "dev",
+            &pair.host,
+            ip_mode,
+            "obj",
+            obj.to_str().unwrap(),
+            "sec",
+            "xdp",
+        ]);
+        let id = xdp_prog_id(&pair.host).expect("the program is attached");
+        for extra in [&[][..], &["-S"][..]] {
+            let mut args = vec!["-i", pair.host.as_str(), "-d", "1"];
+            args.extend_from_slice(extra);
+            let fin = common::run(TOOL, &args);
+            assert_eq!(fin.status.code(), Some(1), "{ip_mode} {extra:?}: {fin:?}");
+            assert_eq!(fin.stderr.len(), 1, "one line: {:?}", fin.stderr);
+            assert!(
+                fin.stderr[0].contains(&format!(
+                    "{} already has an XDP program: someone_xdp (id {id}, {named})",
+                    pair.host
+                )),
+                "{:?}",
+                fin.stderr
+            );
+            assert_eq!(xdp_prog_id(&pair.host), Some(id), "{ip_mode} {extra:?}");
+        }
+    }
+    let _ = std::fs::remove_dir_all(obj.parent().unwrap());
+}
