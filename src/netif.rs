@@ -102,10 +102,48 @@ impl XdpMode {
 /// An XDP program attached through a link; dropping it detaches.
 #[derive(Debug)]
 pub struct XdpAttachment {
-    _link: OwnedFd,
+    link: OwnedFd,
+    ifname: String,
+    ifindex: u32,
+    /// Stops the tool when the link is detached or the interface deleted.
+    watch: Watch,
     pub mode: XdpMode,
     /// What the tool tells the user on stderr (`using native XDP on veth0`).
     pub message: String,
+}
+
+impl XdpAttachment {
+    fn new(link: OwnedFd, ifname: &str, ifindex: u32, mode: XdpMode, message: String) -> Self {
+        let watch = Watch::start(link.try_clone().ok().map(Watched::Link));
+        XdpAttachment {
+            link,
+            ifname: ifname.to_string(),
+            ifindex,
+            watch,
+            mode,
+            message,
+        }
+    }
+
+    /// Detaches (closing the link); an error when the link had been
+    /// detached, or the interface deleted, while the tool ran (packets
+    /// were missed).
+    pub fn detach(mut self) -> Result<()> {
+        let lost = self.watch.finish() || link_ifindex(self.link.as_fd()) == Some(0);
+        if !lost {
+            return Ok(());
+        }
+        let ifname = &self.ifname;
+        if ifindex(ifname).ok() != Some(self.ifindex) {
+            bail!(
+                "{ifname} went away while counting (interface deleted): packets since then were not counted"
+            );
+        }
+        bail!(
+            "our XDP link on {ifname} was detached while counting (`bpftool link detach`?): \
+             packets since then were not counted"
+        )
+    }
 }
 
 /// The name of BPF program `id` (`xdp_count`), if this process may see it.
@@ -204,11 +242,13 @@ pub fn attach_xdp(
             libbpf_sys::XDP_FLAGS_SKB_MODE,
         )
         .map_err(|e| explain(e, XdpMode::Skb))?;
-        return Ok(XdpAttachment {
-            _link: link,
-            mode: XdpMode::Skb,
-            message: format!("using generic (skb) XDP on {ifname} (-S)"),
-        });
+        return Ok(XdpAttachment::new(
+            link,
+            ifname,
+            ifindex,
+            XdpMode::Skb,
+            format!("using generic (skb) XDP on {ifname} (-S)"),
+        ));
     }
     match link_create(
         prog,
@@ -216,11 +256,13 @@ pub fn attach_xdp(
         libbpf_sys::BPF_XDP,
         libbpf_sys::XDP_FLAGS_DRV_MODE,
     ) {
-        Ok(link) => Ok(XdpAttachment {
-            _link: link,
-            mode: XdpMode::Native,
-            message: format!("using native XDP on {ifname}"),
-        }),
+        Ok(link) => Ok(XdpAttachment::new(
+            link,
+            ifname,
+            ifindex,
+            XdpMode::Native,
+            format!("using native XDP on {ifname}"),
+        )),
         // The driver has no ndo_bpf: only generic XDP is possible.
         Err(e) if e == libc::EOPNOTSUPP || e == 524 || e == libc::EINVAL => {
             let link = link_create(
@@ -230,14 +272,16 @@ pub fn attach_xdp(
                 libbpf_sys::XDP_FLAGS_SKB_MODE,
             )
             .map_err(|e| explain(e, XdpMode::Skb))?;
-            Ok(XdpAttachment {
-                _link: link,
-                mode: XdpMode::Skb,
-                message: format!(
+            Ok(XdpAttachment::new(
+                link,
+                ifname,
+                ifindex,
+                XdpMode::Skb,
+                format!(
                     "using generic (skb) XDP on {ifname} (native XDP refused: {})",
                     errno_name(e)
                 ),
-            })
+            ))
         }
         Err(e) => Err(explain(e, XdpMode::Native)),
     }
@@ -386,33 +430,38 @@ fn tc_hook(ifindex: u32, point: libbpf_sys::bpf_tc_attach_point) -> libbpf_sys::
     }
 }
 
-/// The ifindex a tcx link is attached to: 0 once it is detached (`bpftool
-/// link detach`) or its interface is gone; None if the kernel won't say.
-fn tcx_link_ifindex(link: BorrowedFd<'_>) -> Option<u32> {
+/// The ifindex a tcx or XDP link is attached to: 0 once it is detached
+/// (`bpftool link detach`) or its interface is gone; None if the kernel
+/// won't say.
+fn link_ifindex(link: BorrowedFd<'_>) -> Option<u32> {
     let mut info = libbpf_sys::bpf_link_info::default();
     let mut len = std::mem::size_of::<libbpf_sys::bpf_link_info>() as u32;
     // SAFETY: `info` is valid for `len` bytes.
     if unsafe { libbpf_sys::bpf_link_get_info_by_fd(link.as_raw_fd(), &mut info, &mut len) } != 0 {
         return None;
     }
-    // SAFETY: the kernel filled the tcx member for a tcx link; every bit
+    // SAFETY: the kernel filled the member of the link's type; every bit
     // pattern is a valid u32.
-    Some(unsafe { info.__bindgen_anon_1.tcx.ifindex })
+    match info.type_ {
+        libbpf_sys::BPF_LINK_TYPE_TCX => Some(unsafe { info.__bindgen_anon_1.tcx.ifindex }),
+        libbpf_sys::BPF_LINK_TYPE_XDP => Some(unsafe { info.__bindgen_anon_1.xdp.ifindex }),
+        _ => None,
+    }
 }
 
 /// What a [`Watch`] checks is still attached.
 #[derive(Debug)]
 enum Watched {
     Filter(FilterId),
-    /// A duplicate of the tcx link's fd.
-    Tcx(OwnedFd),
+    /// A duplicate of a tcx or XDP link's fd.
+    Link(OwnedFd),
 }
 
 impl Watched {
     fn present(&self) -> bool {
         match self {
             Watched::Filter(f) => f.present(),
-            Watched::Tcx(fd) => tcx_link_ifindex(fd.as_fd()) != Some(0),
+            Watched::Link(fd) => link_ifindex(fd.as_fd()) != Some(0),
         }
     }
 }
@@ -450,7 +499,7 @@ impl Watch {
         };
         let shared = Arc::clone(&state);
         let thread = std::thread::Builder::new()
-            .name("tc-watch".into())
+            .name("netif-watch".into())
             .spawn(move || {
                 let (lock, cv) = &*shared;
                 let Ok(mut st) = lock.lock() else { return };
@@ -487,6 +536,14 @@ impl Watch {
     }
 }
 
+impl Drop for Watch {
+    /// The thread holds a duplicate of a link's fd: it must end for the
+    /// link to go.
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
 impl TcAttachment {
     /// `tcx` or `clsact` (`ingress` for a filter on a classic ingress qdisc).
     pub fn mechanism(&self) -> &'static str {
@@ -512,7 +569,7 @@ impl TcAttachment {
         match std::mem::replace(&mut self.kind, TcKind::Gone) {
             TcKind::Gone => return Ok(()),
             // Closing the fd detaches the link.
-            TcKind::Tcx(link) => lost = lost || tcx_link_ifindex(link.as_fd()) == Some(0),
+            TcKind::Tcx(link) => lost = lost || link_ifindex(link.as_fd()) == Some(0),
             TcKind::Filter(f) => {
                 lost = lost || !f.at.present();
                 if !lost {
@@ -621,7 +678,7 @@ pub fn attach_tc(
             };
             match link_create(prog, ifindex, attach_type, 0) {
                 Ok(link) => {
-                    let watched = link.try_clone().map(Watched::Tcx);
+                    let watched = link.try_clone().map(Watched::Link);
                     return Ok(TcAttachment {
                         kind: TcKind::Tcx(link),
                         ifname: ifname.to_string(),

@@ -326,3 +326,80 @@ fn program_attached_with_ip_link_is_not_replaced() {
     }
     let _ = std::fs::remove_dir_all(obj.parent().unwrap());
 }
+
+/// Waits until `tool` has exited by itself (it must not need a signal).
+fn exits_by_itself(tool: Tool) -> common::Finished {
+    let deadline = std::time::Instant::now() + common::event_timeout();
+    while std::time::Instant::now() < deadline {
+        if std::fs::read_to_string(format!("/proc/{}/stat", tool.pid()))
+            .map_or(true, |s| s.contains(") Z "))
+        {
+            return tool.wait();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let fin = tool.stop();
+    panic!("xdpcount went on running after its XDP link went away: {fin:?}");
+}
+
+#[test]
+fn interface_deleted_underneath_is_reported() {
+    let pair = VethPair::new();
+    let tool = Tool::start(TOOL, &["-i", &pair.host, "1"]);
+    common::netns::ip(&["link", "del", &pair.host]);
+    let fin = exits_by_itself(tool);
+    assert_eq!(fin.status.code(), Some(1), "{fin:?}");
+    assert_eq!(
+        fin.stderr.last().map(String::as_str),
+        Some(
+            format!(
+                "xdpcount: {} went away while counting (interface deleted): packets since then \
+                 were not counted",
+                pair.host
+            )
+            .as_str()
+        ),
+        "{:?}",
+        fin.stderr
+    );
+}
+
+#[test]
+fn link_detached_underneath_is_reported() {
+    let pair = VethPair::new();
+    let tool = Tool::start(TOOL, &["-i", &pair.host, "-S"]);
+    let ids = tool.prog_ids();
+    let out = std::process::Command::new("bpftool")
+        .args(["link", "list", "-j"])
+        .output()
+        .expect("running bpftool");
+    let links: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let link = links
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|l| {
+            l["prog_id"]
+                .as_u64()
+                .is_some_and(|p| ids.contains(&(p as u32)))
+        })
+        .and_then(|l| l["id"].as_u64())
+        .expect("our XDP link");
+    let out = std::process::Command::new("bpftool")
+        .args(["link", "detach", "id", &link.to_string()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let fin = exits_by_itself(tool);
+    assert_eq!(fin.status.code(), Some(1), "{fin:?}");
+    let err = fin.stderr.last().cloned().unwrap_or_default();
+    assert!(
+        err.contains(&format!(
+            "our XDP link on {} was detached while counting",
+            pair.host
+        )),
+        "{:?}",
+        fin.stderr
+    );
+    no_xdp_left(&pair);
+}
