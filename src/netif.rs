@@ -20,7 +20,7 @@
 
 use std::ffi::CString;
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::sync::{Arc, Condvar, Mutex};
 
 use anyhow::{Result, bail};
@@ -102,10 +102,48 @@ impl XdpMode {
 /// An XDP program attached through a link; dropping it detaches.
 #[derive(Debug)]
 pub struct XdpAttachment {
-    _link: OwnedFd,
+    link: OwnedFd,
+    ifname: String,
+    ifindex: u32,
+    /// Stops the tool when the link is detached or the interface deleted.
+    watch: Watch,
     pub mode: XdpMode,
     /// What the tool tells the user on stderr (`using native XDP on veth0`).
     pub message: String,
+}
+
+impl XdpAttachment {
+    fn new(link: OwnedFd, ifname: &str, ifindex: u32, mode: XdpMode, message: String) -> Self {
+        let watch = Watch::start(link.try_clone().ok().map(Watched::Link));
+        XdpAttachment {
+            link,
+            ifname: ifname.to_string(),
+            ifindex,
+            watch,
+            mode,
+            message,
+        }
+    }
+
+    /// Detaches (closing the link); an error when the link had been
+    /// detached, or the interface deleted, while the tool ran (packets
+    /// were missed).
+    pub fn detach(mut self) -> Result<()> {
+        let lost = self.watch.finish() || link_ifindex(self.link.as_fd()) == Some(0);
+        if !lost {
+            return Ok(());
+        }
+        let ifname = &self.ifname;
+        if ifindex(ifname).ok() != Some(self.ifindex) {
+            bail!(
+                "{ifname} went away while counting (interface deleted): packets since then were not counted"
+            );
+        }
+        bail!(
+            "our XDP link on {ifname} was detached while counting (`bpftool link detach`?): \
+             packets since then were not counted"
+        )
+    }
 }
 
 /// The name of BPF program `id` (`xdp_count`), if this process may see it.
@@ -204,11 +242,13 @@ pub fn attach_xdp(
             libbpf_sys::XDP_FLAGS_SKB_MODE,
         )
         .map_err(|e| explain(e, XdpMode::Skb))?;
-        return Ok(XdpAttachment {
-            _link: link,
-            mode: XdpMode::Skb,
-            message: format!("using generic (skb) XDP on {ifname} (-S)"),
-        });
+        return Ok(XdpAttachment::new(
+            link,
+            ifname,
+            ifindex,
+            XdpMode::Skb,
+            format!("using generic (skb) XDP on {ifname} (-S)"),
+        ));
     }
     match link_create(
         prog,
@@ -216,11 +256,13 @@ pub fn attach_xdp(
         libbpf_sys::BPF_XDP,
         libbpf_sys::XDP_FLAGS_DRV_MODE,
     ) {
-        Ok(link) => Ok(XdpAttachment {
-            _link: link,
-            mode: XdpMode::Native,
-            message: format!("using native XDP on {ifname}"),
-        }),
+        Ok(link) => Ok(XdpAttachment::new(
+            link,
+            ifname,
+            ifindex,
+            XdpMode::Native,
+            format!("using native XDP on {ifname}"),
+        )),
         // The driver has no ndo_bpf: only generic XDP is possible.
         Err(e) if e == libc::EOPNOTSUPP || e == 524 || e == libc::EINVAL => {
             let link = link_create(
@@ -230,14 +272,16 @@ pub fn attach_xdp(
                 libbpf_sys::XDP_FLAGS_SKB_MODE,
             )
             .map_err(|e| explain(e, XdpMode::Skb))?;
-            Ok(XdpAttachment {
-                _link: link,
-                mode: XdpMode::Skb,
-                message: format!(
+            Ok(XdpAttachment::new(
+                link,
+                ifname,
+                ifindex,
+                XdpMode::Skb,
+                format!(
                     "using generic (skb) XDP on {ifname} (native XDP refused: {})",
                     errno_name(e)
                 ),
-            })
+            ))
         }
         Err(e) => Err(explain(e, XdpMode::Native)),
     }
@@ -299,29 +343,33 @@ pub fn parse_tc_mode(s: &str) -> Result<TcMode, String> {
 #[derive(Debug)]
 pub struct TcAttachment {
     kind: TcKind,
+    ifname: String,
+    ifindex: u32,
+    dir: TcDirection,
+    /// `tcx`, `clsact`, or `ingress` (a filter on a classic ingress qdisc).
+    mechanism: &'static str,
+    watch: Watch,
     /// What the tool tells the user on stderr.
     pub message: String,
 }
 
 #[derive(Debug)]
 enum TcKind {
-    Tcx(#[allow(dead_code)] OwnedFd),
-    Filter(Box<TcFilter>),
+    Tcx(OwnedFd),
+    Filter(TcFilter),
     /// Detached already.
     Gone,
 }
 
-/// A cls_bpf filter of ours: where it is, and who watches it.
+/// A cls_bpf filter of ours.
 #[derive(Debug)]
 struct TcFilter {
     at: FilterId,
-    ifname: String,
     /// The qdisc in the ingress slot is a classic `ingress` one, not clsact.
     on_ingress_qdisc: bool,
     /// The clsact qdisc did not exist before: remove it at the end (if no
     /// one else's filter uses it by then).
     created_qdisc: bool,
-    watch: FilterWatch,
 }
 
 /// One cls_bpf filter: enough to query or delete it (plain data, so the
@@ -382,17 +430,54 @@ fn tc_hook(ifindex: u32, point: libbpf_sys::bpf_tc_attach_point) -> libbpf_sys::
     }
 }
 
+/// The ifindex a tcx or XDP link is attached to: 0 once it is detached
+/// (`bpftool link detach`) or its interface is gone; None if the kernel
+/// won't say.
+fn link_ifindex(link: BorrowedFd<'_>) -> Option<u32> {
+    let mut info = libbpf_sys::bpf_link_info::default();
+    let mut len = std::mem::size_of::<libbpf_sys::bpf_link_info>() as u32;
+    // SAFETY: `info` is valid for `len` bytes.
+    if unsafe { libbpf_sys::bpf_link_get_info_by_fd(link.as_raw_fd(), &mut info, &mut len) } != 0 {
+        return None;
+    }
+    // SAFETY: the kernel filled the member of the link's type; every bit
+    // pattern is a valid u32.
+    match info.type_ {
+        libbpf_sys::BPF_LINK_TYPE_TCX => Some(unsafe { info.__bindgen_anon_1.tcx.ifindex }),
+        libbpf_sys::BPF_LINK_TYPE_XDP => Some(unsafe { info.__bindgen_anon_1.xdp.ifindex }),
+        _ => None,
+    }
+}
+
+/// What a [`Watch`] checks is still attached.
+#[derive(Debug)]
+enum Watched {
+    Filter(FilterId),
+    /// A duplicate of a tcx or XDP link's fd.
+    Link(OwnedFd),
+}
+
+impl Watched {
+    fn present(&self) -> bool {
+        match self {
+            Watched::Filter(f) => f.present(),
+            Watched::Link(fd) => link_ifindex(fd.as_fd()) != Some(0),
+        }
+    }
+}
+
 /// How often the watcher asks whether our filter is still there.
 const WATCH_INTERVAL: std::time::Duration = std::time::Duration::from_millis(250);
 
-/// A thread that checks our filter every [`WATCH_INTERVAL`]: a cls_bpf
-/// filter can be deleted by anyone (`tc filter del`, or `tc qdisc del`, as
-/// another tool that created the clsact qdisc does at its exit), and the
-/// tool would then print nothing, forever. When it is gone, the watcher
-/// stops the tool ([`crate::stop::request`]); [`TcAttachment::detach`]
-/// then reports it.
+/// A thread that checks our filter (or tcx link) every [`WATCH_INTERVAL`]:
+/// a cls_bpf filter can be deleted by anyone (`tc filter del`, or `tc qdisc
+/// del`, as another tool that created the clsact qdisc does at its exit), a
+/// link detached (`bpftool link detach`), an interface deleted; the tool
+/// would then print nothing, forever. When it is gone, the watcher stops
+/// the tool ([`crate::stop::request`]); [`TcAttachment::detach`] then
+/// reports it.
 #[derive(Debug)]
-struct FilterWatch {
+struct Watch {
     state: Arc<(Mutex<WatchState>, Condvar)>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -403,12 +488,18 @@ struct WatchState {
     lost: bool,
 }
 
-impl FilterWatch {
-    fn start(filter: FilterId) -> FilterWatch {
+impl Watch {
+    fn start(watched: Option<Watched>) -> Watch {
         let state: Arc<(Mutex<WatchState>, Condvar)> = Arc::default();
+        let Some(watched) = watched else {
+            return Watch {
+                state,
+                thread: None,
+            };
+        };
         let shared = Arc::clone(&state);
         let thread = std::thread::Builder::new()
-            .name("tc-filter-watch".into())
+            .name("netif-watch".into())
             .spawn(move || {
                 let (lock, cv) = &*shared;
                 let Ok(mut st) = lock.lock() else { return };
@@ -420,7 +511,7 @@ impl FilterWatch {
                     if st.stop {
                         return;
                     }
-                    if !filter.present() {
+                    if !watched.present() {
                         st.lost = true;
                         crate::stop::request();
                         return;
@@ -428,7 +519,7 @@ impl FilterWatch {
                 }
             })
             .ok();
-        FilterWatch { state, thread }
+        Watch { state, thread }
     }
 
     /// Stops the thread; whether it saw the filter disappear.
@@ -445,14 +536,18 @@ impl FilterWatch {
     }
 }
 
+impl Drop for Watch {
+    /// The thread holds a duplicate of a link's fd: it must end for the
+    /// link to go.
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
 impl TcAttachment {
     /// `tcx` or `clsact` (`ingress` for a filter on a classic ingress qdisc).
     pub fn mechanism(&self) -> &'static str {
-        match &self.kind {
-            TcKind::Tcx(_) => "tcx",
-            TcKind::Filter(f) if f.on_ingress_qdisc => "ingress",
-            _ => "clsact",
-        }
+        self.mechanism
     }
 
     /// Whether attaching created the clsact qdisc.
@@ -469,38 +564,57 @@ impl TcAttachment {
     }
 
     fn release(&mut self) -> Result<()> {
-        let TcKind::Filter(mut f) = std::mem::replace(&mut self.kind, TcKind::Gone) else {
-            // A tcx link goes with its fd.
-            return Ok(());
-        };
-        let lost = f.watch.finish() || !f.at.present();
+        let mut lost = self.watch.finish();
         let mut failed = None;
-        if !lost {
-            let hook = f.at.hook();
-            let opts = f.at.opts();
-            // SAFETY: `hook` and `opts` are valid, sized and outlive the call.
-            let e = unsafe { libbpf_sys::bpf_tc_detach(&hook, &opts) };
-            if e != 0 && f.at.present() {
-                failed = Some(anyhow::anyhow!(
-                    "removing our tc filter from {} failed: {}; remove it with `{}`",
-                    f.ifname,
-                    errno_text(-e),
-                    f.at.del_command(&f.ifname)
-                ));
+        match std::mem::replace(&mut self.kind, TcKind::Gone) {
+            TcKind::Gone => return Ok(()),
+            // Closing the fd detaches the link.
+            TcKind::Tcx(link) => lost = lost || link_ifindex(link.as_fd()) == Some(0),
+            TcKind::Filter(f) => {
+                lost = lost || !f.at.present();
+                if !lost {
+                    let hook = f.at.hook();
+                    let opts = f.at.opts();
+                    // SAFETY: `hook` and `opts` are valid, sized and outlive the call.
+                    let e = unsafe { libbpf_sys::bpf_tc_detach(&hook, &opts) };
+                    if e != 0 && f.at.present() {
+                        failed = Some(anyhow::anyhow!(
+                            "removing our tc filter from {} failed: {}; remove it with `{}`",
+                            self.ifname,
+                            errno_text(-e),
+                            f.at.del_command(&self.ifname)
+                        ));
+                    }
+                }
+                if f.created_qdisc {
+                    remove_clsact_if_unused(&self.ifname, self.ifindex);
+                }
             }
         }
-        if f.created_qdisc {
-            remove_clsact_if_unused(&f.ifname, f.at.ifindex);
-        }
         if lost {
-            bail!(
-                "our tc filter on {} {} was removed while tracing (by `tc filter del`, or with its \
-                 clsact qdisc by another tool that had created it): packets since then were not seen",
-                f.ifname,
-                f.at.dir.name()
-            );
+            return Err(self.lost_error());
         }
         failed.map_or(Ok(()), Err)
+    }
+
+    /// What to say when our filter or link went away while tracing.
+    fn lost_error(&self) -> anyhow::Error {
+        let (ifname, dir) = (&self.ifname, self.dir.name());
+        if ifindex(ifname).ok() != Some(self.ifindex) {
+            return anyhow::anyhow!(
+                "{ifname} went away while tracing (interface deleted): packets since then were not seen"
+            );
+        }
+        match self.mechanism {
+            "tcx" => anyhow::anyhow!(
+                "our tcx link on {ifname} {dir} was detached while tracing (`bpftool link detach`?): \
+                 packets since then were not seen"
+            ),
+            _ => anyhow::anyhow!(
+                "our tc filter on {ifname} {dir} was removed while tracing (by `tc filter del`, or with \
+                 its clsact qdisc by another tool that had created it): packets since then were not seen"
+            ),
+        }
     }
 }
 
@@ -564,8 +678,15 @@ pub fn attach_tc(
             };
             match link_create(prog, ifindex, attach_type, 0) {
                 Ok(link) => {
+                    let watched = link.try_clone().map(Watched::Link);
                     return Ok(TcAttachment {
                         kind: TcKind::Tcx(link),
+                        ifname: ifname.to_string(),
+                        ifindex,
+                        dir,
+                        mechanism: "tcx",
+                        // Without a duplicate fd (EMFILE), nothing to watch.
+                        watch: Watch::start(watched.ok()),
                         message: format!("using tcx {} link on {ifname}", dir.name()),
                     });
                 }
@@ -602,7 +723,12 @@ pub fn attach_tc(
         }
     );
     Ok(TcAttachment {
-        kind: TcKind::Filter(Box::new(filter)),
+        ifname: ifname.to_string(),
+        ifindex,
+        dir,
+        mechanism: qdisc,
+        watch: Watch::start(Some(Watched::Filter(filter.at))),
+        kind: TcKind::Filter(filter),
         message,
     })
 }
@@ -698,19 +824,16 @@ fn attach_filter(
             errno_text(-e)
         );
     }
-    let at = FilterId {
-        ifindex,
-        dir,
-        handle: opts.handle,
-        priority: opts.priority,
-        prog_id: opts.prog_id,
-    };
     Ok(TcFilter {
-        at,
-        ifname: ifname.to_string(),
+        at: FilterId {
+            ifindex,
+            dir,
+            handle: opts.handle,
+            priority: opts.priority,
+            prog_id: opts.prog_id,
+        },
         on_ingress_qdisc,
         created_qdisc,
-        watch: FilterWatch::start(at),
     })
 }
 

@@ -452,3 +452,83 @@ fn needs_cap_net_admin() {
         ""
     );
 }
+
+#[test]
+fn interface_deleted_underneath_is_reported() {
+    // tcx (or clsact where there is no tcx) and clsact: deleting the
+    // interface takes the link or filter with it; the tool says so, exit 1.
+    for mode in ["auto", "clsact"] {
+        let pair = VethPair::new();
+        let tool = Tool::start(TOOL, &["-i", &pair.host, "--attach", mode]);
+        common::netns::ip(&["link", "del", &pair.host]);
+        let fin = exits_by_itself(tool);
+        assert_eq!(fin.status.code(), Some(1), "{mode}: {fin:?}");
+        assert_eq!(
+            fin.stderr.last().map(String::as_str),
+            Some(
+                format!(
+                    "tcsnoop: {} went away while tracing (interface deleted): packets since then \
+                     were not seen",
+                    pair.host
+                )
+                .as_str()
+            ),
+            "{mode}: {:?}",
+            fin.stderr
+        );
+    }
+}
+
+/// The BPF link ids whose program is one of `progs` (`bpftool link list`).
+fn link_ids_of(progs: &std::collections::BTreeSet<u32>) -> Vec<u64> {
+    let out = std::process::Command::new("bpftool")
+        .args(["link", "list", "-j"])
+        .output()
+        .expect("running bpftool");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("bpftool JSON");
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .filter(|l| {
+            l["prog_id"]
+                .as_u64()
+                .is_some_and(|p| progs.contains(&(p as u32)))
+        })
+        .filter_map(|l| l["id"].as_u64())
+        .collect()
+}
+
+#[test]
+fn tcx_link_detached_underneath_is_reported() {
+    let pair = VethPair::new();
+    if kernel_has_tcx() {
+        let tool = Tool::start(TOOL, &["-i", &pair.host, "--attach", "tcx"]);
+        let links = link_ids_of(&tool.prog_ids());
+        assert_eq!(links.len(), 1, "{links:?}");
+        let out = std::process::Command::new("bpftool")
+            .args(["link", "detach", "id", &links[0].to_string()])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let fin = exits_by_itself(tool);
+        assert_eq!(fin.status.code(), Some(1), "{fin:?}");
+        let err = fin.stderr.last().cloned().unwrap_or_default();
+        assert!(
+            err.contains(&format!(
+                "our tcx link on {} ingress was detached while tracing",
+                pair.host
+            )),
+            "{:?}",
+            fin.stderr
+        );
+    } else {
+        // No tcx here: check the clsact filter the same way.
+        let before = qdiscs(&pair.host);
+        filter_removed_underneath(
+            &pair,
+            false,
+            &["filter", "del", "dev", &pair.host, "ingress"],
+        );
+        assert_clean(&pair, &before);
+    }
+}

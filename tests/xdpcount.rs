@@ -251,3 +251,155 @@ fn needs_cap_net_admin() {
     common::netns::assert_needs_net_admin(TOOL, &["-i", &pair.host]);
     no_xdp_left(&pair);
 }
+
+/// A trivial XDP program (`someone_xdp`, returns XDP_PASS) compiled with
+/// clang (which building bpfkit needs anyway): someone else's program.
+fn someone_elses_xdp_object() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(common::unique("bpfkit-xdp-"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = dir.join("someone.bpf.c");
+    std::fs::write(
+        &src,
+        "__attribute__((section(\"xdp\"), used)) int someone_xdp(void *ctx) { return 2; }\n\
+         __attribute__((section(\"license\"), used)) char _license[] = \"GPL\";\n",
+    )
+    .unwrap();
+    let obj = dir.join("someone.bpf.o");
+    let out = std::process::Command::new("clang")
+        .args(["-O2", "-target", "bpf", "-c"])
+        .arg(&src)
+        .arg("-o")
+        .arg(&obj)
+        .output()
+        .expect("running clang");
+    assert!(
+        out.status.success(),
+        "clang: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    obj
+}
+
+/// The id of the XDP program on `dev` (`ip -j link show`).
+fn xdp_prog_id(dev: &str) -> Option<u64> {
+    let v: serde_json::Value =
+        serde_json::from_str(&common::netns::ip(&["-j", "link", "show", "dev", dev])).unwrap();
+    v[0]["xdp"]["prog"]["id"].as_u64()
+}
+
+#[test]
+fn program_attached_with_ip_link_is_not_replaced() {
+    // Someone's XDP program attached the classic way (netlink, no link),
+    // native or generic: xdpcount, native or -S, refuses naming it, and the
+    // program stays.
+    let obj = someone_elses_xdp_object();
+    for (ip_mode, named) in [("xdpdrv", "native"), ("xdpgeneric", "generic")] {
+        let pair = VethPair::new();
+        common::netns::ip(&[
+            "link",
+            "set",
+            "dev",
+            &pair.host,
+            ip_mode,
+            "obj",
+            obj.to_str().unwrap(),
+            "sec",
+            "xdp",
+        ]);
+        let id = xdp_prog_id(&pair.host).expect("the program is attached");
+        for extra in [&[][..], &["-S"][..]] {
+            let mut args = vec!["-i", pair.host.as_str(), "-d", "1"];
+            args.extend_from_slice(extra);
+            let fin = common::run(TOOL, &args);
+            assert_eq!(fin.status.code(), Some(1), "{ip_mode} {extra:?}: {fin:?}");
+            assert_eq!(fin.stderr.len(), 1, "one line: {:?}", fin.stderr);
+            assert!(
+                fin.stderr[0].contains(&format!(
+                    "{} already has an XDP program: someone_xdp (id {id}, {named})",
+                    pair.host
+                )),
+                "{:?}",
+                fin.stderr
+            );
+            assert_eq!(xdp_prog_id(&pair.host), Some(id), "{ip_mode} {extra:?}");
+        }
+    }
+    let _ = std::fs::remove_dir_all(obj.parent().unwrap());
+}
+
+/// Waits until `tool` has exited by itself (it must not need a signal).
+fn exits_by_itself(tool: Tool) -> common::Finished {
+    let deadline = std::time::Instant::now() + common::event_timeout();
+    while std::time::Instant::now() < deadline {
+        if std::fs::read_to_string(format!("/proc/{}/stat", tool.pid()))
+            .map_or(true, |s| s.contains(") Z "))
+        {
+            return tool.wait();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let fin = tool.stop();
+    panic!("xdpcount went on running after its XDP link went away: {fin:?}");
+}
+
+#[test]
+fn interface_deleted_underneath_is_reported() {
+    let pair = VethPair::new();
+    let tool = Tool::start(TOOL, &["-i", &pair.host, "1"]);
+    common::netns::ip(&["link", "del", &pair.host]);
+    let fin = exits_by_itself(tool);
+    assert_eq!(fin.status.code(), Some(1), "{fin:?}");
+    assert_eq!(
+        fin.stderr.last().map(String::as_str),
+        Some(
+            format!(
+                "xdpcount: {} went away while counting (interface deleted): packets since then \
+                 were not counted",
+                pair.host
+            )
+            .as_str()
+        ),
+        "{:?}",
+        fin.stderr
+    );
+}
+
+#[test]
+fn link_detached_underneath_is_reported() {
+    let pair = VethPair::new();
+    let tool = Tool::start(TOOL, &["-i", &pair.host, "-S"]);
+    let ids = tool.prog_ids();
+    let out = std::process::Command::new("bpftool")
+        .args(["link", "list", "-j"])
+        .output()
+        .expect("running bpftool");
+    let links: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let link = links
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|l| {
+            l["prog_id"]
+                .as_u64()
+                .is_some_and(|p| ids.contains(&(p as u32)))
+        })
+        .and_then(|l| l["id"].as_u64())
+        .expect("our XDP link");
+    let out = std::process::Command::new("bpftool")
+        .args(["link", "detach", "id", &link.to_string()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let fin = exits_by_itself(tool);
+    assert_eq!(fin.status.code(), Some(1), "{fin:?}");
+    let err = fin.stderr.last().cloned().unwrap_or_default();
+    assert!(
+        err.contains(&format!(
+            "our XDP link on {} was detached while counting",
+            pair.host
+        )),
+        "{:?}",
+        fin.stderr
+    );
+    no_xdp_left(&pair);
+}

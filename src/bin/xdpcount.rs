@@ -53,14 +53,15 @@ fn run() -> Result<()> {
             args.interface
         ))
         .run(|tick| print_counts(&out, counts, &args, tick));
-    drop(attachment);
+    // An error if the link was detached underneath us.
+    let detached = attachment.detach();
     let missed = bpf::percpu_sum(&skel.maps.drops)?;
     if missed > 0 {
         bpfkit::output::note(format_args!(
             "{missed} packets not counted (more source addresses than the map holds)"
         ));
     }
-    result
+    result.and(detached)
 }
 
 /// One source address and what it sent.
