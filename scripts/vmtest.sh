@@ -8,6 +8,7 @@
 #   VMTEST_HOST=0        no host column
 #   VMTEST_KERNELS="5.10 6.12"   only these guests (version prefixes)
 #   VMTEST_SUBSET=ci     only the listed kernel tests, default mode
+#   VMTEST_SLOWDOWN=4    the harness's timeouts in a guest, times this
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -66,17 +67,23 @@ fi
 modes="fentry kprobe tracepoint"
 [ "$subset" = all ] || modes=default
 pids=()
+start=$(date +%s)
 for k in "${kernels[@]}"; do
     version=${k%% *}
     vmlinuz=${k#* }
     labels+=("$version")
     echo "booting $version under qemu (TCG); progress in $out/$version/progress.log" >&2
     # The guest's console (kernel messages, an oops) goes to console-<version>.log.
-    ( timeout 5400 scripts/vm-boot.sh "$vmlinuz" --memory 3G --rwdir "$out" -- \
+    # The guest's wall and CPU time (qemu is vng's child) go to guest-times.txt.
+    ( TIMEFORMAT="$version	%R	%U	%S"
+      { time timeout 5400 scripts/vm-boot.sh "$vmlinuz" --memory 3G --rwdir "$out" -- \
+        env VMTEST_SLOWDOWN="${VMTEST_SLOWDOWN:-4}" \
         "$root/scripts/vm-run-tests.sh" "$version" "$out" "fentry,kprobe,tracepoint" \
-        "$modes" "$subset" </dev/null >"$out/console-$version.log" 2>&1 \
+        "$modes" "$subset" </dev/null >"$out/console-$version.log" 2>&1 ; } 2>>"$out/guest-times.txt" \
         || echo "vng for $version exited with $? (see $out/console-$version.log)" >&2 ) &
     pids+=($!)
 done
 wait "${pids[@]}"
+echo "guests: $(( $(date +%s) - start )) s wall; per guest (label, wall, user, sys seconds):" >&2
+cat "$out/guest-times.txt" >&2
 python3 scripts/vmtable.py "$out" "${labels[@]}"

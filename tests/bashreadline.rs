@@ -96,10 +96,11 @@ impl Pty {
     }
 
     /// Ends the program with `last` (e.g. "exit\n", or "\x04" for EOF), then
-    /// kills it if it has not exited within 5 s.
+    /// kills it if it has not exited within 5 s (times the emulation
+    /// slowdown, so an emulated program has time to return its last line).
     fn finish(mut self, last: &str) {
         let _ = self.master.write_all(last.as_bytes());
-        let deadline = Instant::now() + Duration::from_secs(5);
+        let deadline = Instant::now() + Duration::from_secs(5) * common::slowdown();
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
                 return;
