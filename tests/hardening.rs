@@ -207,13 +207,15 @@ fn stops_on_a_full_pipe(name: &str, args: &[&str], sig: Signal) -> common::Finis
     let ids = tool.prog_ids();
     assert!(!ids.is_empty(), "{name}: no programs");
     wait_blocked(tool.pid());
+    // Before the fix the tool stayed blocked in write(2) until the reader
+    // died: it must now end while the reader is still there. (How fast is
+    // for the benchmarks; 10 s only bounds the wait.)
     let (fin, took) = tool.signal_within(sig, Duration::from_secs(10) * slowdown());
-    assert!(fin.status.success(), "{name}: {fin:?}");
-    assert_no_panic(name, &fin.stderr);
     assert!(
-        took < Duration::from_millis(1500) * slowdown(),
-        "{name} took {took:?} to stop after {sig}"
+        fin.status.success(),
+        "{name} after {sig}, {took:?}: {fin:?}"
     );
+    assert_no_panic(name, &fin.stderr);
     common::netns::assert_programs_freed(&ids);
     drop(reader);
     fin
