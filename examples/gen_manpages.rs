@@ -302,8 +302,7 @@ fn json_section(roff: &mut Roff, docs: &Docs) {
             )],
             inlines("`_ns`, `_us`, `_ms`, `_s`, `_bytes`", docs),
             vec![roman(
-                "): the keys are listed in docs/json.md of the bpfkit sources, which also \
-                 says what replaced the keys of bpfkit 0.1.",
+                "): the keys are listed in docs/json.md of the bpfkit sources.",
             )],
         ]
         .concat(),
