@@ -113,7 +113,8 @@ $(BINS_STAMP): $(SOURCES)
 
 # Man pages and completions come from the clap definitions (src/args/) through
 # examples/gen_manpages.rs, built for this machine: the tools are never run.
-$(GEN_STAMP): $(SOURCES) examples/gen_manpages.rs
+# Their OUTPUT, DIFFERENCES and SEE ALSO sections come from docs/<tool>.md.
+$(GEN_STAMP): $(SOURCES) examples/gen_manpages.rs $(wildcard docs/*.md)
 	@$(MAKE) --no-print-directory deps-build
 	@mkdir -p $(@D) && touch $@.new
 	$(CARGO_ENV) $(CARGO) run --release --locked --example gen_manpages -- $(GEN_DIR) $(APP_PREFIX)

@@ -9,17 +9,27 @@
 //! OUTDIR/zsh/_<APP_PREFIX><tool> and OUTDIR/fish/<APP_PREFIX><tool>.fish
 //! (and nothing else: OUTDIR's old contents are removed).
 //!
+//! The pages' OUTPUT, DIFFERENCES FROM LIBBPF-TOOLS and SEE ALSO sections are
+//! the `## Output`, `## Differences from libbpf-tools` and `## See also`
+//! sections of the tool's docs page (docs/<tool>.md), and its JSON section
+//! points to docs/json.md and lists the tool's own keys from there: the
+//! text exists once, in docs/, read from the source tree
+//! (CARGO_MANIFEST_DIR) when the pages are generated. Reading at run time
+//! rather than with `include_str!` keeps the tool list in one place
+//! (`bpfkit::args::commands()`), and a tool without a page fails here, by
+//! name. tests/docs.rs requires those sections on every page.
+//!
 //! It is an example, not a binary, so that `cargo install`, the tool list
 //! (src/bin/) and the packages never contain it.
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Command;
 use clap_complete::Shell;
 use clap_mangen::Man;
-use roff::{Roff, bold, roman};
+use roff::{Inline, Roff, bold, italic, roman};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -47,14 +57,27 @@ fn generate(out: &Path, prefix: &str) -> std::io::Result<()> {
     for dir in ["man8", "bash", "zsh", "fish"] {
         fs::create_dir_all(out.join(dir))?;
     }
+    let tools: Vec<String> = bpfkit::args::commands()
+        .iter()
+        .map(|c| c.get_name().to_string())
+        .collect();
+    let json = read_doc("json")?;
     for cmd in bpfkit::args::commands() {
         // clap names are `&'static str` (without its `string` feature).
         let tool = cmd.get_name().to_string();
         let name: &'static str = format!("{prefix}{tool}").leak();
         let mut cmd = cmd.name(name).bin_name(name);
+        let docs = Docs {
+            page: read_doc(&tool)?,
+            json_keys: json_keys(&json, &tool).ok_or_else(|| {
+                std::io::Error::other(format!("docs/json.md has no `keys:` line for {tool}"))
+            })?,
+            tools: &tools,
+            prefix,
+        };
         fs::write(
             out.join(format!("man8/{name}.8")),
-            man_page(cmd.clone(), &tool, prefix)?,
+            man_page(cmd.clone(), &tool, &docs)?,
         )?;
         for (shell, file) in [
             (Shell::Bash, format!("bash/{name}")),
@@ -69,10 +92,45 @@ fn generate(out: &Path, prefix: &str) -> std::io::Result<()> {
     Ok(())
 }
 
-/// clap_mangen's page, with the tool's EXAMPLES (its after-help) as a real
-/// EXAMPLES section (run as `prefix` + `tool`) and a NOTES section on what
-/// every tool needs.
-fn man_page(cmd: Command, tool: &str, prefix: &str) -> std::io::Result<Vec<u8>> {
+fn docs_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("docs")
+}
+
+/// docs/<name>.md, or an error naming it.
+fn read_doc(name: &str) -> std::io::Result<String> {
+    let path = docs_dir().join(format!("{name}.md"));
+    fs::read_to_string(&path)
+        .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))
+}
+
+/// What a tool's page is made of besides its clap definition.
+struct Docs<'a> {
+    /// docs/<tool>.md.
+    page: String,
+    /// The text of the tool's `keys:` line in docs/json.md (may be empty).
+    json_keys: String,
+    /// Every tool's name (links to their pages become `name(8)`).
+    tools: &'a [String],
+    /// APP_PREFIX, put before every bpfkit tool name.
+    prefix: &'a str,
+}
+
+/// The sections taken from the tool's docs page: (man heading, page heading).
+const DOC_SECTIONS: [(&str, &str); 3] = [
+    ("OUTPUT", "## Output"),
+    (
+        "DIFFERENCES FROM LIBBPF-TOOLS",
+        "## Differences from libbpf-tools",
+    ),
+    ("SEE ALSO", "## See also"),
+];
+
+/// clap_mangen's page, with the tool's OUTPUT and JSON sections, its
+/// EXAMPLES (its after-help) as a real EXAMPLES section (run as `prefix` +
+/// `tool`), its DIFFERENCES FROM LIBBPF-TOOLS, a NOTES section on what every
+/// tool needs, and SEE ALSO.
+fn man_page(cmd: Command, tool: &str, docs: &Docs) -> std::io::Result<Vec<u8>> {
+    let prefix = docs.prefix;
     let examples = cmd
         .get_after_help()
         .map(|h| h.to_string())
@@ -88,9 +146,24 @@ fn man_page(cmd: Command, tool: &str, prefix: &str) -> std::io::Result<Vec<u8>> 
     let page = String::from_utf8_lossy(&page).into_owned();
     // clap_mangen ends with the VERSION section: ours go before it.
     let at = page.find(".SH VERSION").unwrap_or(page.len());
+    let [output, differences, see_also] = DOC_SECTIONS.map(|(man_heading, heading)| {
+        md_section(&docs.page, heading)
+            .map(|text| (man_heading, text))
+            .ok_or(heading)
+    });
+    let missing = |heading| std::io::Error::other(format!("docs/{tool}.md has no `{heading}`"));
+    let (output, differences, see_also) = (
+        output.map_err(missing)?,
+        differences.map_err(missing)?,
+        see_also.map_err(missing)?,
+    );
     let mut sections = Roff::new();
+    doc_section(&mut sections, output, docs);
+    json_section(&mut sections, docs);
     examples_section(&mut sections, &examples, tool, prefix);
+    doc_section(&mut sections, differences, docs);
     notes_section(&mut sections);
+    doc_section(&mut sections, see_also, docs);
     Ok(format!("{}{}{}", &page[..at], body(&sections), &page[at..]).into_bytes())
 }
 
@@ -188,6 +261,259 @@ fn notes_section(roff: &mut Roff) {
     )]);
 }
 
+/// The body of the `heading` section of a markdown page (up to the next
+/// `## ` heading), without HTML comments; None if the page has none.
+fn md_section<'a>(page: &'a str, heading: &str) -> Option<&'a str> {
+    let start = page
+        .match_indices(heading)
+        .find(|&(i, _)| {
+            (i == 0 || page[..i].ends_with('\n'))
+                && page[i + heading.len()..].starts_with(['\n', '\r'])
+        })
+        .map(|(i, _)| i + heading.len())?;
+    let rest = &page[start..];
+    let end = rest.find("\n## ").map_or(rest.len(), |e| e + 1);
+    Some(rest[..end].trim())
+}
+
+/// The `keys:` line of `#### tool` in docs/json.md.
+fn json_keys(json: &str, tool: &str) -> Option<String> {
+    let section = md_section(json, &format!("#### {tool}"))?;
+    let section = section.split("\n#").next().unwrap_or(section);
+    section
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("keys:"))
+        .map(|k| k.trim().to_string())
+}
+
+fn doc_section(roff: &mut Roff, (heading, markdown): (&str, &str), docs: &Docs) {
+    roff.control("SH", [heading]);
+    md_to_roff(roff, markdown, docs);
+}
+
+fn json_section(roff: &mut Roff, docs: &Docs) {
+    roff.control("SH", ["JSON"]);
+    roff.text(
+        [
+            vec![roman(
+                "With --json the tool prints one JSON object per line (JSON Lines) on stdout \
+                 and nothing else. A key means the same, with the same type, in every bpfkit \
+                 tool, and a key with a unit names it (",
+            )],
+            inlines("`_ns`, `_us`, `_ms`, `_s`, `_bytes`", docs),
+            vec![roman(
+                "): the keys are listed in docs/json.md of the bpfkit sources.",
+            )],
+        ]
+        .concat(),
+    );
+    roff.control("PP", []);
+    if docs.json_keys.is_empty() {
+        roff.text([roman(
+            "This tool has no keys of its own: only the common keys of docs/json.md.",
+        )]);
+    } else {
+        let mut text = vec![roman("This tool's own keys: ")];
+        text.extend(inlines(&docs.json_keys, docs));
+        text.push(roman("."));
+        roff.text(text);
+    }
+}
+
+/// Markdown to roff, for what the docs pages use: paragraphs, `- ` bullet
+/// lists (continuation lines indented), `|` tables (a row becomes a tagged
+/// paragraph: its first cell is the tag, the others the text), `###`
+/// headings and fenced code blocks.
+fn md_to_roff(roff: &mut Roff, markdown: &str, docs: &Docs) {
+    #[derive(PartialEq)]
+    enum Block {
+        None,
+        Paragraph,
+        Bullet,
+    }
+    let mut block = Block::None;
+    let mut text = String::new();
+    let mut header: Vec<String> = Vec::new();
+    let mut in_code = false;
+    let flush = |roff: &mut Roff, block: &mut Block, text: &mut String| {
+        match block {
+            Block::None => {}
+            Block::Paragraph => {
+                roff.control("PP", []);
+                roff.text(inlines(text, docs));
+            }
+            Block::Bullet => {
+                roff.control("IP", ["\\(bu", "2"]);
+                roff.text(inlines(text, docs));
+            }
+        }
+        *block = Block::None;
+        text.clear();
+    };
+    for line in markdown.lines() {
+        let trimmed = line.trim();
+        if trimmed.starts_with("```") {
+            flush(roff, &mut block, &mut text);
+            if in_code {
+                roff.control("fi", []);
+                roff.control("RE", []);
+            } else {
+                roff.control("PP", []);
+                roff.control("RS", ["4"]);
+                roff.control("nf", []);
+            }
+            in_code = !in_code;
+            continue;
+        }
+        if in_code {
+            roff.text([roman(line)]);
+            continue;
+        }
+        if trimmed.is_empty() {
+            flush(roff, &mut block, &mut text);
+            continue;
+        }
+        if let Some(sub) = trimmed.strip_prefix("### ") {
+            flush(roff, &mut block, &mut text);
+            roff.control("SS", [sub.trim()]);
+            continue;
+        }
+        if trimmed.starts_with('|') {
+            flush(roff, &mut block, &mut text);
+            let cells: Vec<String> = trimmed
+                .trim_matches('|')
+                .split('|')
+                .map(|c| c.trim().to_string())
+                .collect();
+            if cells
+                .iter()
+                .all(|c| !c.is_empty() && c.chars().all(|ch| "-: ".contains(ch)))
+            {
+                continue; // the | --- | line
+            }
+            if header.is_empty() {
+                header = cells;
+                continue;
+            }
+            roff.control("TP", []);
+            roff.text(inlines(&cells[0], docs));
+            let body: Vec<String> = if cells.len() == 2 {
+                vec![cells[1].clone()]
+            } else {
+                cells
+                    .iter()
+                    .enumerate()
+                    .skip(1)
+                    .map(|(i, c)| match header.get(i) {
+                        Some(h) if !h.is_empty() => format!("{h}: {c}"),
+                        _ => c.clone(),
+                    })
+                    .collect()
+            };
+            roff.text(inlines(&body.join("; "), docs));
+            continue;
+        }
+        header.clear();
+        if let Some(item) = trimmed.strip_prefix("- ").or(trimmed.strip_prefix("* ")) {
+            flush(roff, &mut block, &mut text);
+            block = Block::Bullet;
+            text.push_str(item);
+            continue;
+        }
+        if block == Block::None {
+            block = Block::Paragraph;
+        } else {
+            text.push(' ');
+        }
+        text.push_str(trimmed);
+    }
+    flush(roff, &mut block, &mut text);
+    if in_code {
+        roff.control("fi", []);
+        roff.control("RE", []);
+    }
+}
+
+/// Inline markdown: `code` and **strong** in bold, *emphasis* in italic,
+/// links as their text (a link to a tool's page becomes `name(8)` with the
+/// installed name, another page `text (docs/page.md)`), `name(8)` as a
+/// man page reference.
+fn inlines(text: &str, docs: &Docs) -> Vec<Inline> {
+    let mut out = Vec::new();
+    let mut plain = String::new();
+    let mut rest = text;
+    let push_plain = |out: &mut Vec<Inline>, plain: &mut String| {
+        if !plain.is_empty() {
+            out.push(roman(std::mem::take(plain)));
+        }
+    };
+    while let Some(c) = rest.chars().next() {
+        let span = |open: &str, close: &str| -> Option<(&str, usize)> {
+            let body = rest.strip_prefix(open)?;
+            let end = body.find(close)?;
+            (end > 0).then(|| (&body[..end], open.len() + end + close.len()))
+        };
+        if let Some((code, len)) = span("`", "`") {
+            push_plain(&mut out, &mut plain);
+            // `tc(8)`: the name in bold, the section in roman.
+            match code.strip_suffix(')').and_then(|c| c.split_once('(')) {
+                Some((name, section))
+                    if !name.is_empty()
+                        && !name.contains(' ')
+                        && section.len() == 1
+                        && section.chars().all(|c| c.is_ascii_digit()) =>
+                {
+                    out.push(bold(name));
+                    plain.push_str(&format!("({section})"));
+                }
+                _ => out.push(bold(code)),
+            }
+            rest = &rest[len..];
+        } else if let Some((strong, len)) = span("**", "**") {
+            push_plain(&mut out, &mut plain);
+            out.push(bold(strong.replace('`', "")));
+            rest = &rest[len..];
+        } else if let Some((em, len)) = span("*", "*").filter(|(e, _)| !e.starts_with(' ')) {
+            push_plain(&mut out, &mut plain);
+            out.push(italic(em.replace('`', "")));
+            rest = &rest[len..];
+        } else if let Some((label, target, len)) = link(rest) {
+            let label = label.replace('`', "");
+            let tool = target
+                .strip_suffix(".md")
+                .filter(|t| docs.tools.iter().any(|n| n == t));
+            if let Some(tool) = tool {
+                push_plain(&mut out, &mut plain);
+                out.push(bold(format!("{}{tool}", docs.prefix)));
+                plain.push_str("(8)");
+            } else if target.starts_with("http") {
+                // The label names the file; a long address cannot be
+                // adjusted on a man page line (groff warns).
+                plain.push_str(&label);
+            } else if target.ends_with(".md") && !target.contains('/') {
+                plain.push_str(&format!("{label} (docs/{target})"));
+            } else {
+                plain.push_str(&label);
+            }
+            rest = &rest[len..];
+        } else {
+            plain.push(c);
+            rest = &rest[c.len_utf8()..];
+        }
+    }
+    push_plain(&mut out, &mut plain);
+    out
+}
+
+/// `[label](target)` at the start of `text`: (label, target, length).
+fn link(text: &str) -> Option<(&str, &str, usize)> {
+    let body = text.strip_prefix('[')?;
+    let close = body.find("](")?;
+    let target_len = body[close + 2..].find(')')?;
+    let target = &body[close + 2..close + 2 + target_len];
+    Some((&body[..close], target, 1 + close + 2 + target_len + 1))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -261,5 +587,65 @@ mod tests {
         let s = body(&roff);
         let want = ".SH EXAMPLES\n.TP\n\\fBbpf\\-opensnoop \\-T\\fR\ninclude timestamps\n";
         assert_eq!(s, want);
+    }
+
+    fn docs<'a>(tools: &'a [String], prefix: &'a str) -> Docs<'a> {
+        Docs {
+            page: String::new(),
+            json_keys: String::new(),
+            tools,
+            prefix,
+        }
+    }
+
+    #[test]
+    fn sections_end_at_the_next_level_two_heading() {
+        let page = "# t\n\n## Output\n\nA\n\n### Sub\n\nB\n## Outputs\n\nX\n## Output more\n";
+        assert_eq!(md_section(page, "## Output"), Some("A\n\n### Sub\n\nB"));
+        assert_eq!(md_section(page, "## See also"), None);
+        let json = "#### opensnoop\n\nkeys: `flags`, `path`\n\n#### profile\n\nkeys: \n";
+        assert_eq!(
+            json_keys(json, "opensnoop").as_deref(),
+            Some("`flags`, `path`")
+        );
+        assert_eq!(json_keys(json, "profile").as_deref(), Some(""));
+        assert_eq!(json_keys(json, "memleak"), None);
+    }
+
+    #[test]
+    fn markdown_tables_lists_and_links_become_roff() {
+        let tools = ["execsnoop".to_string()];
+        let md = "One line per exec:\n\n| column | meaning |\n| --- | --- |\n| `PID` | process id |\n\n\
+                  - first, **bold**\n  continued\n- see [`execsnoop`](execsnoop.md), `tc(8)`, \
+                  [json](json.md) and [x.c](https://example.org/x.c)\n";
+        let mut roff = Roff::new();
+        md_to_roff(&mut roff, md, &docs(&tools, "bpf-"));
+        let want = ".PP\nOne line per exec:\n.TP\n\\fBPID\\fR\nprocess id\n\
+                    .IP \\(bu 2\nfirst, \\fBbold\\fR continued\n.IP \\(bu 2\n\
+                    see \\fBbpf\\-execsnoop\\fR(8), \\fBtc\\fR(8), json (docs/json.md) and x.c\n";
+        assert_eq!(body(&roff), want);
+    }
+
+    #[test]
+    fn wider_tables_name_their_columns() {
+        let md = "| line | meaning | unit |\n| --- | --- | --- |\n| `a` | b | c |\n";
+        let mut roff = Roff::new();
+        md_to_roff(&mut roff, md, &docs(&[], ""));
+        assert_eq!(body(&roff), ".TP\n\\fBa\\fR\nmeaning: b; unit: c\n");
+    }
+
+    #[test]
+    fn every_tool_page_has_the_man_sections() {
+        let json = read_doc("json").unwrap();
+        for cmd in bpfkit::args::commands() {
+            let tool = cmd.get_name().to_string();
+            let page = read_doc(&tool).unwrap();
+            for (_, heading) in DOC_SECTIONS {
+                let text =
+                    md_section(&page, heading).unwrap_or_else(|| panic!("{tool}: {heading}"));
+                assert!(!text.is_empty(), "{tool}: empty {heading}");
+            }
+            assert!(json_keys(&json, &tool).is_some(), "{tool}: no keys line");
+        }
     }
 }

@@ -32,7 +32,9 @@ Keys (one per line, all but cmd optional):
   stderr    yes: show stderr lines before stdout (for tools whose report
             is on stderr, or to show the mechanism line)
 
-Usage: scripts/docs-examples.py [docs/<tool>.md ...]   (default: docs/*.md)
+Usage: scripts/docs-examples.py [--only REGEX] [docs/<tool>.md ...]
+(default: docs/*.md; with --only, only the examples whose cmd matches REGEX
+are captured again, the others are left as they are)
 """
 
 import glob
@@ -161,11 +163,13 @@ def select(spec, cmd, out, err):
     return "\n".join([f"$ sudo {cmd}"] + lines) + "\n"
 
 
-def process(path):
+def process(path, only=None):
     text = open(path, encoding="utf-8").read()
 
     def replace(m):
         spec = parse_spec(m.group("spec"))
+        if only is not None and not re.search(only, spec["cmd"]):
+            return m.group(0)
         cmd, out, err = run_example(spec)
         print(f"{os.path.basename(path)}: {cmd}: {len(out)} lines", file=sys.stderr)
         return m.group(1) + select(spec, cmd, out, err) + m.group(4)
@@ -179,9 +183,13 @@ def process(path):
 def main():
     if os.geteuid() != 0:
         raise SystemExit("docs-examples.py runs the tools: run it as root")
-    paths = sys.argv[1:] or sorted(glob.glob(os.path.join(ROOT, "docs", "*.md")))
+    args = sys.argv[1:]
+    only = None
+    if args[:1] == ["--only"] and len(args) > 1:
+        only, args = args[1], args[2:]
+    paths = args or sorted(glob.glob(os.path.join(ROOT, "docs", "*.md")))
     for p in paths:
-        process(p)
+        process(p, only)
 
 
 if __name__ == "__main__":

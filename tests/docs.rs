@@ -177,9 +177,27 @@ fn every_tool_has_a_page_with_every_option() {
 fn every_page_has_the_sections_and_captured_output() {
     for tool in tools() {
         let text = page(&tool);
-        for section in ["## Kernel mechanism", "## Options", "## Examples"] {
-            assert!(text.contains(section), "{tool}: no `{section}`");
+        // The man pages take `## Output`, `## Differences from
+        // libbpf-tools` and `## See also` from here (gen_manpages).
+        for section in [
+            "## Kernel mechanism",
+            "## Differences from libbpf-tools",
+            "## Output",
+            "## See also",
+            "## Options",
+            "## Examples",
+        ] {
+            assert!(
+                text.lines().any(|l| l == section),
+                "{tool}: no `{section}` heading"
+            );
         }
+        let see_also = text.split("\n## See also\n").nth(1).unwrap();
+        let see_also = see_also.split("\n## ").next().unwrap();
+        assert!(
+            see_also.contains("- bpfkit: [`") && see_also.contains("- The original: "),
+            "{tool}: See also names no related bpfkit tool or no original"
+        );
         assert!(
             text.contains("Tutorial origin"),
             "{tool}: no tutorial origin"
@@ -210,6 +228,139 @@ fn every_page_has_the_sections_and_captured_output() {
             );
         }
     }
+}
+
+/// The pages explain where the tools come from in words a reader knows:
+/// "the tutorial's lesson 4", not the names of the source files the
+/// project started from ("seed 003").
+#[test]
+fn pages_do_not_speak_of_seeds() {
+    let mut problems = Vec::new();
+    for entry in std::fs::read_dir(root().join("docs")).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            let lower = line.to_lowercase();
+            if lower
+                .split(|c: char| !c.is_ascii_alphanumeric())
+                .any(|w| w == "seed" || w == "seeds")
+            {
+                problems.push(format!("{}:{}: {line}", path.display(), n + 1));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Every relative link between pages (`[x](opensnoop.md)`, `(docs/x.md)`)
+/// leads to a file that exists.
+#[test]
+fn links_between_pages_resolve() {
+    let mut pages: Vec<PathBuf> = std::fs::read_dir(root().join("docs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    pages.push(root().join("README.md"));
+    let mut problems = Vec::new();
+    for page in pages {
+        let text = std::fs::read_to_string(&page).unwrap();
+        for (i, _) in text.match_indices("](") {
+            let target = &text[i + 2..];
+            let Some(end) = target.find(')') else {
+                continue;
+            };
+            let target = target[..end].split('#').next().unwrap();
+            if target.is_empty() || target.contains("://") || !target.ends_with(".md") {
+                continue;
+            }
+            if !page.parent().unwrap().join(target).exists() {
+                problems.push(format!("{}: {target}", page.display()));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The `#[test]` functions of tests/<file>.rs, each with its body.
+fn test_functions(file: &str) -> Vec<(String, String)> {
+    let path = root().join("tests").join(format!("{file}.rs"));
+    let src = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    src.split("#[test]")
+        .skip(1)
+        .filter_map(|chunk| {
+            let name = chunk.split("fn ").nth(1)?.split('(').next()?.trim();
+            Some((name.to_string(), chunk.to_string()))
+        })
+        .collect()
+}
+
+/// Every test docs/parity.md cites (`file: `name`, `name`` in a row) is a
+/// test of a tool the row is about: in tests/<tool>.rs, or in a shared file
+/// (tests/unlink.rs) and running that tool by name. A `name*` cites every
+/// test starting with `name`.
+#[test]
+fn parity_rows_cite_tests_of_their_tools() {
+    let parity = std::fs::read_to_string(root().join("docs/parity.md")).unwrap();
+    let tools = tools();
+    let mut problems = Vec::new();
+    let mut cited = 0;
+    for row in parity.lines().filter(|l| l.starts_with('|')) {
+        // The tools a row is about: links to their pages and commands.
+        let row_tools: Vec<&String> = tools
+            .iter()
+            .filter(|t| row.contains(&format!("]({t}.md)")) || row.contains(&format!("`{t}")))
+            .collect();
+        // "file: `a`, `b` (why), `c`" citations.
+        for (i, _) in row.match_indices(": `") {
+            let file = row[..i]
+                .rsplit(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+                .next()
+                .unwrap();
+            if !root().join("tests").join(format!("{file}.rs")).exists() {
+                continue;
+            }
+            let tests = test_functions(file);
+            let mut rest = &row[i + 2..];
+            while let Some(name) = rest.strip_prefix('`').and_then(|r| r.split('`').next()) {
+                cited += 1;
+                let (prefix, wildcard) = match name.strip_suffix('*') {
+                    Some(p) => (p, true),
+                    None => (name, false),
+                };
+                let matching: Vec<&(String, String)> = tests
+                    .iter()
+                    .filter(|(n, _)| {
+                        if wildcard {
+                            n.starts_with(prefix)
+                        } else {
+                            n == prefix
+                        }
+                    })
+                    .collect();
+                if matching.is_empty() {
+                    problems.push(format!("no test {name} in tests/{file}.rs: {row}"));
+                }
+                for (n, body) in matching {
+                    let runs_row_tool = row_tools
+                        .iter()
+                        .any(|t| *t == file || body.contains(&format!("\"{t}\"")));
+                    if !runs_row_tool {
+                        problems.push(format!(
+                            "tests/{file}.rs {n} runs none of {row_tools:?}: {row}"
+                        ));
+                    }
+                }
+                // Past the name, an optional "(why)", and ", ".
+                rest = &rest[name.len() + 2..];
+                if rest.starts_with(" (") {
+                    rest = rest.split_once(')').map_or("", |(_, r)| r);
+                }
+                rest = rest.strip_prefix(", ").unwrap_or("");
+            }
+        }
+    }
+    assert!(cited > 50, "found only {cited} cited tests");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
 #[test]

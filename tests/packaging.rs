@@ -139,6 +139,95 @@ fn check_man_page(page: &Path, tool: &str, name: &str) {
         );
     }
     assert!(section.contains("\nNOTES\n") && section.contains("CAP_BPF"));
+    check_sections_from_docs(&man, tool, name);
+}
+
+/// The body of man section `heading`: up to the next unindented line.
+fn man_section<'a>(man: &'a str, heading: &str) -> &'a str {
+    let start = man
+        .find(&format!("\n{heading}\n"))
+        .unwrap_or_else(|| panic!("no {heading} section: {man}"))
+        + heading.len()
+        + 2;
+    let rest = &man[start..];
+    let end = rest
+        .match_indices('\n')
+        .find(|&(i, _)| rest[i + 1..].starts_with(|c: char| !c.is_whitespace()))
+        .map_or(rest.len(), |(i, _)| i);
+    &rest[..end]
+}
+
+/// The OUTPUT, JSON, DIFFERENCES FROM LIBBPF-TOOLS and SEE ALSO sections,
+/// in man page order, with the text of the tool's docs page: every column
+/// of its Output table, its related tools under the installed names and
+/// its original.
+fn check_sections_from_docs(man: &str, tool: &str, name: &str) {
+    let order = [
+        "OPTIONS",
+        "OUTPUT",
+        "JSON",
+        "EXAMPLES",
+        "DIFFERENCES FROM LIBBPF-TOOLS",
+        "NOTES",
+        "SEE ALSO",
+        "VERSION",
+    ];
+    let at: Vec<usize> = order
+        .iter()
+        .map(|h| {
+            man.find(&format!("\n{h}\n"))
+                .unwrap_or_else(|| panic!("{tool}: no {h} section: {man}"))
+        })
+        .collect();
+    assert!(
+        at.windows(2).all(|w| w[0] < w[1]),
+        "{tool}: sections out of order: {order:?} at {at:?}"
+    );
+    let flat = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let page = std::fs::read_to_string(Path::new(ROOT).join(format!("docs/{tool}.md"))).unwrap();
+    let docs_section = |heading: &str| {
+        page.split(&format!("\n{heading}\n"))
+            .nth(1)
+            .and_then(|s| s.split("\n## ").next())
+            .unwrap_or_else(|| panic!("docs/{tool}.md: no {heading}"))
+            .to_string()
+    };
+    let prefix = name.strip_suffix(tool).unwrap();
+
+    let output = flat(man_section(man, "OUTPUT"));
+    let columns: Vec<String> = docs_section("## Output")
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `"))
+        .filter_map(|l| l.split('`').next())
+        .map(str::to_string)
+        .collect();
+    assert!(!columns.is_empty(), "{tool}: no columns in docs' Output");
+    for column in columns {
+        assert!(
+            output.contains(&flat(&column)),
+            "{tool}: OUTPUT lacks {column}: {output}"
+        );
+    }
+
+    let json = flat(man_section(man, "JSON"));
+    assert!(json.contains("docs/json.md"), "{tool}: {json}");
+
+    let differences = flat(man_section(man, "DIFFERENCES FROM LIBBPF-TOOLS"));
+    assert!(differences.len() > 80, "{tool}: {differences}");
+
+    let see_also = flat(man_section(man, "SEE ALSO"));
+    let docs_see_also = docs_section("## See also");
+    for link in docs_see_also.split("](").skip(1) {
+        let target = link.split(')').next().unwrap();
+        if let Some(other) = target.strip_suffix(".md") {
+            let want = format!("{prefix}{other}(8)");
+            assert!(
+                see_also.contains(&want),
+                "{tool}: SEE ALSO lacks {want}: {see_also}"
+            );
+        }
+    }
+    assert!(see_also.contains("The original:"), "{tool}: {see_also}");
 }
 
 /// The installed binary runs: `--help` with its EXAMPLES, `--version`.
