@@ -12,6 +12,7 @@ pub mod bpf;
 pub mod cgroup;
 pub mod cli;
 pub mod events;
+pub mod export;
 pub mod fmt;
 pub mod hist;
 pub mod hooks;

@@ -1,0 +1,68 @@
+//! Run-queue latency (runqlat's programs): one histogram of the time
+//! runnable tasks wait for a CPU.
+
+use std::os::fd::RawFd;
+
+use anyhow::Result;
+use libbpf_rs::skel::{OpenSkel, Skel};
+use libbpf_rs::{MapCore, MapFlags};
+
+use super::metrics::{Metrics, log2_hist};
+use super::{Collector, Options, Spec};
+use crate::skel::runqlat::types::hist;
+use crate::skel::runqlat::{RunqlatSkel, RunqlatSkelBuilder};
+use crate::{bpf, probe};
+
+pub const SPEC: Spec = Spec {
+    name: "runqlat",
+    about: "run queue (scheduler) latency histogram",
+    default: true,
+    load,
+};
+
+const TRACEPOINTS: [&str; 3] = ["sched_wakeup", "sched_wakeup_new", "sched_switch"];
+
+/// The key of the system-wide histogram (BPF's `hkey = -1`).
+const ALL: u32 = u32::MAX;
+
+struct Runqlat {
+    skel: RunqlatSkel<'static>,
+}
+
+fn load(opts: &Options) -> Result<Box<dyn Collector>> {
+    let mut open = bpf::open(
+        RunqlatSkelBuilder::default(),
+        super::object_storage(),
+        opts.verbose,
+    )?;
+    let rodata = bpf::rodata(open.maps.rodata_data.as_deref_mut())?;
+    rodata.targ_sum = true;
+    probe::require_tracefs()?;
+    probe::apply_raw_tp_style(open.open_object_mut(), &TRACEPOINTS);
+    let mut skel = bpf::load(open)?;
+    bpf::attach(&mut skel)?;
+    Ok(Box::new(Runqlat { skel }))
+}
+
+impl Collector for Runqlat {
+    fn programs(&self) -> Vec<(String, RawFd)> {
+        super::loaded_programs(self.skel.object())
+    }
+
+    fn collect(&mut self, out: &mut Metrics) -> Result<()> {
+        let h: hist = self
+            .skel
+            .maps
+            .hists
+            .lookup(&ALL.to_ne_bytes(), MapFlags::ANY)?
+            .and_then(|b| crate::decode(&b))
+            .unwrap_or_default();
+        out.histogram(
+            "runqueue_latency_seconds",
+            "Time runnable tasks waited on a run queue before running.",
+            vec![],
+            log2_hist(&h.slots, 1e-6, h.sum_ns as f64 * 1e-9),
+        );
+        Ok(())
+    }
+}
