@@ -2,9 +2,8 @@
 //! are reported down, the others run), then serve scrapes until a signal.
 //!
 //! Everything BPF lives on this thread: collectors are not `Send`, and
-//! serializing scrapes here makes concurrent scrapes safe. tiny_http reads
-//! requests on its own threads and queues them; answers are written from
-//! threads of their own (server::respond).
+//! serializing scrapes here makes concurrent scrapes safe. Connections are
+//! read and answered on threads of their own (server.rs).
 
 use std::time::{Duration, Instant};
 
@@ -64,12 +63,8 @@ pub fn run(args: Args) -> Result<()> {
     ));
     while !stop::requested() {
         poll_all(&mut slots);
-        match server.recv_timeout(POLL_INTERVAL) {
-            Ok(Some(request)) => handle(request, &mut slots),
-            Ok(None) => {}
-            // EINTR from a signal: the loop looks at the stop flag.
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => anyhow::bail!("accepting scrapes: {e}"),
+        if let Some(request) = server.next(POLL_INTERVAL) {
+            handle(request, &mut slots);
         }
     }
     drop(server);
@@ -115,35 +110,26 @@ fn note_once(name: &str, last: &mut Option<String>, e: &anyhow::Error) {
     }
 }
 
-fn handle(request: tiny_http::Request, slots: &mut [Slot]) {
-    let accept = request
-        .headers()
-        .iter()
-        .find(|h| h.field.equiv("Accept"))
-        .map(|h| h.value.as_str().to_string());
-    match server::route(request.method(), request.url(), accept.as_deref()) {
-        server::Route::Metrics { openmetrics } => {
-            let text = scrape(slots).encode(openmetrics);
-            match text {
-                Ok(body) => {
-                    let ctype = if openmetrics {
-                        server::OPENMETRICS_TEXT
-                    } else {
-                        server::PROMETHEUS_TEXT
-                    };
-                    server::respond(request, 200, ctype, body)
-                }
-                Err(_) => server::respond(request, 500, "text/plain", "encoding failed\n".into()),
-            }
-        }
-        server::Route::Index => server::respond(request, 200, "text/html", server::INDEX.into()),
-        server::Route::NotFound => {
-            server::respond(request, 404, "text/plain", "not found\n".into())
-        }
-        server::Route::MethodNotAllowed => {
-            server::respond(request, 405, "text/plain", "method not allowed\n".into())
-        }
-    }
+fn handle(request: server::Request, slots: &mut [Slot]) {
+    let openmetrics = matches!(request.route, server::Route::Metrics { openmetrics: true });
+    let response = match scrape(slots).encode(openmetrics) {
+        Ok(body) => server::Response {
+            status: 200,
+            content_type: if openmetrics {
+                server::OPENMETRICS_TEXT
+            } else {
+                server::PROMETHEUS_TEXT
+            },
+            body,
+        },
+        Err(_) => server::Response {
+            status: 500,
+            content_type: "text/plain",
+            body: "encoding the metrics failed\n".into(),
+        },
+    };
+    // The connection may be gone already: nothing to do then.
+    let _ = request.reply.send(response);
 }
 
 /// One scrape: every collector's metrics, then the exporter's own.
