@@ -429,3 +429,54 @@ fn every_stop_signal_detaches_everything() {
         assert!(left.is_empty(), "{sig}: programs left: {left:?}");
     }
 }
+
+#[test]
+fn runqlat_per_pid_namespace_is_capped() {
+    // Two PID namespaces of our own with busy tasks, beside the host's.
+    let spin = "while :; do :; done";
+    let mut namespaces: Vec<Child> = (0..2)
+        .map(|_| {
+            Command::new("unshare")
+                .args(["--pid", "--fork", "--mount-proc", "sh", "-c", spin])
+                .spawn()
+                .expect("unshare")
+        })
+        .collect();
+    let (exporter, port) = start(&[
+        "--collectors",
+        "runqlat",
+        "--runqlat-per-pidns",
+        "--max-series",
+        "1",
+    ]);
+    let _load = Spinners::start(common::cpus() * 2, &common::thread_name("bpfkn"));
+    let deadline = Instant::now() + common::event_timeout();
+    let text = loop {
+        let text = scrape(port);
+        let series = text
+            .lines()
+            .filter(|l| l.starts_with("bpfkit_runqueue_latency_seconds_count{"))
+            .count();
+        if series == 2 || Instant::now() > deadline {
+            break text;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    for ns in &mut namespaces {
+        let _ = ns.kill();
+        let _ = ns.wait();
+    }
+    let counts: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("bpfkit_runqueue_latency_seconds_count{"))
+        .collect();
+    // One namespace keeps its series, the others add up in `other`.
+    assert_eq!(counts.len(), 2, "{text}");
+    assert!(
+        counts.iter().any(|l| l.contains("pidns=\"other\"")),
+        "{counts:?}"
+    );
+    let (ok, said) = promtool(&text);
+    assert!(ok, "{said}");
+    assert!(exporter.stop().status.success());
+}

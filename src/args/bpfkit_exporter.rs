@@ -43,6 +43,10 @@ pub struct Args {
     #[arg(long = "xdp-skb-mode")]
     pub xdp_skb_mode: bool,
 
+    /// runqlat: one histogram per PID namespace (per container), label `pidns`, capped by --max-series
+    #[arg(long)]
+    pub runqlat_per_pidns: bool,
+
     /// At most this many series per label set (e.g. IRQ names); the rest add up in one `other` series
     #[arg(long, value_name = "N", default_value_t = 100, value_parser = crate::cli::parse_positive_u32)]
     pub max_series: u32,

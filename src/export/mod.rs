@@ -39,6 +39,8 @@ pub struct Options {
     pub max_series: usize,
     pub xdp_interfaces: Vec<String>,
     pub xdp_skb_mode: bool,
+    /// runqlat: a histogram per PID namespace instead of one.
+    pub runqlat_per_pidns: bool,
 }
 
 /// A loaded, attached collector. Dropping it detaches its programs.

@@ -45,6 +45,7 @@ pub fn run(args: Args) -> Result<()> {
         max_series: args.max_series as usize,
         xdp_interfaces: args.xdp_interfaces.clone(),
         xdp_skb_mode: args.xdp_skb_mode,
+        runqlat_per_pidns: args.runqlat_per_pidns,
     };
     let mut slots: Vec<Slot> = chosen.into_iter().map(|spec| load(spec, &opts)).collect();
     let up: Vec<&str> = slots

@@ -7,7 +7,7 @@ use anyhow::Result;
 use libbpf_rs::skel::{OpenSkel, Skel};
 use libbpf_rs::{MapCore, MapFlags};
 
-use super::metrics::{Metrics, log2_hist};
+use super::metrics::{Hist, LabelCap, Metrics, log2_hist};
 use super::{Collector, Options, Spec};
 use crate::skel::runqlat::types::hist;
 use crate::skel::runqlat::{RunqlatSkel, RunqlatSkelBuilder};
@@ -27,6 +27,8 @@ const ALL: u32 = u32::MAX;
 
 struct Runqlat {
     skel: RunqlatSkel<'static>,
+    /// With --runqlat-per-pidns: which namespaces keep their own series.
+    per_pidns: Option<LabelCap>,
 }
 
 fn load(opts: &Options) -> Result<Box<dyn Collector>> {
@@ -37,11 +39,15 @@ fn load(opts: &Options) -> Result<Box<dyn Collector>> {
     )?;
     let rodata = bpf::rodata(open.maps.rodata_data.as_deref_mut())?;
     rodata.targ_sum = true;
+    rodata.targ_per_pidns = opts.runqlat_per_pidns;
     probe::require_tracefs()?;
     probe::apply_raw_tp_style(open.open_object_mut(), &TRACEPOINTS);
     let mut skel = bpf::load(open)?;
     bpf::attach(&mut skel)?;
-    Ok(Box::new(Runqlat { skel }))
+    let per_pidns = opts
+        .runqlat_per_pidns
+        .then(|| LabelCap::new(opts.max_series));
+    Ok(Box::new(Runqlat { skel, per_pidns }))
 }
 
 impl Collector for Runqlat {
@@ -50,19 +56,31 @@ impl Collector for Runqlat {
     }
 
     fn collect(&mut self, out: &mut Metrics) -> Result<()> {
-        let h: hist = self
-            .skel
-            .maps
-            .hists
-            .lookup(&ALL.to_ne_bytes(), MapFlags::ANY)?
-            .and_then(|b| crate::decode(&b))
-            .unwrap_or_default();
-        out.histogram(
-            "runqueue_latency_seconds",
-            "Time runnable tasks waited on a run queue before running.",
-            vec![],
-            log2_hist(&h.slots, 1e-6, h.sum_ns as f64 * 1e-9),
-        );
+        let Some(cap) = self.per_pidns.as_mut() else {
+            let h: hist = self
+                .skel
+                .maps
+                .hists
+                .lookup(&ALL.to_ne_bytes(), MapFlags::ANY)?
+                .and_then(|b| crate::decode(&b))
+                .unwrap_or_default();
+            out.histogram(NAME, HELP, vec![], to_hist(&h));
+            return Ok(());
+        };
+        let mut entries: Vec<(u32, hist)> = super::read_map(&self.skel.maps.hists)?;
+        entries.sort_by_key(|e| e.0);
+        let labelled = entries.iter().map(|(ns, h)| (ns.to_string(), to_hist(h)));
+        for (pidns, h) in cap.fold(labelled, Hist::add) {
+            out.histogram(NAME, HELP, vec![("pidns", pidns)], h);
+        }
         Ok(())
     }
+}
+
+const NAME: &str = "runqueue_latency_seconds";
+const HELP: &str = "Time runnable tasks waited on a run queue before running.";
+
+/// Microsecond log2 slots, the sum in ns.
+fn to_hist(h: &hist) -> Hist {
+    log2_hist(&h.slots, 1e-6, h.sum_ns as f64 * 1e-9)
 }
