@@ -436,8 +436,13 @@ fn runqlat_per_pid_namespace_is_capped() {
     let spin = "while :; do :; done";
     let mut namespaces: Vec<Child> = (0..2)
         .map(|_| {
+            // --kill-child: the namespace's init dies with unshare (it
+            // ignores signals from outside but SIGKILL).
             Command::new("unshare")
-                .args(["--pid", "--fork", "--mount-proc", "sh", "-c", spin])
+                .args(["--pid", "--fork", "--kill-child", "--mount-proc"])
+                .args(["sh", "-c", spin])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
                 .spawn()
                 .expect("unshare")
         })
