@@ -22,7 +22,8 @@ make --no-print-directory install DESTDIR="$stage" PREFIX=/usr APP_PREFIX="$app_
 # The exporter's systemd unit (installed, not enabled: docs/exporter.md).
 install -D -m 644 packaging/bpfkit-exporter.service \
     "$stage/usr/lib/systemd/system/bpfkit-exporter.service"
-for script in postinst prerm postrm; do
+# No postrm: a package with one stays listed (config-files) after `dpkg -r`.
+for script in postinst prerm; do
     install -m 755 "packaging/deb/$script" "$stage/DEBIAN/$script"
 done
 # Debian policy: stripped binaries, compressed man pages, a copyright file.
