@@ -81,6 +81,9 @@ CARGO_ENV := env -u MAKEFLAGS -u MFLAGS -u MAKEOVERRIDES -u MAKELEVEL -u DESTDIR
 	-u PREFIX -u BINDIR -u DATADIR -u MANDIR -u INSTALL -u APP_PREFIX -u STATIC
 
 TOOLS := $(sort $(basename $(notdir $(wildcard src/bin/*.rs))))
+# The shell name a tool installs as: APP_PREFIX + tool, except for names that
+# are bpfkit's own (bpfkit-exporter), which never clash with libbpf-tools.
+installed_name = $$(case $(1) in bpfkit-*) echo $(1);; *) echo $(APP_PREFIX)$(1);; esac)
 SOURCES := Cargo.toml Cargo.lock build.rs $(shell find src vmlinux -type f)
 ifeq ($(STATIC),1)
 HOST := $(shell rustc -vV | sed -n 's/^host: //p')
@@ -124,7 +127,7 @@ install: release
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BASHCOMPDIR) \
 		$(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
 	for t in $(TOOLS); do \
-		n=$(APP_PREFIX)$$t; \
+		n=$(call installed_name,$$t); \
 		$(INSTALL) -m 755 $(RELEASE_DIR)/$$t $(DESTDIR)$(BINDIR)/$$n && \
 		$(INSTALL) -m 644 $(GEN_DIR)/man8/$$n.8 $(DESTDIR)$(MANDIR)/man8/$$n.8 && \
 		$(INSTALL) -m 644 $(GEN_DIR)/bash/$$n $(DESTDIR)$(BASHCOMPDIR)/$$n && \
@@ -135,7 +138,7 @@ install: release
 # Removes exactly what `make install` (same variables) installed.
 uninstall:
 	for t in $(TOOLS); do \
-		n=$(APP_PREFIX)$$t; \
+		n=$(call installed_name,$$t); \
 		rm -f $(DESTDIR)$(BINDIR)/$$n $(DESTDIR)$(MANDIR)/man8/$$n.8 \
 			$(DESTDIR)$(BASHCOMPDIR)/$$n $(DESTDIR)$(ZSHCOMPDIR)/_$$n \
 			$(DESTDIR)$(FISHCOMPDIR)/$$n.fish; \

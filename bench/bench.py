@@ -454,6 +454,103 @@ def bench_profile():
             p.kill()
             p.wait()
 
+EXPORTER_PORT = int(os.environ.get("EXPORTER_PORT", "10199"))
+
+
+def proc_cpu(pid):
+    """utime + stime of `pid` so far, in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def scrape_once(port):
+    """(seconds, bytes) of one GET /metrics."""
+    t0 = time.perf_counter()
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+        s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    return time.perf_counter() - t0, len(data)
+
+
+def start_exporter(args):
+    cmd = [os.path.join(REL, "bpfkit-exporter"), "--listen", f"127.0.0.1:{EXPORTER_PORT}"] + args
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            scrape_once(EXPORTER_PORT)
+            return p
+        except OSError:
+            time.sleep(0.1)
+    p.kill()
+    sys.exit("bench: bpfkit-exporter did not start serving")
+
+
+def stop_exporter(p):
+    p.send_signal(signal.SIGTERM)
+    p.wait()
+    return p.stderr.read().decode(errors="replace")
+
+
+def bench_exporter():
+    print("== exporter ==")
+    # Every collector: the default set plus xdp (generic mode on lo).
+    p = start_exporter(["--xdp-interface", "lo", "--xdp-skb-mode"])
+    times = []
+    size = 0
+    for _ in range(30):
+        t, size = scrape_once(EXPORTER_PORT)
+        times.append(t)
+    cpu0 = proc_cpu(p.pid)
+    time.sleep(10)
+    idle_cpu = proc_cpu(p.pid) - cpu0
+    print(f"idle, every collector on: scrape {fmt_s(statistics.median(times))} median of {len(times)} "
+          f"(max {fmt_s(max(times))}), {size} bytes; exporter CPU {100 * idle_cpu / 10:.2f}% of a core "
+          f"over 10 s without scrapes")
+    path = f"/tmp/bpfkit-storm-missing-{os.getpid()}"
+    base = run_storm(path, STORM_CALLS)
+    storm_times = []
+    done = []
+
+    def scraper():
+        while not done:
+            storm_times.append(scrape_once(EXPORTER_PORT)[0])
+            time.sleep(1.0)
+
+    import threading
+    t = threading.Thread(target=scraper)
+    cpu0, w0 = proc_cpu(p.pid), time.perf_counter()
+    t.start()
+    rate = run_storm(path, STORM_CALLS)
+    done.append(True)
+    t.join()
+    wall = time.perf_counter() - w0
+    storm_cpu = proc_cpu(p.pid) - cpu0
+    print(f"open() storm ({STORM_CALLS} calls, missing path), scraped every second: "
+          f"{rate:,.0f} opens/s vs {base:,.0f} untraced ({100 * rate / base:.1f}%); "
+          f"scrape {fmt_s(statistics.median(storm_times))} median of {len(storm_times)} "
+          f"(max {fmt_s(max(storm_times))}); exporter CPU {storm_cpu:.2f} s over {wall:.1f} s")
+    err = stop_exporter(p)
+    down = [l for l in err.splitlines() if "is down" in l]
+    if down:
+        print("  (" + "; ".join(down) + ")")
+
+    base = switch_rate()
+    print(f"context-switch storm ({2 * SWITCH_ROUNDS} switches, pipe ping-pong): untraced {base:,.0f} switches/s")
+    rate, note = traced_switch_rate([os.path.join(REL, "runqlat")])
+    print(f"  bpfkit runqlat alone       {rate:>10,.0f} switches/s ({100 * rate / base:5.1f}% of untraced), {note}")
+    for name, args in [("exporter --collectors runqlat", ["--collectors", "runqlat"]),
+                       ("exporter, default collectors", [])]:
+        p = start_exporter(args)
+        cpu0 = proc_cpu(p.pid)
+        rate = switch_rate()
+        cpu = proc_cpu(p.pid) - cpu0
+        stop_exporter(p)
+        print(f"  {name:<28} {rate:>10,.0f} switches/s ({100 * rate / base:5.1f}% of untraced), exporter CPU {cpu:.2f} s")
+
 
 def main():
     if os.geteuid() != 0:
@@ -461,7 +558,7 @@ def main():
     only = sys.argv[1:]
     benches = {"opensnoop": bench_opensnoop, "tcpconnlat": bench_tcpconnlat, "tcpconnlat-vm": bench_tcpconnlat_vm,
                "sched": bench_sched, "memleak": bench_memleak, "net": bench_net,
-               "profile": bench_profile}
+               "profile": bench_profile, "exporter": bench_exporter}
     for name, fn in benches.items():
         if not only or name in only:
             fn()

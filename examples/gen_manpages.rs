@@ -50,6 +50,16 @@ fn main() -> ExitCode {
     }
 }
 
+/// APP_PREFIX + tool, except for bpfkit's own names (bpfkit-exporter),
+/// which never clash with libbpf-tools (the Makefile's `installed_name`).
+fn installed_name(tool: &str, prefix: &str) -> String {
+    if tool.starts_with("bpfkit-") {
+        tool.to_string()
+    } else {
+        format!("{prefix}{tool}")
+    }
+}
+
 fn generate(out: &Path, prefix: &str) -> std::io::Result<()> {
     if out.exists() {
         fs::remove_dir_all(out)?;
@@ -65,7 +75,7 @@ fn generate(out: &Path, prefix: &str) -> std::io::Result<()> {
     for cmd in bpfkit::args::commands() {
         // clap names are `&'static str` (without its `string` feature).
         let tool = cmd.get_name().to_string();
-        let name: &'static str = format!("{prefix}{tool}").leak();
+        let name: &'static str = installed_name(&tool, prefix).leak();
         let mut cmd = cmd.name(name).bin_name(name);
         let docs = Docs {
             page: read_doc(&tool)?,
@@ -231,7 +241,7 @@ fn examples_section(roff: &mut Roff, after_help: &str, tool: &str, prefix: &str)
             Item::Example { command, text } => {
                 roff.control("TP", []);
                 let command = match command.strip_prefix(tool) {
-                    Some(args) => format!("{prefix}{tool}{args}"),
+                    Some(args) => format!("{}{args}", installed_name(tool, prefix)),
                     None => command,
                 };
                 roff.text([bold(command)]);

@@ -35,6 +35,8 @@ if [ "$level" = test ] || [ "$level" = bench ]; then
     have_cmd groff || need+=(groff-base)
     have_cmd ip || need+=(iproute2)               # packet tools' tests: netns, veth, tc
     have_cmd tc || need+=(iproute2)
+    have_cmd promtool || need+=(prometheus)       # exporter's test: promtool and a real server
+    have_cmd prometheus || need+=(prometheus)
 fi
 if [ "$level" = bench ]; then
     have_pkg libbpf-tools || need+=(libbpf-tools) # the C reference tools in /usr/sbin

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make deb`: builds target/debian/bpfkit_<version>_<arch>.deb from what
 # `make install PREFIX=/usr` installs (binaries, man pages, completions),
+# plus bpfkit-exporter's systemd unit (packaging/),
 # with Depends computed from the binaries' shared libraries by
 # dpkg-shlibdeps (none for a STATIC=1 build). Prints the package's path.
 #   usage: scripts/mkdeb.sh APP_PREFIX STATIC   (the Makefile passes both)
@@ -18,6 +19,13 @@ mkdir -p "$stage/DEBIAN"
 
 make --no-print-directory install DESTDIR="$stage" PREFIX=/usr APP_PREFIX="$app_prefix" \
     STATIC="$static" ZSHCOMPDIR=/usr/share/zsh/vendor-completions >/dev/null
+# The exporter's systemd unit (installed, not enabled: docs/exporter.md).
+install -D -m 644 packaging/bpfkit-exporter.service \
+    "$stage/usr/lib/systemd/system/bpfkit-exporter.service"
+# No postrm: a package with one stays listed (config-files) after `dpkg -r`.
+for script in postinst prerm; do
+    install -m 755 "packaging/deb/$script" "$stage/DEBIAN/$script"
+done
 # Debian policy: stripped binaries, compressed man pages, a copyright file.
 strip --strip-unneeded --remove-section=.comment "$stage"/usr/sbin/*
 gzip -9n "$stage"/usr/share/man/man8/*.8
@@ -100,6 +108,9 @@ size=$(du -sk --exclude=DEBIAN "$stage" | cut -f1)
     echo " libbpf CO-RE skeletons, with the flags, columns and histograms of"
     echo " libbpf-tools plus --json on every tool. Installed as"
     echo " /usr/sbin/${app_prefix}<tool>, next to Debian's libbpf-tools."
+    echo " ."
+    echo " bpfkit-exporter serves the same programs' data as Prometheus metrics"
+    echo " (systemd unit bpfkit-exporter.service, not enabled by default)."
 } >"$stage/DEBIAN/control"
 (cd "$stage" && find usr -type f -exec md5sum {} + | sort -k2) >"$stage/DEBIAN/md5sums"
 

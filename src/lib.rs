@@ -23,6 +23,7 @@ pub mod btf;
 pub mod cgroup;
 pub mod cli;
 pub mod events;
+pub mod export;
 pub mod fmt;
 pub mod hist;
 pub mod hooks;

@@ -29,6 +29,24 @@ fn tools() -> Vec<String> {
     t
 }
 
+/// The name `tool` installs as: APP_PREFIX + tool, except for bpfkit's own
+/// names (bpfkit-exporter), as the Makefile's `installed_name`.
+fn installed_name(tool: &str, prefix: &str) -> String {
+    if tool.starts_with("bpfkit-") {
+        tool.to_string()
+    } else {
+        format!("{prefix}{tool}")
+    }
+}
+
+/// Whether `tool` has a --json flag (the exporter has none).
+fn has_json(tool: &str) -> bool {
+    bpfkit::args::commands()
+        .iter()
+        .find(|c| c.get_name() == tool)
+        .is_some_and(|c| c.get_arguments().any(|a| a.get_long() == Some("json")))
+}
+
 fn run(cmd: &mut Command) -> Output {
     let out = cmd
         .output()
@@ -260,7 +278,7 @@ fn check_bash_completion(file: &Path, name: &str) {
     );
 }
 
-fn check_zsh_fish_completions(zsh: &Path, fish: &Path, name: &str) {
+fn check_zsh_fish_completions(zsh: &Path, fish: &Path, name: &str, json: bool) {
     let z = std::fs::read_to_string(zsh).unwrap();
     assert!(
         z.starts_with(&format!("#compdef {name}\n")),
@@ -268,7 +286,7 @@ fn check_zsh_fish_completions(zsh: &Path, fish: &Path, name: &str) {
         zsh.display()
     );
     assert!(
-        z.contains("'--json[") && z.contains("'--verbose["),
+        z.contains("'--json[") == json && z.contains("'--verbose["),
         "{}",
         zsh.display()
     );
@@ -278,7 +296,7 @@ fn check_zsh_fish_completions(zsh: &Path, fish: &Path, name: &str) {
         "{}",
         fish.display()
     );
-    assert!(f.contains("-l json"), "{}", fish.display());
+    assert_eq!(f.contains("-l json"), json, "{}", fish.display());
 }
 
 #[test]
@@ -297,7 +315,7 @@ fn make_install_and_uninstall() {
         let mut expected = BTreeSet::new();
         for tool in tools() {
             expected.extend(installed_files(
-                &format!("{prefix}{tool}"),
+                &installed_name(&tool, prefix),
                 "usr/share/zsh/site-functions",
                 "",
             ));
@@ -305,13 +323,13 @@ fn make_install_and_uninstall() {
         assert_eq!(files_under(&dest), expected, "APP_PREFIX={prefix}");
 
         for tool in tools() {
-            let name = format!("{prefix}{tool}");
+            let name = installed_name(&tool, prefix);
             let [bin, man, bash, zsh, fish] =
                 installed_files(&name, "usr/share/zsh/site-functions", "").map(|f| dest.join(f));
             check_binary(&bin, &tool);
             check_man_page(&man, &tool, &name);
             check_bash_completion(&bash, &name);
-            check_zsh_fish_completions(&zsh, &fish, &name);
+            check_zsh_fish_completions(&zsh, &fish, &name, has_json(&tool));
         }
 
         make(&[&["uninstall"], &vars[..]].concat());
@@ -374,10 +392,13 @@ fn make_deb_installs_and_removes() {
                 .to_string()
         })
         .collect();
-    let mut expected = BTreeSet::from(["usr/share/doc/bpfkit/copyright".to_string()]);
+    let mut expected = BTreeSet::from([
+        "usr/share/doc/bpfkit/copyright".to_string(),
+        "usr/lib/systemd/system/bpfkit-exporter.service".to_string(),
+    ]);
     for tool in tools() {
         expected.extend(installed_files(
-            &format!("bpfkit-{tool}"),
+            &installed_name(&tool, "bpfkit-"),
             "usr/share/zsh/vendor-completions",
             ".gz",
         ));
@@ -417,8 +438,18 @@ fn make_deb_installs_and_removes() {
     let status = text(&dpkg(&["-s", "bpfkit"]));
     assert!(status.contains("Status: install ok installed"), "{status}");
     for tool in tools() {
-        check_binary(Path::new(&format!("/usr/sbin/bpfkit-{tool}")), &tool);
+        check_binary(
+            Path::new(&format!("/usr/sbin/{}", installed_name(&tool, "bpfkit-"))),
+            &tool,
+        );
     }
+    // The exporter's unit starts the installed binary.
+    let unit = std::fs::read_to_string("/usr/lib/systemd/system/bpfkit-exporter.service").unwrap();
+    assert!(
+        unit.lines()
+            .any(|l| l.starts_with("ExecStart=/usr/sbin/bpfkit-exporter")),
+        "{unit}"
+    );
     let found = text(&run(Command::new("man").args(["-w", "bpfkit-opensnoop"])));
     assert_eq!(found.trim(), "/usr/share/man/man8/bpfkit-opensnoop.8.gz");
     let out = dpkg(&["-r", "bpfkit"]);

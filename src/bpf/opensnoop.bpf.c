@@ -31,6 +31,9 @@ const volatile bool targ_failed = false;
 const volatile bool targ_success = false;
 /* -F: send the directory a relative path starts from (struct open_event_full). */
 const volatile bool full_path = false;
+/* bpfkit-exporter: count opens by result in `results` instead of sending
+ * events (no ring-buffer traffic per open). */
+const volatile bool targ_count_only = false;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -53,6 +56,31 @@ struct {
 
 struct open_event _open_event = {};
 struct open_event_full _open_event_full = {};
+
+/* With targ_count_only: result (0 for success, else -errno) -> opens. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 512);
+	__type(key, __s32);
+	__type(value, __u64);
+} results SEC(".maps");
+
+static __always_inline void count_result(int ret)
+{
+	__s32 key = ret < 0 ? ret : 0;
+	__u64 zero = 0, *n;
+
+	n = bpf_map_lookup_elem(&results, &key);
+	if (!n) {
+		/* Another CPU may insert it first: then the lookup finds theirs. */
+		bpf_map_update_elem(&results, &key, &zero, BPF_NOEXIST);
+		n = bpf_map_lookup_elem(&results, &key);
+	}
+	if (n)
+		__sync_fetch_and_add(n, 1);
+	else
+		count_drop();
+}
 
 static __always_inline bool trace_allowed(__u64 id)
 {
@@ -88,6 +116,10 @@ static __always_inline struct open_event *open_event(struct trace_event_raw_sys_
 		return NULL;
 	if (targ_success && ret < 0)
 		return NULL;
+	if (targ_count_only) {
+		count_result(ret);
+		return NULL;
+	}
 	if (full_path) {
 		full = reserve_or_count(&events, sizeof(*full));
 		e = full ? &full->e : NULL;

@@ -40,6 +40,8 @@ const volatile bool targ_per_thread = false;
 const volatile bool targ_per_pidns = false;
 const volatile bool targ_ms = false;
 const volatile pid_t targ_tgid = 0;
+/* bpfkit-exporter: also keep the sum of the waits (a Prometheus _sum). */
+const volatile bool targ_sum = false;
 
 /* tid -> when it became runnable (ns) */
 struct {
@@ -119,6 +121,8 @@ static __always_inline void record(struct task_struct *task, u64 delta)
 		return;
 	if (!histp->comm[0])
 		BPF_CORE_READ_STR_INTO(&histp->comm, task, comm);
+	if (targ_sum)
+		__sync_fetch_and_add(&histp->sum_ns, delta);
 	if (targ_ms)
 		delta /= 1000000U;
 	else

@@ -12,6 +12,7 @@
 struct hist {
 	__u64 slots[MAX_SLOTS];
 	char comm[TASK_COMM_LEN];
+	__u64 sum_ns; /* total of the waits, with targ_sum (bpfkit-exporter) */
 };
 
 #endif /* __RUNQLAT_H */
