@@ -276,6 +276,13 @@ impl<'a, R> Table<'a, R> {
             .only_if(on)
     }
 
+    /// [`Table::time`] under another header: libbpf-tools' exitsnoop heads
+    /// its `HH:MM:SS` column `TIME(s)`.
+    pub fn time_headed(self, on: bool, header: &'static str) -> Self {
+        self.left(header, 8, "time", |_| Cell::Text(fmt::hms_now()))
+            .only_if(on)
+    }
+
     /// libbpf-tools' `-t`: `TIME(s)`, seconds since `start`, JSON `elapsed_s`.
     pub fn elapsed(
         self,
@@ -288,6 +295,41 @@ impl<'a, R> Table<'a, R> {
             Cell::Float(start.secs(), 3)
         })
         .only_if(on)
+    }
+
+    /// The schema's `errno` (positive, 0 on success) and `error` (its name,
+    /// `null` on success), JSON-only, from `ret`, a return value that is
+    /// `-errno` on failure; both left out unless `on`.
+    pub fn errno_of_ret(self, on: bool, ret: impl Fn(&R) -> i64 + Copy + 'a) -> Self {
+        let errno = move |r: &R| fmt::errno_of_ret(ret(r));
+        self.json("errno", move |r| errno(r).into())
+            .only_if(on)
+            .json("error", move |r| {
+                let e = errno(r);
+                Cell::opt_text((e != 0).then(|| fmt::errno_name(e as i32)), "-")
+            })
+            .only_if(on)
+    }
+
+    /// A wait(2)-style status in the schema's keys, JSON-only: `exit_code`,
+    /// `signal`, `signal_name`, `core_dumped`, then the raw `status`; all
+    /// `null` for a row where `status` gives `None` (not an exit).
+    pub fn wait_status(self, status: impl Fn(&R) -> Option<u32> + Copy + 'a) -> Self {
+        let part = move |r: &R, f: fn((u32, u32, bool)) -> Cell| {
+            status(r).map_or(Cell::Null("-"), |s| f(fmt::decode_wait_status(s)))
+        };
+        self.json("exit_code", move |r| part(r, |(code, _, _)| code.into()))
+            .json("signal", move |r| part(r, |(_, sig, _)| sig.into()))
+            .json("signal_name", move |r| {
+                part(r, |(_, sig, _)| {
+                    let name = (sig != 0).then(|| fmt::signal_name(sig as i32));
+                    Cell::opt_text(name.flatten(), "-")
+                })
+            })
+            .json("core_dumped", move |r| part(r, |(_, _, core)| core.into()))
+            .json("status", move |r| {
+                status(r).map_or(Cell::Null("-"), Cell::from)
+            })
     }
 
     /// The JSON keys, in order (the schema test reads them).
@@ -542,6 +584,51 @@ mod tests {
             serde_json::json!({"x": 1.5, "flags": 64, "sig": 2, "n": null})
         );
         assert_eq!(Table::<Ev>::new().time(true).keys(), ["time"]);
+    }
+
+    #[test]
+    fn errno_and_error_come_from_a_return_value() {
+        let t: Table<'_, Ev> = Table::new().errno_of_ret(true, |e: &Ev| e.ret.into());
+        let mut e = ev();
+        assert_eq!(
+            t.json_value(&e),
+            serde_json::json!({"errno": 0, "error": null})
+        );
+        e.ret = -2;
+        assert_eq!(
+            t.json_value(&e),
+            serde_json::json!({"errno": 2, "error": "ENOENT"})
+        );
+        assert!(
+            Table::<Ev>::new()
+                .errno_of_ret(false, |e: &Ev| e.ret.into())
+                .keys()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn wait_status_is_decoded_or_null() {
+        let t: Table<'_, Ev> =
+            Table::new().wait_status(|e: &Ev| (e.ret >= 0).then_some(e.ret as u32));
+        let mut e = ev();
+        e.ret = 9 | 0x80;
+        assert_eq!(
+            t.json_value(&e),
+            serde_json::json!({"exit_code": 0, "signal": 9, "signal_name": "SIGKILL",
+                "core_dumped": true, "status": 137})
+        );
+        e.ret = 3 << 8;
+        assert_eq!(t.json_value(&e)["exit_code"], 3);
+        assert_eq!(t.json_value(&e)["signal_name"], Value::Null);
+        e.ret = -1;
+        assert!(
+            t.json_value(&e)
+                .as_object()
+                .unwrap()
+                .values()
+                .all(Value::is_null)
+        );
     }
 
     #[test]
