@@ -157,12 +157,15 @@ struct Column<'a, R> {
 /// The columns of one tool's rows. Built once at start-up from the flags.
 pub struct Table<'a, R> {
     columns: Vec<Column<'a, R>>,
+    /// A line printed above the table header (tables only).
+    title: Option<String>,
 }
 
 impl<R> Default for Table<'_, R> {
     fn default() -> Self {
         Table {
             columns: Vec::new(),
+            title: None,
         }
     }
 }
@@ -259,6 +262,13 @@ impl<'a, R> Table<'a, R> {
         if !on {
             self.columns.pop();
         }
+        self
+    }
+
+    /// A line the table prints above its header (runqslower's "Tracing run
+    /// queue latency higher than 10000 us"); JSON has no such line.
+    pub fn title(mut self, line: impl Into<String>) -> Self {
+        self.title = Some(line.into());
         self
     }
 
@@ -407,6 +417,9 @@ impl<'a, R> Table<'a, R> {
     /// Prints the header (tables only).
     pub fn print_header(&self, out: &Output) {
         if !out.is_json() {
+            if let Some(title) = &self.title {
+                out.line(format_args!("{title}"));
+            }
             out.line(format_args!("{}", self.header_line()));
         }
     }
@@ -629,6 +642,17 @@ mod tests {
                 .values()
                 .all(Value::is_null)
         );
+    }
+
+    #[test]
+    fn a_title_goes_above_the_table_header_only() {
+        let t = table(false).title("Tracing...");
+        let (out, buf) = Output::captured(false);
+        t.print_header(&out);
+        assert_eq!(buf.text(), format!("Tracing...\n{}\n", t.header_line()));
+        let (out, buf) = Output::captured(true);
+        t.print_header(&out);
+        assert_eq!(buf.text(), "");
     }
 
     #[test]
