@@ -321,6 +321,21 @@ pub fn attach(
         })
 }
 
+/// Attaches `prog` to the USDT probe `provider:name` of the ELF file `path`
+/// in process `pid`. The error says which probe and where.
+pub fn attach_usdt(
+    prog: &libbpf_rs::ProgramMut<'_>,
+    pid: i32,
+    path: &Path,
+    provider: &str,
+    name: &str,
+) -> Result<libbpf_rs::Link> {
+    prog.attach_usdt(pid, path, provider, name).map_err(|e| {
+        let what = format!("attaching to USDT {provider}:{name} in {}", path.display());
+        crate::bpf::explain(e, &what)
+    })
+}
+
 /// The same file: a uprobe belongs to the inode, not to the path.
 pub fn same_file(a: &Path, b: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
