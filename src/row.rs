@@ -282,8 +282,7 @@ impl<'a, R> Table<'a, R> {
 
     /// libbpf-tools' `-T`: `TIME` as `HH:MM:SS`, first column, JSON `time`.
     pub fn time(self, on: bool) -> Self {
-        self.left("TIME", 8, "time", |_| Cell::Text(fmt::hms_now()))
-            .only_if(on)
+        self.time_headed(on, "TIME")
     }
 
     /// [`Table::time`] under another header: libbpf-tools' exitsnoop heads

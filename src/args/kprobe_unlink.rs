@@ -25,7 +25,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn flags() {
+    fn flags_of_both_unlink_tools() {
         let a = Args::try_parse_from(["kprobe-unlink", "-p", "181", "-d", "10", "--json"]).unwrap();
         assert_eq!(a.unlink.target.pid, Some(181));
         assert_eq!(a.unlink.duration, Some(std::time::Duration::from_secs(10)));
@@ -38,5 +38,8 @@ mod tests {
         assert!(Args::try_parse_from(["kprobe-unlink", "-p", "0"]).is_err());
         assert!(Args::try_parse_from(["kprobe-unlink", "-d", "0"]).is_err());
         assert!(Args::try_parse_from(["kprobe-unlink", "--probe", "nope"]).is_err());
+        // fentry-unlink has the same flags (UnlinkArgs).
+        let f = crate::args::fentry_unlink::Args::try_parse_from(["fentry-unlink", "-p", "7"]);
+        assert_eq!(f.unwrap().unlink.target.pid, Some(7));
     }
 }
