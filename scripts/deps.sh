@@ -29,6 +29,7 @@ if [ "$level" = test ] || [ "$level" = bench ]; then
     have_cmd cc || need+=(gcc)                    # memleak's test compiles a leaking C program
     have_cmd java || need+=(default-jre-headless) # javagc's test runs a JVM (USDT probes)
     have_cmd script || need+=(bsdutils)           # bashreadline's test types into a pty
+    have_pkg libreadline-dev || need+=(libreadline-dev) # bashreadline's test builds a readline program
     have_cmd curl || need+=(curl)                 # make docs: tcpconnlat/tcprtt examples
     have_cmd dpkg-shlibdeps || need+=(dpkg-dev)   # packaging test: `make deb` computes Depends
     have_cmd man || need+=(man-db)                # packaging test: `man -l` renders each page

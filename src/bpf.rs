@@ -175,3 +175,12 @@ where
     }
     Ok(entries)
 }
+
+/// Loads only the programs whose name `wanted` accepts: for a tool with
+/// alternative sets of programs (sigsnoop's tracepoint or its `-k` syscalls).
+pub fn autoload_by_name(object: &mut libbpf_rs::OpenObject, wanted: impl Fn(&str) -> bool) {
+    for mut prog in object.progs_mut() {
+        let on = wanted(&prog.name().to_string_lossy());
+        prog.set_autoload(on);
+    }
+}

@@ -62,11 +62,31 @@ pub fn c_str(bytes: &[u8]) -> String {
     String::from_utf8_lossy(&bytes[..end]).into_owned()
 }
 
+/// The first `count` NUL-terminated strings of `bytes` (the last may lack
+/// its NUL): an argument list as BPF copies it.
+pub fn c_strings(bytes: &[u8], count: usize) -> Vec<String> {
+    bytes
+        .split_inclusive(|&b| b == 0)
+        .take(count)
+        .map(c_str)
+        .collect()
+}
+
 /// Same as [`c_str`] for the `[i8; N]` arrays the skeleton generates for `char[]`.
 pub fn c_chars(chars: &[i8]) -> String {
     // SAFETY: i8 and u8 have the same size, alignment and validity.
     let bytes = unsafe { std::slice::from_raw_parts(chars.as_ptr().cast::<u8>(), chars.len()) };
     c_str(bytes)
+}
+
+/// Fills a kernel `char[]` (`[i8; N]`) with `s`, NUL-terminated and cut to
+/// fit: tests build raw events with it.
+pub fn to_c_chars(s: &str, dst: &mut [i8]) {
+    dst.fill(0);
+    let n = s.len().min(dst.len().saturating_sub(1));
+    for (d, b) in dst.iter_mut().zip(&s.as_bytes()[..n]) {
+        *d = *b as i8;
+    }
 }
 
 /// Local wall-clock time as `HH:MM:SS`, the libbpf-tools `TIME` column.
@@ -102,6 +122,21 @@ pub fn errno_name(errno: i32) -> String {
         errno.to_string()
     } else {
         format!("{e:?}")
+    }
+}
+
+/// The error number in a return value that is `-errno` on failure: positive,
+/// 0 for a success (any value outside -4095..0).
+pub fn errno_of_ret(ret: i64) -> i64 {
+    if (-4095..0).contains(&ret) { -ret } else { 0 }
+}
+
+/// libbpf-tools sigsnoop's `-n` label: the name, `N/A` for the null signal
+/// of `kill(pid, 0)`, the number for a signal without a name.
+pub fn signal_label(sig: i32) -> String {
+    match sig {
+        0 => "N/A".to_string(),
+        _ => signal_name(sig).unwrap_or_else(|| sig.to_string()),
     }
 }
 
@@ -215,6 +250,35 @@ mod tests {
         assert_eq!(c_str(b"full"), "full");
         assert_eq!(c_str(&[0xff, b'a', 0]), "\u{fffd}a");
         assert_eq!(c_chars(&[b'b' as i8, b's' as i8, 0, 5]), "bs");
+        assert_eq!(c_strings(b"a\0\0bc\0d", 9), ["a", "", "bc", "d"]);
+        assert_eq!(c_strings(b"a\0bc\0", 1), ["a"]);
+    }
+
+    #[test]
+    fn c_chars_round_trip_and_keep_a_nul() {
+        let mut comm = [7i8; 4];
+        to_c_chars("bash", &mut comm);
+        assert_eq!(c_chars(&comm), "bas");
+        to_c_chars("s", &mut comm);
+        assert_eq!(comm, [b's' as i8, 0, 0, 0]);
+    }
+
+    #[test]
+    fn errno_from_return_values() {
+        assert_eq!(errno_of_ret(-2), 2);
+        assert_eq!(errno_of_ret(0), 0);
+        assert_eq!(errno_of_ret(3), 0);
+        assert_eq!(errno_of_ret(-4096), 0);
+        assert_eq!(errno_of_ret(i32::MIN.into()), 0);
+    }
+
+    #[test]
+    fn signal_labels() {
+        assert_eq!(signal_label(10), "SIGUSR1");
+        assert_eq!(signal_label(0), "N/A");
+        // glibc reserves 32 and 33: they have no name.
+        assert_eq!(signal_label(32), "32");
+        assert_eq!(signal_label(libc::SIGRTMIN() + 1), "SIGRTMIN+1");
     }
 
     #[test]

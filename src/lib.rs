@@ -65,6 +65,15 @@ pub fn decode<T: plain::Plain + Default>(bytes: &[u8]) -> Option<T> {
     Some(value)
 }
 
+/// The bytes of a BPF event as the kernel would send them: tests build raw
+/// records with it. Skeleton types spell out their padding as fields, so
+/// every byte is initialized.
+pub fn encode<T: plain::Plain>(event: &T) -> Vec<u8> {
+    // SAFETY: `Plain` types are plain old data; the generated ones have no
+    // implicit padding.
+    unsafe { plain::as_bytes(event) }.to_vec()
+}
+
 /// Runs a tool's body and turns its outcome into the process status:
 /// 0 on success, 1 with a one-line `tool: error` on stderr otherwise.
 /// (Usage errors exit 2 earlier, from clap.)

@@ -157,12 +157,15 @@ struct Column<'a, R> {
 /// The columns of one tool's rows. Built once at start-up from the flags.
 pub struct Table<'a, R> {
     columns: Vec<Column<'a, R>>,
+    /// A line printed above the table header (tables only).
+    title: Option<String>,
 }
 
 impl<R> Default for Table<'_, R> {
     fn default() -> Self {
         Table {
             columns: Vec::new(),
+            title: None,
         }
     }
 }
@@ -262,6 +265,13 @@ impl<'a, R> Table<'a, R> {
         self
     }
 
+    /// A line the table prints above its header (runqslower's "Tracing run
+    /// queue latency higher than 10000 us"); JSON has no such line.
+    pub fn title(mut self, line: impl Into<String>) -> Self {
+        self.title = Some(line.into());
+        self
+    }
+
     /// The separator printed before the column just declared (default one space).
     pub fn sep(mut self, sep: &'static str) -> Self {
         if let Some(c) = self.columns.last_mut() {
@@ -272,7 +282,13 @@ impl<'a, R> Table<'a, R> {
 
     /// libbpf-tools' `-T`: `TIME` as `HH:MM:SS`, first column, JSON `time`.
     pub fn time(self, on: bool) -> Self {
-        self.left("TIME", 8, "time", |_| Cell::Text(fmt::hms_now()))
+        self.time_headed(on, "TIME")
+    }
+
+    /// [`Table::time`] under another header: libbpf-tools' exitsnoop heads
+    /// its `HH:MM:SS` column `TIME(s)`.
+    pub fn time_headed(self, on: bool, header: &'static str) -> Self {
+        self.left(header, 8, "time", |_| Cell::Text(fmt::hms_now()))
             .only_if(on)
     }
 
@@ -288,6 +304,41 @@ impl<'a, R> Table<'a, R> {
             Cell::Float(start.secs(), 3)
         })
         .only_if(on)
+    }
+
+    /// The schema's `errno` (positive, 0 on success) and `error` (its name,
+    /// `null` on success), JSON-only, from `ret`, a return value that is
+    /// `-errno` on failure; both left out unless `on`.
+    pub fn errno_of_ret(self, on: bool, ret: impl Fn(&R) -> i64 + Copy + 'a) -> Self {
+        let errno = move |r: &R| fmt::errno_of_ret(ret(r));
+        self.json("errno", move |r| errno(r).into())
+            .only_if(on)
+            .json("error", move |r| {
+                let e = errno(r);
+                Cell::opt_text((e != 0).then(|| fmt::errno_name(e as i32)), "-")
+            })
+            .only_if(on)
+    }
+
+    /// A wait(2)-style status in the schema's keys, JSON-only: `exit_code`,
+    /// `signal`, `signal_name`, `core_dumped`, then the raw `status`; all
+    /// `null` for a row where `status` gives `None` (not an exit).
+    pub fn wait_status(self, status: impl Fn(&R) -> Option<u32> + Copy + 'a) -> Self {
+        let part = move |r: &R, f: fn((u32, u32, bool)) -> Cell| {
+            status(r).map_or(Cell::Null("-"), |s| f(fmt::decode_wait_status(s)))
+        };
+        self.json("exit_code", move |r| part(r, |(code, _, _)| code.into()))
+            .json("signal", move |r| part(r, |(_, sig, _)| sig.into()))
+            .json("signal_name", move |r| {
+                part(r, |(_, sig, _)| {
+                    let name = (sig != 0).then(|| fmt::signal_name(sig as i32));
+                    Cell::opt_text(name.flatten(), "-")
+                })
+            })
+            .json("core_dumped", move |r| part(r, |(_, _, core)| core.into()))
+            .json("status", move |r| {
+                status(r).map_or(Cell::Null("-"), Cell::from)
+            })
     }
 
     /// The JSON keys, in order (the schema test reads them).
@@ -365,6 +416,9 @@ impl<'a, R> Table<'a, R> {
     /// Prints the header (tables only).
     pub fn print_header(&self, out: &Output) {
         if !out.is_json() {
+            if let Some(title) = &self.title {
+                out.line(format_args!("{title}"));
+            }
             out.line(format_args!("{}", self.header_line()));
         }
     }
@@ -542,6 +596,62 @@ mod tests {
             serde_json::json!({"x": 1.5, "flags": 64, "sig": 2, "n": null})
         );
         assert_eq!(Table::<Ev>::new().time(true).keys(), ["time"]);
+    }
+
+    #[test]
+    fn errno_and_error_come_from_a_return_value() {
+        let t: Table<'_, Ev> = Table::new().errno_of_ret(true, |e: &Ev| e.ret.into());
+        let mut e = ev();
+        assert_eq!(
+            t.json_value(&e),
+            serde_json::json!({"errno": 0, "error": null})
+        );
+        e.ret = -2;
+        assert_eq!(
+            t.json_value(&e),
+            serde_json::json!({"errno": 2, "error": "ENOENT"})
+        );
+        assert!(
+            Table::<Ev>::new()
+                .errno_of_ret(false, |e: &Ev| e.ret.into())
+                .keys()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn wait_status_is_decoded_or_null() {
+        let t: Table<'_, Ev> =
+            Table::new().wait_status(|e: &Ev| (e.ret >= 0).then_some(e.ret as u32));
+        let mut e = ev();
+        e.ret = 9 | 0x80;
+        assert_eq!(
+            t.json_value(&e),
+            serde_json::json!({"exit_code": 0, "signal": 9, "signal_name": "SIGKILL",
+                "core_dumped": true, "status": 137})
+        );
+        e.ret = 3 << 8;
+        assert_eq!(t.json_value(&e)["exit_code"], 3);
+        assert_eq!(t.json_value(&e)["signal_name"], Value::Null);
+        e.ret = -1;
+        assert!(
+            t.json_value(&e)
+                .as_object()
+                .unwrap()
+                .values()
+                .all(Value::is_null)
+        );
+    }
+
+    #[test]
+    fn a_title_goes_above_the_table_header_only() {
+        let t = table(false).title("Tracing...");
+        let (out, buf) = Output::captured(false);
+        t.print_header(&out);
+        assert_eq!(buf.text(), format!("Tracing...\n{}\n", t.header_line()));
+        let (out, buf) = Output::captured(true);
+        t.print_header(&out);
+        assert_eq!(buf.text(), "");
     }
 
     #[test]

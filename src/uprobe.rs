@@ -301,6 +301,71 @@ pub fn linked_library(binary: &Path, prefix: &str) -> Result<Option<PathBuf>> {
     }
 }
 
+/// Where `program`'s `function` runs: in the program itself when it defines
+/// it (Debian's bash carries its own readline), else in the library it links
+/// whose name starts with `library` (`libreadline`), which must define it.
+pub fn function_home(program: &Path, function: &str, library: &str) -> Result<PathBuf> {
+    if has_function(program, function)? {
+        return Ok(program.to_path_buf());
+    }
+    match linked_library(program, library)? {
+        Some(lib) => require_symbol(&lib, function).map(|()| lib),
+        None => bail!(
+            "no {function}() in {} and it links no {library}",
+            program.display()
+        ),
+    }
+}
+
+/// Attaches `prog` at function `func` of the ELF file `path` by name (a
+/// uretprobe when `retprobe`), in process `pid` or in every process (-1),
+/// started later ones included. The error says what and where.
+pub fn attach(
+    prog: &libbpf_rs::ProgramMut<'_>,
+    pid: i32,
+    path: &Path,
+    func: &str,
+    retprobe: bool,
+) -> Result<libbpf_rs::Link> {
+    let opts = libbpf_rs::UprobeOpts {
+        retprobe,
+        func_name: Some(func.to_string()),
+        ..Default::default()
+    };
+    let kind = if retprobe { "uretprobe" } else { "uprobe" };
+    prog.attach_uprobe_with_opts(pid, path, 0, opts)
+        .map_err(|e| {
+            crate::bpf::explain(
+                e,
+                &format!("attaching a {kind} to {func}() in {}", path.display()),
+            )
+        })
+}
+
+/// Attaches `prog` to the USDT probe `provider:name` of the ELF file `path`
+/// in process `pid`. The error says which probe and where.
+pub fn attach_usdt(
+    prog: &libbpf_rs::ProgramMut<'_>,
+    pid: i32,
+    path: &Path,
+    provider: &str,
+    name: &str,
+) -> Result<libbpf_rs::Link> {
+    prog.attach_usdt(pid, path, provider, name).map_err(|e| {
+        let what = format!("attaching to USDT {provider}:{name} in {}", path.display());
+        crate::bpf::explain(e, &what)
+    })
+}
+
+/// The same file: a uprobe belongs to the inode, not to the path.
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (fs::metadata(a), fs::metadata(b)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
 /// Section headers of a little-endian ELF64 image: (type, offset, size, link).
 fn elf64_sections(data: &[u8]) -> Option<Vec<(u32, usize, usize, usize)>> {
     let u16_at = |o: usize| Some(u16::from_le_bytes(data.get(o..o + 2)?.try_into().ok()?));
@@ -426,6 +491,25 @@ fn parse_usdt_notes(data: &[u8]) -> Option<Vec<UsdtNote>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn function_home_is_the_program_or_its_library() {
+        let sh = resolve("true", None).unwrap();
+        let libc = function_home(&sh, "malloc", "libc.so").unwrap();
+        assert!(
+            same_file(&libc, &resolve("libc.so.6", None).unwrap()),
+            "{libc:?}"
+        );
+        let err = function_home(&sh, "malloc", "libnope")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            format!("no malloc() in {} and it links no libnope", sh.display())
+        );
+        assert!(same_file(&sh, &sh) && !same_file(&sh, &libc));
+        assert!(!same_file(&sh, Path::new("/no/such/file")));
+    }
 
     #[test]
     fn resolves_program_in_path() {

@@ -225,25 +225,30 @@ fn missing_or_wrong_s_path_is_a_clear_error() {
     );
 }
 
-/// A program linking the shared libreadline and using it on a terminal:
-/// Debian's bc (skipped where there is none, or no libreadline).
-fn readline_user() -> Option<(PathBuf, PathBuf)> {
-    let bc = PathBuf::from("/usr/bin/bc");
-    let lib = bpfkit::uprobe::linked_library(&bc, "libreadline").ok()??;
-    Some((bc, lib))
+/// A program that reads lines with the shared libreadline (built here; its
+/// headers come with libreadline-dev, scripts/deps.sh test), and that library.
+fn readline_user() -> (PathBuf, PathBuf) {
+    let prog = common::compile_c_with(
+        "readline-user",
+        "#include <stdio.h>\n#include <stdlib.h>\n#include <readline/readline.h>\n\
+         int main(void) { char *l; while ((l = readline(\"> \")) != NULL) free(l); return 0; }\n",
+        "-O0",
+        &["-lreadline"],
+    );
+    let lib = bpfkit::uprobe::linked_library(&prog, "libreadline")
+        .unwrap()
+        .expect("the test program links libreadline");
+    (prog, lib)
 }
 
 #[test]
 fn shared_library_reports_only_tasks_named_bash() {
-    let Some((bc, lib)) = readline_user() else {
-        eprintln!("skipped: no /usr/bin/bc linking libreadline");
-        return;
-    };
-    // The same program, once as "bc" and once under the name "bash".
+    let (prog, lib) = readline_user();
+    // The same program, once under its own name and once as "bash".
     let dir = std::env::temp_dir().join(unique("bpfkit-rl-"));
     std::fs::create_dir_all(&dir).unwrap();
     let fake = dir.join("bash");
-    std::fs::copy(&bc, &fake).unwrap();
+    std::fs::copy(&prog, &fake).unwrap();
 
     let tool = Tool::start("bashreadline", &["-s", lib.to_str().unwrap()]);
     assert!(
@@ -255,17 +260,28 @@ fn shared_library_reports_only_tasks_named_bash() {
     );
     let hidden = format!("{} + 1", 1000 + std::process::id());
     let shown = format!("{} + 2", 1000 + std::process::id());
-    run_and_type(&[bc.to_str().unwrap()], &hidden, "\x04");
+    run_and_type(&[prog.to_str().unwrap()], &hidden, "\x04");
     let pid = run_and_type(&[fake.to_str().unwrap()], &shown, "\x04");
     let c = columns(&tool.expect_line(&shown));
     assert_eq!(c[1], pid.to_string());
     let fin = tool.stop();
     assert!(
         !fin.stdout.iter().any(|l| l.contains(&hidden)),
-        "a task named bc must be filtered out: {:?}",
+        "a task not named bash must be filtered out: {:?}",
         fin.stdout
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn long_lines_keep_255_bytes() {
+    let tool = Tool::start("bashreadline", &["--json"]);
+    let token = unique("bpfkit-long-");
+    let line = format!("echo {token}{}", "x".repeat(300));
+    let pid = bash_types(&line);
+    let v = tool.expect_json("pid", &json!(pid));
+    assert_eq!(v["command"], json!(line[..255]), "{v}");
+    assert!(tool.stop().status.success());
 }
 
 #[test]

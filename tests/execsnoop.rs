@@ -227,6 +227,58 @@ fn quote_wraps_and_escapes_args() {
 }
 
 #[test]
+fn control_bytes_in_args_are_escaped_quoted_or_not() {
+    let plain = Tool::start("execsnoop", &[]);
+    let quoted = Tool::start("execsnoop", &["-q"]);
+    let token = unique("bpfkit-exec-ctl-");
+    exec("/bin/true", &[&token, "a\x1b[31mred\nnext"]);
+    let r = row(&plain.expect_line(&token), 0);
+    assert_eq!(r.args, format!(r"/bin/true {token} a\x1b[31mred\nnext"));
+    let r = row(&quoted.expect_line(&token), 0);
+    assert_eq!(
+        r.args,
+        format!(r#""/bin/true" "{token}" "a\x1b[31mred\nnext""#)
+    );
+    for fin in [plain.stop(), quoted.stop()] {
+        assert!(fin.status.success(), "{fin:?}");
+        assert!(
+            !fin.stdout.iter().any(|l| l.contains('\x1b') || l == "next"),
+            "an argument forged a line or sent ESC: {:?}",
+            fin.stdout
+        );
+    }
+}
+
+#[test]
+fn execveat_is_traced_by_path_and_by_descriptor() {
+    let tool = Tool::start("execsnoop", &[]);
+    let at = unique("bpfkit-execveat-");
+    let fd = unique("bpfkit-fexecve-");
+    // execveat(dirfd of /bin, "true"), then fexecve (execveat with
+    // AT_EMPTY_PATH): the path ARGS starts with is argv[0] there.
+    let script = format!(
+        "import ctypes, os\n\
+         if os.fork() == 0:\n\
+         \x20   libc = ctypes.CDLL(None, use_errno=True)\n\
+         \x20   argv = (ctypes.c_char_p * 3)(b'ignored', b'{at}', None)\n\
+         \x20   envp = (ctypes.c_char_p * 1)(None)\n\
+         \x20   d = os.open('/bin', os.O_RDONLY | os.O_DIRECTORY)\n\
+         \x20   libc.execveat(d, b'true', argv, envp, 0)\n\
+         \x20   os._exit(1)\n\
+         _, status = os.wait()\n\
+         assert status == 0, status\n\
+         os.execve(os.open('/bin/true', os.O_RDONLY), ['{fd}-argv0', 'x'], {{}})"
+    );
+    let pid = exec("python3", &["-c", &script]);
+    let r = row(&tool.expect_line(&format!("true {at}")), 0);
+    assert_eq!((r.comm.as_str(), r.ret.as_str()), ("true", "0"));
+    assert_eq!(r.ppid, pid.to_string(), "the forked child of python3");
+    let r = row(&tool.expect_line(&format!("{fd}-argv0 x")), 0);
+    assert_eq!((r.pid, r.ret), (pid.to_string(), "0".to_string()));
+    assert!(tool.stop().status.success());
+}
+
+#[test]
 fn more_than_max_args_are_truncated() {
     let table = Tool::start("execsnoop", &[]);
     let json3 = Tool::start("execsnoop", &["--json", "--max-args", "3"]);

@@ -294,6 +294,34 @@ fn exec_from_a_thread_is_not_a_process_exit() {
 }
 
 #[test]
+fn duration_prints_the_exits_then_ends_by_itself() {
+    let started = std::time::Instant::now();
+    let tool = Tool::start("exitsnoop", &["-d", "2"]);
+    let pid = exit_with(5);
+    let r = expect_row(&tool, pid, false);
+    assert_eq!((r.comm.as_str(), r.exit.as_str()), ("sh", "code 5"));
+    let fin = tool.wait();
+    assert!(fin.status.success(), "{fin:?}");
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(2),
+        "-d 2 ended early"
+    );
+    assert_eq!(
+        fin.stdout[0],
+        "PCOMM            PID     PPID    TID     AGE(s)  EXIT_CODE"
+    );
+    let row = fin
+        .stdout
+        .iter()
+        .find(|l| pid_of(l) == Some(pid.to_string()));
+    assert!(
+        row.is_some_and(|l| l.ends_with(" code 5")),
+        "{:?}",
+        fin.stdout
+    );
+}
+
+#[test]
 fn json_fields() {
     let tool = Tool::start("exitsnoop", &["--json"]);
     let pid = exit_with(7);
@@ -304,7 +332,7 @@ fn json_fields() {
     assert_eq!(v["exit_code"], json!(7));
     assert_eq!(v["signal"], json!(0));
     assert_eq!(v["core_dumped"], json!(false));
-    assert!(v["age"].as_f64().is_some_and(|a| a >= 0.0), "{v}");
+    assert!(v["age_s"].as_f64().is_some_and(|a| a >= 0.0), "{v}");
 
     let mut child = Command::new("sleep").arg("30").spawn().unwrap();
     let killed = child.id();

@@ -199,6 +199,91 @@ fn threshold_filters_short_waits() {
     assert!(fin.stdout.is_empty(), "{:?}", fin.stdout);
 }
 
+/// Runs `f` in a thread named `name` pinned to CPU 0, at `nice`.
+fn on_cpu0(name: &str, nice: i32, f: impl FnOnce() + Send + 'static) -> thread::JoinHandle<()> {
+    thread::Builder::new()
+        .name(name.to_string())
+        .spawn(move || {
+            // SAFETY: a zeroed cpu_set_t with one bit set, passed by pointer
+            // with its size; setpriority only reads its integers.
+            unsafe {
+                let mut set: libc::cpu_set_t = std::mem::zeroed();
+                libc::CPU_SET(0, &mut set);
+                assert_eq!(
+                    libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set),
+                    0
+                );
+                libc::setpriority(libc::PRIO_PROCESS, 0, nice);
+            }
+            f()
+        })
+        .unwrap()
+}
+
+#[test]
+fn threshold_reports_our_task_that_waited_longer() {
+    // Two nice-0 busy loops and a nice-19 sleeper share CPU 0: each time
+    // the sleeper wakes it waits behind the loops, for milliseconds.
+    const MIN_US: u64 = 1000;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let name = thread_name("rqw");
+    let (tid_tx, tid_rx) = std::sync::mpsc::channel();
+    let tool = Tool::start(
+        "runqslower",
+        &[
+            "--json",
+            "-p",
+            &std::process::id().to_string(),
+            &MIN_US.to_string(),
+        ],
+    );
+    let mut threads = Vec::new();
+    for _ in 0..2 {
+        let stop = stop.clone();
+        threads.push(on_cpu0(&thread_name("rqb"), 0, move || {
+            let end = std::time::Instant::now() + Duration::from_secs(20);
+            while !stop.load(std::sync::atomic::Ordering::Relaxed)
+                && std::time::Instant::now() < end
+            {
+                std::hint::black_box(0u64);
+            }
+        }));
+    }
+    let sleeper_stop = stop.clone();
+    threads.push(on_cpu0(&name, 19, move || {
+        tid_tx.send(nix::unistd::gettid().as_raw()).unwrap();
+        let end = std::time::Instant::now() + Duration::from_secs(20);
+        while !sleeper_stop.load(std::sync::atomic::Ordering::Relaxed)
+            && std::time::Instant::now() < end
+        {
+            thread::sleep(Duration::from_millis(2));
+        }
+    }));
+    let sleeper = tid_rx.recv().unwrap();
+    // Its first wait (sched_wakeup_new) may carry the creator's name.
+    let ours = |l: &str| {
+        serde_json::from_str::<Value>(l)
+            .is_ok_and(|v| v["tid"] == json!(sleeper) && v["comm"] == json!(name))
+    };
+    let line = tool.wait_line(ours);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for t in threads {
+        t.join().unwrap();
+    }
+    let line = line.unwrap_or_else(|| panic!("no wait of {name} ({sleeper}): {:?}", tool.lines()));
+    let v: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(v["pid"], std::process::id(), "{v}");
+    let fin = tool.stop();
+    assert!(fin.status.success(), "{fin:?}");
+    for line in &fin.stdout {
+        let v: Value = serde_json::from_str(line).unwrap();
+        assert!(
+            v["lat_us"].as_u64().unwrap() >= MIN_US,
+            "below the threshold: {v}"
+        );
+    }
+}
+
 #[test]
 fn bad_arguments_are_usage_errors() {
     for args in [&["0"][..], &["1", "2"], &["-t", "x"]] {

@@ -132,6 +132,29 @@ fn names_with_n() {
 }
 
 #[test]
+fn long_names_with_n_keep_the_columns_aligned() {
+    let tool = Tool::start("sigsnoop", &["-n"]);
+    let target = Target::sleeper();
+    let rt16 = libc::SIGRTMIN() + 16;
+    // SAFETY: a plain syscall on our own child, no memory involved.
+    assert_eq!(unsafe { libc::kill(target.pid(), rt16) }, 0);
+    let tpid = target.pid_str();
+    let line = tool
+        .wait_line(|l| columns(l).get(4) == Some(&tpid))
+        .unwrap_or_else(|| panic!("no row with TPID {tpid}: {:?}", tool.lines()));
+    let fin = tool.stop();
+    let header = &fin.stdout[0];
+    assert_eq!(
+        header,
+        "TIME     PID     COMM             SIG          TPID    RESULT"
+    );
+    // Every column starts where its header does.
+    let sig = header.find("SIG").unwrap();
+    assert_eq!(&line[sig..sig + 13], "SIGRTMIN+16  ", "{line:?}");
+    assert_eq!(line.find(&tpid), header.find("TPID"), "{line:?}");
+}
+
+#[test]
 fn json_fields() {
     for (mode, source) in MODES.into_iter().zip(["signal_generate", "kill"]) {
         let args: Vec<&str> = mode.iter().copied().chain(["--json"]).collect();
@@ -140,16 +163,16 @@ fn json_fields() {
         target.signal(Signal::SIGUSR1);
         let v = tool.expect_json("tpid", &json!(target.pid()));
         assert_eq!(v["pid"], json!(std::process::id()), "{v}");
-        assert_eq!(v["sig"], json!(10), "{v}");
-        assert_eq!(v["signal"], json!("SIGUSR1"), "{v}");
-        assert_eq!(v["result"], json!(0), "{v}");
+        assert_eq!(v["signal"], json!(10), "{v}");
+        assert_eq!(v["signal_name"], json!("SIGUSR1"), "{v}");
+        assert_eq!(v["ret"], json!(0), "{v}");
         assert_eq!(v["source"], json!(source), "{v}");
         assert!(v["comm"].is_string() && v["time"].is_string(), "{v}");
         if mode.is_empty() {
-            assert_eq!(v["outcome"], json!("delivered"), "{v}");
+            assert_eq!(v["delivery"], json!("delivered"), "{v}");
             assert_eq!(v["tcomm"], json!("sleep"), "{v}");
         } else {
-            assert_eq!(v["outcome"], json!("ok"), "{v}");
+            assert_eq!((&v["errno"], &v["error"]), (&json!(0), &json!(null)), "{v}");
         }
         tool.stop().assert_json_only();
     }
@@ -232,7 +255,7 @@ fn ignored_signal_is_result_1_without_x() {
     ignoring.signal(Signal::SIGUSR1);
     let v = tool.expect_json("tpid", &json!(ignoring.pid()));
     assert_eq!(
-        (v["result"].clone(), v["outcome"].clone()),
+        (v["ret"].clone(), v["delivery"].clone()),
         (json!(1), json!("ignored"))
     );
     assert!(tool.stop().status.success());
@@ -347,7 +370,7 @@ fn tkill_and_tgkill_are_traced_in_kill_mode() {
         assert_eq!(v["pid"], json!(std::process::id()), "{v}");
         assert_eq!(v["tid"], sender, "sender thread: {v}");
         assert_eq!(
-            (v["sig"].clone(), v["result"].clone()),
+            (v["signal"].clone(), v["ret"].clone()),
             (json!(sig), json!(0)),
             "{v}"
         );

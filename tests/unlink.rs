@@ -86,32 +86,60 @@ fn fentry_unlink_tracepoint() {
     forced("fentry-unlink", Mechanism::Tracepoint);
 }
 
-#[test]
-fn json_and_pid_filter() {
-    // A shell that unlinks a path when told to, so its pid is known first.
+/// `-p` and `--json` of `tool`: a process that unlinks a file and a missing
+/// path when told to (its pid known first) is seen, with errno and error;
+/// the test's own unlink is hidden.
+fn json_and_pid_filter(tool: &str) {
     use std::io::Write;
     use std::process::{Command, Stdio};
     let theirs = format!("/tmp/{}", unique("bpfkit-unlink-child-"));
+    let missing = format!("/tmp/{}", unique("bpfkit-unlink-missing-"));
     std::fs::write(&theirs, b"x").unwrap();
     let mut child = Command::new("sh")
-        .args(["-c", &format!("read x; exec rm {theirs}")])
+        .args(["-c", &format!("read x; exec rm -f {theirs} {missing}")])
         .stdin(Stdio::piped())
         .spawn()
         .unwrap();
     let pid = child.id();
-    let t = Tool::start("fentry-unlink", &["--json", "-p", &pid.to_string()]);
+    let mut args = common::default_mechanism(&needs_of(tool)).0;
+    let pid_arg = pid.to_string();
+    args.extend(["--json", "-p", &pid_arg]);
+    let t = Tool::start(tool, &args);
     let mine = unlink_unique();
     child.stdin.take().unwrap().write_all(b"go\n").unwrap();
     let v = t.expect_json("filename", &json!(theirs));
     assert_eq!(v["pid"], json!(pid));
+    assert_eq!(v["tid"], json!(pid));
     assert_eq!(v["comm"], "rm");
-    assert_eq!(v["ret"], 0);
+    assert_eq!(
+        (&v["ret"], &v["errno"], &v["error"]),
+        (&json!(0), &json!(0), &json!(null))
+    );
+    let v = t.expect_json("filename", &json!(missing));
+    assert_eq!(v["pid"], json!(pid));
+    assert_eq!(
+        (&v["ret"], &v["errno"], &v["error"]),
+        (&json!(-2), &json!(2), &json!("ENOENT"))
+    );
     child.wait().unwrap();
     let fin = t.stop();
+    assert!(fin.status.success(), "{fin:?}");
+    fin.assert_json_only();
     assert!(
         !fin.stdout.iter().any(|l| l.contains(&mine)),
-        "-p must hide the test's own unlink"
+        "-p must hide the test's own unlink: {:?}",
+        fin.stdout
     );
+}
+
+#[test]
+fn kprobe_unlink_json_and_pid_filter() {
+    json_and_pid_filter("kprobe-unlink");
+}
+
+#[test]
+fn fentry_unlink_json_and_pid_filter() {
+    json_and_pid_filter("fentry-unlink");
 }
 
 #[test]

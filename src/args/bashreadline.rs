@@ -21,3 +21,20 @@ pub struct Args {
     #[command(flatten)]
     pub common: CommonArgs,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags() {
+        let a = Args::try_parse_from(["bashreadline", "-s", "/usr/lib/libreadline.so"]).unwrap();
+        assert_eq!(a.shared.as_deref(), Some("/usr/lib/libreadline.so"));
+        let a =
+            Args::try_parse_from(["bashreadline", "--shared=libreadline", "--json", "-v"]).unwrap();
+        assert_eq!(a.shared.as_deref(), Some("libreadline"));
+        assert!(a.common.json && a.common.verbose);
+        assert!(Args::try_parse_from(["bashreadline", "-s"]).is_err());
+        assert!(Args::try_parse_from(["bashreadline", "-p", "1"]).is_err());
+    }
+}

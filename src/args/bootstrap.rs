@@ -34,3 +34,27 @@ pub fn parse_min_duration_ms(s: &str) -> Result<u64, String> {
         _ => Err(format!("'{s}' is not a valid duration (milliseconds, > 0)")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn min_duration_flag() {
+        let a = Args::try_parse_from(["bootstrap", "-d", "500", "-v"]).unwrap();
+        assert_eq!(a.min_duration_ms, Some(500));
+        assert!(a.common.verbose);
+        let a = Args::try_parse_from(["bootstrap", "--duration", "1"]).unwrap();
+        assert_eq!(a.min_duration_ms, Some(1));
+        assert_eq!(
+            Args::try_parse_from(["bootstrap"]).unwrap().min_duration_ms,
+            None
+        );
+        for bad in ["0", "-5", "1.5", "abc", "99999999999999999"] {
+            assert!(
+                Args::try_parse_from(["bootstrap", "-d", bad]).is_err(),
+                "{bad}"
+            );
+        }
+    }
+}

@@ -64,3 +64,66 @@ pub struct Args {
     #[command(flatten)]
     pub common: CommonArgs,
 }
+
+impl Args {
+    /// `-n` (PCOMM contains NAME) and `-l` (the argument line contains LINE).
+    pub fn selects(&self, comm: &str, argv: &[String]) -> bool {
+        self.name.as_ref().is_none_or(|n| comm.contains(n.as_str()))
+            && self
+                .line
+                .as_ref()
+                .is_none_or(|l| argv.join(" ").contains(l.as_str()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn name_and_line_filters() {
+        let argv: Vec<String> = ["/usr/bin/mytool", "--flag", "value"]
+            .map(String::from)
+            .to_vec();
+        let selects = |v: &[&str]| {
+            Args::try_parse_from([&["execsnoop"], v].concat())
+                .unwrap()
+                .selects("mytool", &argv)
+        };
+        assert!(selects(&[]));
+        assert!(selects(&["-n", "tool"]));
+        assert!(!selects(&["-n", "bin"]));
+        assert!(selects(&["-l", "valu"]));
+        assert!(selects(&["-l", "flag value"]));
+        assert!(!selects(&["-l", "other"]));
+        assert!(!selects(&["-n", "tool", "-l", "other"]));
+    }
+
+    #[test]
+    fn flags_parse_like_libbpf_tools() {
+        let a = Args::try_parse_from([
+            "execsnoop",
+            "-T",
+            "-t",
+            "-x",
+            "-U",
+            "-q",
+            "-u",
+            "1000",
+            "-n",
+            "sh",
+            "-l",
+            "tpkg",
+            "--max-args",
+            "5",
+        ])
+        .unwrap();
+        assert!(a.time && a.timestamp && a.fails && a.print_uid && a.quote);
+        assert_eq!(a.uid, Some(1000));
+        assert_eq!(a.max_args, 5);
+        assert_eq!(Args::try_parse_from(["execsnoop"]).unwrap().max_args, 20);
+        assert!(Args::try_parse_from(["execsnoop", "--max-args", "0"]).is_err());
+        assert!(Args::try_parse_from(["execsnoop", "--max-args", "61"]).is_err());
+        assert!(Args::try_parse_from(["execsnoop", "-u", "-1"]).is_err());
+    }
+}

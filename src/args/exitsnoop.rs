@@ -27,9 +27,8 @@ pub struct Args {
     #[arg(short = 'x', long)]
     pub failed: bool,
 
-    /// Process ID to trace
-    #[arg(short, long, value_parser = cli::parse_pid)]
-    pub pid: Option<i32>,
+    #[command(flatten)]
+    pub target: cli::PidArg,
 
     /// Trace by thread: report every thread exit, not only process exits
     #[arg(short = 'T', long)]
@@ -41,4 +40,23 @@ pub struct Args {
 
     #[command(flatten)]
     pub common: CommonArgs,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_follow_libbpf_tools() {
+        let a =
+            Args::try_parse_from(["exitsnoop", "-t", "-x", "-T", "-p", "42", "-d", "3"]).unwrap();
+        assert!(a.timestamp && a.failed && a.threaded);
+        assert_eq!(a.target.pid, Some(42));
+        assert_eq!(a.duration, Some(Duration::from_secs(3)));
+        let a = Args::try_parse_from(["exitsnoop", "--threaded", "--json"]).unwrap();
+        assert!(a.threaded && !a.timestamp && a.common.json);
+        assert!(Args::try_parse_from(["exitsnoop", "-p", "0"]).is_err());
+        assert!(Args::try_parse_from(["exitsnoop", "-d", "0"]).is_err());
+        assert!(Args::try_parse_from(["exitsnoop", "extra"]).is_err());
+    }
 }

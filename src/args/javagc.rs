@@ -14,8 +14,8 @@ pub const EXAMPLES: &str = "EXAMPLES:
 #[command(name = "javagc", version, after_help = EXAMPLES)]
 pub struct Args {
     /// Trace this PID only (a Java process)
-    #[arg(short, long, required = true, value_parser = cli::parse_pid)]
-    pub pid: Option<i32>,
+    #[arg(short, long, value_parser = cli::parse_pid)]
+    pub pid: i32,
 
     /// Report only collections longer than this, in microseconds
     #[arg(short, long, value_name = "TIME", default_value_t = 1000)]
@@ -27,4 +27,24 @@ pub struct Args {
 
     #[command(flatten)]
     pub common: CommonArgs,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags() {
+        let a = Args::try_parse_from(["javagc", "-p", "185", "-t", "100"]).unwrap();
+        assert_eq!((a.pid, a.time), (185, 100));
+        assert!(!a.pools);
+        let a = Args::try_parse_from(["javagc", "--pid=185", "--json", "--pools"]).unwrap();
+        assert_eq!(a.time, 1000, "libbpf-tools' default threshold");
+        assert!(a.common.json && a.pools);
+        // -p is required: there is no system-wide mode.
+        let e = Args::try_parse_from(["javagc"]).unwrap_err();
+        assert_eq!(e.kind(), clap::error::ErrorKind::MissingRequiredArgument);
+        assert!(Args::try_parse_from(["javagc", "-p", "x"]).is_err());
+        assert!(Args::try_parse_from(["javagc", "-p", "1", "-t", "-5"]).is_err());
+    }
 }

@@ -19,3 +19,27 @@ pub struct Args {
     #[command(flatten)]
     pub unlink: UnlinkArgs,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_of_both_unlink_tools() {
+        let a = Args::try_parse_from(["kprobe-unlink", "-p", "181", "-d", "10", "--json"]).unwrap();
+        assert_eq!(a.unlink.target.pid, Some(181));
+        assert_eq!(a.unlink.duration, Some(std::time::Duration::from_secs(10)));
+        assert!(a.unlink.common.json);
+        let a = Args::try_parse_from(["kprobe-unlink", "--probe", "tracepoint"]).unwrap();
+        assert_eq!(
+            a.unlink.probe.mechanism,
+            crate::probe::ProbeMode::Force(crate::probe::Mechanism::Tracepoint)
+        );
+        assert!(Args::try_parse_from(["kprobe-unlink", "-p", "0"]).is_err());
+        assert!(Args::try_parse_from(["kprobe-unlink", "-d", "0"]).is_err());
+        assert!(Args::try_parse_from(["kprobe-unlink", "--probe", "nope"]).is_err());
+        // fentry-unlink has the same flags (UnlinkArgs).
+        let f = crate::args::fentry_unlink::Args::try_parse_from(["fentry-unlink", "-p", "7"]);
+        assert_eq!(f.unwrap().unlink.target.pid, Some(7));
+    }
+}

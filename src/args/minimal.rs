@@ -15,9 +15,8 @@ pub const EXAMPLES: &str = "EXAMPLES:
 #[derive(Parser, Debug)]
 #[command(name = "minimal", version, after_help = EXAMPLES)]
 pub struct Args {
-    /// Process ID to trace
-    #[arg(short, long, value_parser = cli::parse_pid)]
-    pub pid: Option<i32>,
+    #[command(flatten)]
+    pub target: cli::PidArg,
 
     /// Duration to trace, in seconds
     #[arg(short, long, value_parser = cli::parse_duration_secs)]
@@ -25,4 +24,19 @@ pub struct Args {
 
     #[command(flatten)]
     pub common: CommonArgs,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pid_and_duration_parse() {
+        let a = Args::try_parse_from(["minimal", "-p", "181", "-d", "2", "--json"]).unwrap();
+        assert_eq!(a.target.pid, Some(181));
+        assert_eq!(a.duration, Some(Duration::from_secs(2)));
+        assert!(a.common.json);
+        assert!(Args::try_parse_from(["minimal", "-p", "0"]).is_err());
+        assert!(Args::try_parse_from(["minimal", "-d", "0"]).is_err());
+    }
 }

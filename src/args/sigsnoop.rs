@@ -30,9 +30,8 @@ pub struct Args {
     #[arg(short = 'k', long)]
     pub kill: bool,
 
-    /// Process ID (of the sender) to trace
-    #[arg(short, long, value_parser = cli::parse_pid)]
-    pub pid: Option<i32>,
+    #[command(flatten)]
+    pub target: cli::PidArg,
 
     /// Signal(s) to trace: numbers or names, comma-separated (9,SIGTERM,usr1)
     #[arg(short, long, value_name = "SIGNAL", value_parser = cli::parse_signal, value_delimiter = ',')]
@@ -44,4 +43,73 @@ pub struct Args {
 
     #[command(flatten)]
     pub common: CommonArgs,
+}
+
+impl Args {
+    /// The command line; as `killsnoop` (libbpf-tools installs the tool
+    /// under both names) `-k` is implied.
+    pub fn parse_as_invoked() -> Args {
+        let mut args = Args::parse();
+        args.kill |= invoked_as_killsnoop(std::env::args_os().next());
+        args
+    }
+
+    /// The kernel-side filter: bit `sig - 1` for each wanted signal, 0 for all.
+    pub fn signal_mask(&self) -> u64 {
+        self.signal
+            .iter()
+            .filter(|&&s| (1..=64).contains(&s))
+            .fold(0, |mask, &s| mask | 1u64 << (s - 1))
+    }
+}
+
+/// libbpf-tools installs sigsnoop also as `killsnoop`, which means `-k`.
+pub fn invoked_as_killsnoop(argv0: Option<std::ffi::OsString>) -> bool {
+    argv0
+        .as_deref()
+        .map(std::path::Path::new)
+        .and_then(|p| p.file_name())
+        .is_some_and(|n| n.to_string_lossy().contains("killsnoop"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signal_masks() {
+        let mask = |v: &[&str]| {
+            Args::try_parse_from([&["sigsnoop"], v].concat())
+                .unwrap()
+                .signal_mask()
+        };
+        assert_eq!(mask(&[]), 0);
+        assert_eq!(mask(&["-s", "1"]), 1);
+        assert_eq!(mask(&["-s", "9,15"]), (1 << 8) | (1 << 14));
+        assert_eq!(mask(&["-s", "64"]), 1 << 63);
+    }
+
+    #[test]
+    fn flags_parse_like_libbpf_tools() {
+        let a = Args::try_parse_from(["sigsnoop", "-x", "-k", "-n", "-p", "5", "-s", "9"]).unwrap();
+        assert!(a.failed && a.kill && a.name);
+        assert_eq!(a.target.pid, Some(5));
+        assert_eq!(a.signal, [9]);
+        let a = Args::try_parse_from(["sigsnoop", "-s", "SIGUSR1,term", "-s", "2"]).unwrap();
+        assert_eq!(a.signal, [10, 15, 2]);
+        assert!(!a.kill && !a.failed && !a.name && a.target.pid.is_none());
+        let a = Args::try_parse_from(["sigsnoop", "--json", "-v"]).unwrap();
+        assert!(a.common.json && a.common.verbose && a.signal.is_empty());
+        assert!(Args::try_parse_from(["sigsnoop", "-s", "SIGNOPE"]).is_err());
+        assert!(Args::try_parse_from(["sigsnoop", "-s", "0"]).is_err());
+        assert!(Args::try_parse_from(["sigsnoop", "-p", "0"]).is_err());
+        assert!(Args::try_parse_from(["sigsnoop", "-d", "1"]).is_err());
+    }
+
+    #[test]
+    fn killsnoop_alias() {
+        assert!(invoked_as_killsnoop(Some("/usr/sbin/killsnoop".into())));
+        assert!(!invoked_as_killsnoop(Some("/usr/sbin/sigsnoop".into())));
+        assert!(!invoked_as_killsnoop(None));
+    }
 }

@@ -5,22 +5,18 @@
 //! carries its own copy (Debian's does), else in the libreadline.so bash
 //! links; `-s PATH` names the file (a path or a library name) directly.
 //! Same flag and columns as libbpf-tools bashreadline, plus `--json`.
+#![forbid(unsafe_code)]
 
 use std::mem::MaybeUninit;
-use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Result, anyhow, bail};
+use anyhow::{Result, anyhow};
 use bpfkit::args::bashreadline::Args;
-use bpfkit::events::{EventLoop, typed};
-use bpfkit::skel::bashreadline::{
-    BashreadlineSkel, BashreadlineSkelBuilder, types::readline_event,
-};
-use bpfkit::{Output, bpf, fmt, uprobe};
+use bpfkit::row::{Cell, Table};
+use bpfkit::skel::bashreadline::{BashreadlineSkelBuilder, types::readline_event};
+use bpfkit::{bpf, events, fmt, uprobe};
 use clap::Parser;
-use libbpf_rs::UprobeOpts;
-use serde_json::json;
 
 /// The function whose return value is the line just read.
 const FUNC: &str = "readline";
@@ -42,7 +38,6 @@ fn main() -> ExitCode {
 fn run() -> Result<()> {
     let args = Args::parse();
     let target = find_target(args.shared.as_deref())?;
-
     let mut object = MaybeUninit::uninit();
     let mut open = bpf::open(
         BashreadlineSkelBuilder::default(),
@@ -51,147 +46,121 @@ fn run() -> Result<()> {
     )?;
     bpf::rodata(open.maps.rodata_data.as_deref_mut())?.only_bash = target.only_bash;
     let skel = bpf::load(open)?;
-    let opts = UprobeOpts {
-        retprobe: true,
-        func_name: Some(FUNC.to_string()),
-        ..Default::default()
-    };
     // All processes (-1): every bash, including ones started later.
-    let link = skel
-        .progs
-        .printret
-        .attach_uprobe_with_opts(-1, &target.path, 0, opts)
-        .map_err(|e| {
-            bpf::explain(
-                e,
-                &format!(
-                    "attaching a uretprobe to {FUNC}() in {}",
-                    target.path.display()
-                ),
-            )
-        })?;
-    bpfkit::output::note(format_args!(
-        "using {FUNC}() in {}{}",
-        target.path.display(),
-        if target.only_bash {
-            " (tasks named bash only)"
-        } else {
-            ""
-        }
-    ));
-
-    let result = trace(&args, &skel);
-    drop(link);
-    drop(skel);
-    result
-}
-
-fn trace(args: &Args, skel: &BashreadlineSkel) -> Result<()> {
-    let out = Output::stdout(args.common.json)?;
-    out.header(format_args!("{:<9} {:<7} {}", "TIME", "PID", "COMMAND"));
-    EventLoop::ring(
-        &skel.maps.events,
-        &out,
-        typed(|e: &readline_event| print_event(&out, e)),
-    )?
-    .count_drops(&skel.maps.drops)
-    .run()
+    let path = &target.path;
+    let _link = uprobe::attach(&skel.progs.printret, -1, path, FUNC, true)?;
+    let only = if target.only_bash {
+        " (tasks named bash only)"
+    } else {
+        ""
+    };
+    bpfkit::output::note(format_args!("using {FUNC}() in {}{only}", path.display()));
+    events::stream(&skel, &args.common, None, &table(), |e: &readline_event| {
+        Some(Line::from(e))
+    })
 }
 
 /// The file to probe: `-s` as given (a path or a library name), else bash
 /// when it defines readline(), else the libreadline bash links.
 fn find_target(shared: Option<&str>) -> Result<Target> {
     let bash = find_bash();
-    if let Some(name) = shared {
-        let path = uprobe::resolve(name, None)?;
-        uprobe::require_symbol(&path, FUNC)?;
-        let is_bash = bash.as_deref().is_ok_and(|b| same_file(b, &path));
-        return Ok(Target {
-            path,
-            only_bash: !is_bash,
-        });
-    }
-    let bash = bash?;
-    if uprobe::has_function(&bash, FUNC)? {
-        return Ok(Target {
-            path: bash,
-            only_bash: false,
-        });
-    }
-    match uprobe::linked_library(&bash, "libreadline")? {
-        Some(lib) => {
-            uprobe::require_symbol(&lib, FUNC)?;
-            Ok(Target {
-                path: lib,
-                only_bash: true,
-            })
+    let path = match (shared, &bash) {
+        (Some(name), _) => {
+            let path = uprobe::resolve(name, None)?;
+            uprobe::require_symbol(&path, FUNC)?;
+            path
         }
-        None => bail!(
-            "no {FUNC}() in {} and it links no libreadline: give the file with -s PATH",
-            bash.display()
-        ),
-    }
+        (None, Ok(bash)) => uprobe::function_home(bash, FUNC, "libreadline")
+            .map_err(|e| anyhow!("{e}: give the file with -s PATH"))?,
+        (None, Err(e)) => return Err(anyhow!("{e}")),
+    };
+    let only_bash = !bash.is_ok_and(|b| uprobe::same_file(&b, &path));
+    Ok(Target { path, only_bash })
 }
 
 /// /bin/bash as libbpf-tools uses, else the bash in PATH.
 fn find_bash() -> Result<PathBuf> {
-    let bin_bash = Path::new("/bin/bash");
-    if bin_bash.is_file() {
-        return Ok(bin_bash.to_path_buf());
-    }
-    uprobe::resolve("bash", None)
-        .map_err(|_| anyhow!("no bash found (/bin/bash, PATH): give readline's file with -s PATH"))
+    ["/bin/bash", "bash"]
+        .into_iter()
+        .find_map(|bash| uprobe::resolve(bash, None).ok())
+        .ok_or_else(|| anyhow!("no bash in /bin or PATH: give readline's file with -s"))
 }
 
-/// The same file (uprobes belong to the inode, not the path).
-fn same_file(a: &Path, b: &Path) -> bool {
-    match (std::fs::metadata(a), std::fs::metadata(b)) {
-        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
-        _ => false,
-    }
+/// One line readline() returned.
+struct Line {
+    pid: u32,
+    uid: u32,
+    comm: String,
+    command: String,
 }
 
-fn print_event(out: &Output, e: &readline_event) {
-    let line = fmt::c_chars(&e.line);
-    let time = fmt::hms_now();
-    if out.is_json() {
-        out.json(&json!({
-            "time": time,
-            "pid": e.pid,
-            "uid": e.uid,
-            "comm": fmt::c_chars(&e.comm),
-            "command": line,
-        }));
-    } else {
-        out.line(format_args!("{}", row(&time, e.pid, &line)));
+impl From<&readline_event> for Line {
+    fn from(e: &readline_event) -> Self {
+        Line {
+            pid: e.pid,
+            uid: e.uid,
+            comm: fmt::c_chars(&e.comm),
+            command: fmt::c_chars(&e.line),
+        }
     }
 }
 
-/// One table row: libbpf-tools' `%-9s %-7d %s`.
-fn row(time: &str, pid: u32, line: &str) -> String {
-    format!("{time:<9} {pid:<7} {line}")
+/// libbpf-tools' `%-9s %-7d %s` (TIME is always 8 characters: 9 wide and
+/// one space is 8 wide and two).
+fn table() -> Table<'static, Line> {
+    Table::new()
+        .time(true)
+        .left("PID", 7, "pid", |l: &Line| l.pid.into())
+        .sep("  ")
+        .json("uid", |l| l.uid.into())
+        .json("comm", |l| Cell::text(&l.comm))
+        .last("COMMAND", "command", |l| Cell::text(&l.command))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bpfkit::Output;
 
-    #[test]
-    fn row_matches_libbpf_tools() {
-        assert_eq!(row("12:34:56", 42, "ls -l"), "12:34:56  42      ls -l");
-        assert_eq!(row("12:34:56", 1234567, ""), "12:34:56  1234567 ");
+    fn line(pid: u32, command: &str) -> Line {
+        Line {
+            pid,
+            uid: 1000,
+            comm: "bash".into(),
+            command: command.into(),
+        }
     }
 
     #[test]
-    fn flags() {
-        let a = Args::try_parse_from(["bashreadline", "-s", "/usr/lib/libreadline.so"]).unwrap();
-        assert_eq!(a.shared.as_deref(), Some("/usr/lib/libreadline.so"));
-        let a =
-            Args::try_parse_from(["bashreadline", "--shared=libreadline", "--json", "-v"]).unwrap();
-        assert_eq!(a.shared.as_deref(), Some("libreadline"));
-        assert!(a.common.json && a.common.verbose);
-        assert!(Args::try_parse_from(["bashreadline", "-s"]).is_err());
-        assert!(Args::try_parse_from(["bashreadline", "-p", "1"]).is_err());
+    fn row_matches_libbpf_tools() {
+        let t = table();
+        assert_eq!(
+            t.header_line(),
+            format!("{:<9} {:<7} {}", "TIME", "PID", "COMMAND")
+        );
+        let row = t.table_line(&line(42, "ls -l"));
+        assert_eq!(&row[8..], "  42      ls -l");
+        assert_eq!(&t.table_line(&line(1234567, ""))[8..], "  1234567 ");
+        // A typed ESC sequence cannot reach the terminal.
+        assert!(t.table_line(&line(1, "\x1b[2J")).ends_with(r"\x1b[2J"));
+    }
+
+    #[test]
+    fn json_has_every_field() {
+        let (out, cap) = Output::captured(true);
+        table().print(&out, &line(42, "ls -l"));
+        let mut v = cap.json_lines().remove(0);
+        assert_eq!(v["time"].as_str().map(str::len), Some(8));
+        v.as_object_mut().unwrap().remove("time");
+        assert_eq!(
+            v,
+            serde_json::json!({"pid": 42, "uid": 1000, "comm": "bash", "command": "ls -l"})
+        );
+    }
+
+    #[test]
+    fn json_keys_follow_the_schema() {
+        bpfkit::row::assert_keys_in_schema("bashreadline", &table().keys());
     }
 
     #[test]
@@ -200,7 +169,7 @@ mod tests {
         uprobe::require_symbol(&t.path, FUNC).unwrap();
         let bash = find_bash().unwrap();
         // Only a libreadline needs the comm check.
-        assert_eq!(t.only_bash, !same_file(&t.path, &bash), "{t:?}");
+        assert_eq!(t.only_bash, !uprobe::same_file(&t.path, &bash), "{t:?}");
     }
 
     #[test]
@@ -221,10 +190,8 @@ mod tests {
 
     #[test]
     fn shared_libreadline_gets_the_comm_check() {
-        // Debian ships libreadline8 (bash does not use it); skip where absent.
-        let Ok(lib) = uprobe::resolve("libreadline", None) else {
-            return;
-        };
+        // libreadline8 is a test dependency (scripts/deps.sh test).
+        let lib = uprobe::resolve("libreadline", None).expect("libreadline (scripts/deps.sh test)");
         let t = find_target(Some(lib.to_str().unwrap())).unwrap();
         assert!(t.only_bash);
         assert_eq!(t.path, lib);

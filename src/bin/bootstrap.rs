@@ -9,17 +9,17 @@
 //! is kept, so a process killed by a signal shows `[signal 9 (Killed)]`
 //! instead of `[0]`; a process is reported once, when its last thread exits
 //! (a non-leader thread's execve no longer yields a bogus EXIT).
+#![forbid(unsafe_code)]
 
 use std::mem::MaybeUninit;
 use std::process::ExitCode;
 
 use anyhow::Result;
 use bpfkit::args::bootstrap::Args;
-use bpfkit::events::{EventLoop, typed};
+use bpfkit::row::{Align, Cell, Table};
 use bpfkit::skel::bootstrap::{BootstrapSkelBuilder, types::bootstrap_event};
-use bpfkit::{Output, bpf, fmt};
+use bpfkit::{bpf, events, fmt};
 use clap::Parser;
-use serde_json::{Value, json};
 
 fn main() -> ExitCode {
     bpfkit::main("bootstrap", run)
@@ -34,125 +34,104 @@ fn run() -> Result<()> {
     rodata.min_duration_ns = args.min_duration_ms.unwrap_or(0) * 1_000_000;
     let mut skel = bpf::load(open)?;
     bpf::attach(&mut skel)?;
+    events::stream(
+        &skel,
+        &args.common,
+        None,
+        &table(),
+        |e: &bootstrap_event| Some(Event::from(e)),
+    )
+}
 
-    let out = Output::stdout(args.common.json)?;
-    out.header(format_args!(
-        "{:<8} {:<5} {:<16} {:<7} {:<7} {}",
-        "TIME", "EVENT", "COMM", "PID", "PPID", "FILENAME/EXIT CODE"
-    ));
-    EventLoop::ring(
-        &skel.maps.events,
-        &out,
-        typed(|e: &bootstrap_event| print_event(&out, e)),
-    )?
-    .count_drops(&skel.maps.drops)
-    .run()
+/// An exec (with its file) or a process exit (with its wait status).
+struct Event {
+    comm: String,
+    pid: u32,
+    ppid: u32,
+    /// `None` for an exec.
+    exit_status: Option<u32>,
+    filename: String,
+    /// Since the exec; `None` when the tool did not see the exec.
+    duration_ns: Option<u64>,
+}
+
+impl From<&bootstrap_event> for Event {
+    fn from(e: &bootstrap_event) -> Self {
+        Event {
+            comm: fmt::c_chars(&e.comm),
+            pid: e.pid,
+            ppid: e.ppid,
+            exit_status: (e.exit_event != 0).then_some(e.exit_status),
+            filename: fmt::c_chars(&e.filename),
+            duration_ns: (e.duration_ns != 0).then_some(e.duration_ns),
+        }
+    }
 }
 
 /// The C tool's `[code]`; a signal death (which the tutorial showed as
-/// `[0]`) is spelled out like exitsnoop does.
-fn exit_text(status: u32) -> String {
+/// `[0]`) is spelled out like exitsnoop does; then `(Nms)` when known.
+fn exit_text(status: u32, duration_ns: Option<u64>) -> String {
     let (code, sig, _) = fmt::decode_wait_status(status);
-    if sig == 0 {
-        format!("[{code}]")
-    } else {
-        format!("[{}]", fmt::exit_status_text(status))
+    let mut text = match sig {
+        0 => format!("[{code}]"),
+        _ => format!("[{}]", fmt::exit_status_text(status)),
+    };
+    if let Some(ns) = duration_ns {
+        text.push_str(&format!(" ({}ms)", ns / 1_000_000));
     }
+    text
 }
 
-fn row(e: &bootstrap_event, time: &str) -> String {
-    let comm = fmt::c_chars(&e.comm);
-    if e.exit_event != 0 {
-        let mut r = format!(
-            "{:<8} {:<5} {:<16} {:<7} {:<7} {}",
-            time,
-            "EXIT",
-            comm,
-            e.pid,
-            e.ppid,
-            exit_text(e.exit_status)
-        );
-        if e.duration_ns != 0 {
-            r.push_str(&format!(" ({}ms)", e.duration_ns / 1_000_000));
-        }
-        r
-    } else {
-        format!(
-            "{:<8} {:<5} {:<16} {:<7} {:<7} {}",
-            time,
-            "EXEC",
-            comm,
-            e.pid,
-            e.ppid,
-            fmt::c_chars(&e.filename)
-        )
-    }
-}
-
-fn to_json(e: &bootstrap_event, time: &str) -> Value {
-    let mut v = json!({
-        "time": time,
-        "comm": fmt::c_chars(&e.comm),
-        "pid": e.pid,
-        "ppid": e.ppid,
-    });
-    if e.exit_event != 0 {
-        let (code, sig, core) = fmt::decode_wait_status(e.exit_status);
-        v["event"] = json!("exit");
-        v["exit_code"] = json!(code);
-        v["signal"] = json!(sig);
-        v["core_dumped"] = json!(core);
-        v["status"] = json!(e.exit_status);
-        // Unknown when the tool did not see the exec (it ran before the tool).
-        let known = e.duration_ns != 0;
-        v["duration_ns"] = if known {
-            json!(e.duration_ns)
-        } else {
-            Value::Null
-        };
-        v["duration_ms"] = if known {
-            json!(e.duration_ns / 1_000_000)
-        } else {
-            Value::Null
-        };
-    } else {
-        v["event"] = json!("exec");
-        v["filename"] = json!(fmt::c_chars(&e.filename));
-    }
-    v
-}
-
-fn print_event(out: &Output, e: &bootstrap_event) {
-    let time = fmt::hms_now();
-    if out.is_json() {
-        out.json(&to_json(e, &time));
-    } else {
-        out.line(format_args!("{}", row(e, &time)));
-    }
+/// The C tool's columns; JSON has every key on every line, `null` where the
+/// event kind has no such value.
+fn table() -> Table<'static, Event> {
+    Table::new()
+        .time(true)
+        .left("EVENT", 5, "event", |e: &Event| match e.exit_status {
+            Some(_) => Cell::both("EXIT", "exit"),
+            None => Cell::both("EXEC", "exec"),
+        })
+        .left("COMM", 16, "comm", |e| Cell::text(&e.comm))
+        .left("PID", 7, "pid", |e| e.pid.into())
+        .left("PPID", 7, "ppid", |e| e.ppid.into())
+        .table_only("FILENAME/EXIT CODE", 0, Align::Left, |e| {
+            match e.exit_status {
+                Some(status) => Cell::text(exit_text(status, e.duration_ns)),
+                None => Cell::text(&e.filename),
+            }
+        })
+        .json("filename", |e| match e.exit_status {
+            Some(_) => Cell::Null("-"),
+            None => Cell::text(&e.filename),
+        })
+        .wait_status(|e| e.exit_status)
+        .json("duration_ns", |e| {
+            e.duration_ns.map_or(Cell::Null("-"), Cell::from)
+        })
+        .json("duration_ms", |e| {
+            e.duration_ns
+                .map_or(Cell::Null("-"), |ns| (ns / 1_000_000).into())
+        })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bpfkit::Output;
+    use serde_json::json;
 
-    fn fill(dst: &mut [i8], s: &str) {
-        for (d, b) in dst.iter_mut().zip(s.bytes()) {
-            *d = b as i8;
-        }
-    }
-
-    fn exec(comm: &str, filename: &str) -> bootstrap_event {
+    fn exec(comm: &str, filename: &str) -> Event {
         let mut e = bootstrap_event {
             pid: 4242,
             ppid: 17,
             ..Default::default()
         };
-        fill(&mut e.comm, comm);
-        fill(&mut e.filename, filename);
-        e
+        fmt::to_c_chars(comm, &mut e.comm);
+        fmt::to_c_chars(filename, &mut e.filename);
+        Event::from(&e)
     }
 
-    fn exit(status: u32, duration_ns: u64) -> bootstrap_event {
+    fn exit(status: u32, duration_ns: u64) -> Event {
         let mut e = bootstrap_event {
             pid: 4242,
             ppid: 17,
@@ -161,69 +140,79 @@ mod tests {
             duration_ns,
             ..Default::default()
         };
-        fill(&mut e.comm, "sleep");
-        e
+        fmt::to_c_chars("sleep", &mut e.comm);
+        Event::from(&e)
+    }
+
+    /// A table line without its TIME column (the clock's now).
+    fn line(e: &Event) -> String {
+        table().table_line(e)[8..].to_string()
     }
 
     #[test]
     fn rows_match_the_c_tool() {
         assert_eq!(
-            row(&exec("sleep", "/usr/bin/sleep"), "10:00:00"),
-            "10:00:00 EXEC  sleep            4242    17      /usr/bin/sleep"
+            table().header_line(),
+            "TIME     EVENT COMM             PID     PPID    FILENAME/EXIT CODE"
         );
         assert_eq!(
-            row(&exit(7 << 8, 812_345_678), "10:00:01"),
-            "10:00:01 EXIT  sleep            4242    17      [7] (812ms)"
+            line(&exec("sleep", "/usr/bin/sleep")),
+            " EXEC  sleep            4242    17      /usr/bin/sleep"
+        );
+        assert_eq!(
+            line(&exit(7 << 8, 812_345_678)),
+            " EXIT  sleep            4242    17      [7] (812ms)"
         );
         // No exec seen: no duration, as the C tool.
         assert_eq!(
-            row(&exit(0, 0), "10:00:01"),
-            "10:00:01 EXIT  sleep            4242    17      [0]"
+            line(&exit(0, 0)),
+            " EXIT  sleep            4242    17      [0]"
         );
     }
 
     #[test]
     fn signals_are_not_a_clean_exit() {
-        assert_eq!(exit_text(0), "[0]");
-        assert_eq!(exit_text(3 << 8), "[3]");
-        assert_eq!(exit_text(9), "[signal 9 (Killed)]");
-        assert_eq!(exit_text(6 | 0x80), "[signal 6 (Aborted), core dumped]");
+        assert_eq!(exit_text(0, None), "[0]");
+        assert_eq!(exit_text(3 << 8, None), "[3]");
+        assert_eq!(exit_text(9, Some(2_000_000)), "[signal 9 (Killed)] (2ms)");
+        assert_eq!(
+            exit_text(6 | 0x80, None),
+            "[signal 6 (Aborted), core dumped]"
+        );
+    }
+
+    fn json_of(e: &Event) -> serde_json::Value {
+        let (out, cap) = Output::captured(true);
+        table().print(&out, e);
+        let mut v = cap.json_lines().remove(0);
+        assert_eq!(v["time"].as_str().map(str::len), Some(8));
+        v.as_object_mut().unwrap().remove("time");
+        v
     }
 
     #[test]
     fn json_shapes() {
-        let v = to_json(&exec("sleep", "/tmp/x"), "10:00:00");
-        assert_eq!(v["event"], json!("exec"));
-        assert_eq!(v["filename"], json!("/tmp/x"));
-        assert_eq!(v["pid"], json!(4242));
-        assert!(v.get("exit_code").is_none());
-        let v = to_json(&exit(9, 2_500_000_000), "10:00:00");
-        assert_eq!(v["event"], json!("exit"));
-        assert_eq!(v["exit_code"], json!(0));
-        assert_eq!(v["signal"], json!(9));
-        assert_eq!(v["duration_ms"], json!(2500));
-        assert_eq!(v["duration_ns"], json!(2_500_000_000u64));
-        let v = to_json(&exit(1 << 8, 0), "10:00:00");
+        assert_eq!(
+            json_of(&exec("sleep", "/tmp/x")),
+            json!({"event": "exec", "comm": "sleep", "pid": 4242, "ppid": 17,
+                "filename": "/tmp/x", "exit_code": null, "signal": null, "signal_name": null,
+                "core_dumped": null,
+                "status": null, "duration_ns": null, "duration_ms": null})
+        );
+        assert_eq!(
+            json_of(&exit(9, 2_500_000_000)),
+            json!({"event": "exit", "comm": "sleep", "pid": 4242, "ppid": 17,
+                "filename": null, "exit_code": 0, "signal": 9, "signal_name": "SIGKILL",
+                "core_dumped": false,
+                "status": 9, "duration_ns": 2_500_000_000u64, "duration_ms": 2500})
+        );
+        let v = json_of(&exit(1 << 8, 0));
         assert_eq!(v["exit_code"], json!(1));
-        assert_eq!(v["duration_ms"], Value::Null);
+        assert_eq!(v["duration_ms"], serde_json::Value::Null);
     }
 
     #[test]
-    fn min_duration_flag() {
-        let a = Args::try_parse_from(["bootstrap", "-d", "500", "-v"]).unwrap();
-        assert_eq!(a.min_duration_ms, Some(500));
-        assert!(a.common.verbose);
-        let a = Args::try_parse_from(["bootstrap", "--duration", "1"]).unwrap();
-        assert_eq!(a.min_duration_ms, Some(1));
-        assert_eq!(
-            Args::try_parse_from(["bootstrap"]).unwrap().min_duration_ms,
-            None
-        );
-        for bad in ["0", "-5", "1.5", "abc", "99999999999999999"] {
-            assert!(
-                Args::try_parse_from(["bootstrap", "-d", bad]).is_err(),
-                "{bad}"
-            );
-        }
+    fn json_keys_follow_the_schema() {
+        bpfkit::row::assert_keys_in_schema("bootstrap", &table().keys());
     }
 }

@@ -4,17 +4,17 @@
 //! Same flags and columns as libbpf-tools execsnoop (without `-c CGROUP`),
 //! plus `--json`. A record is variable-length: the fixed `exec_event` header,
 //! then `args_size` bytes of NUL-terminated argument strings.
+#![forbid(unsafe_code)]
 
 use std::mem::{MaybeUninit, size_of};
 use std::process::ExitCode;
 
 use anyhow::Result;
 use bpfkit::args::execsnoop::Args;
-use bpfkit::events::EventLoop;
+use bpfkit::row::{Cell, Table};
 use bpfkit::skel::execsnoop::{ExecsnoopSkelBuilder, types::exec_event};
-use bpfkit::{Output, bpf, fmt, probe};
+use bpfkit::{bpf, events, fmt, probe};
 use clap::Parser;
-use serde_json::json;
 
 fn main() -> ExitCode {
     bpfkit::main("execsnoop", run)
@@ -36,16 +36,10 @@ fn run() -> Result<()> {
     // Like libbpf-tools: TIME(s) counts from just before the probes attach.
     let start = fmt::Elapsed::start();
     bpf::attach(&mut skel)?;
-
-    let out = Output::stdout(args.common.json)?;
-    print_header(&out, &args);
-    EventLoop::perf(&skel.maps.events, &out, |bytes: &[u8]| {
-        if let Some(exec) = Exec::decode(bytes) {
-            print_event(&out, &args, &start, &exec);
-        }
-    })?
-    .count_drops(&skel.maps.drops)
-    .run()
+    let table = table(&args, start);
+    events::stream_records(&skel, &args.common, None, &table, |bytes| {
+        Exec::decode(bytes).filter(|e| args.selects(&e.comm, &e.args))
+    })
 }
 
 /// One exec as the kernel reported it: the fixed header and its arguments.
@@ -71,11 +65,7 @@ impl Exec {
         let hdr: exec_event = bpfkit::decode(bytes)?;
         let rest = &bytes[size_of::<exec_event>()..];
         let used = &rest[..(hdr.args_size as usize).min(rest.len())];
-        let args = used
-            .split_inclusive(|&b| b == 0)
-            .take(hdr.args_count as usize)
-            .map(|s| String::from_utf8_lossy(s.strip_suffix(&[0]).unwrap_or(s)).into_owned())
-            .collect();
+        let args = fmt::c_strings(used, hdr.args_count as usize);
         Some(Exec {
             pid: hdr.pid,
             ppid: hdr.ppid,
@@ -89,112 +79,46 @@ impl Exec {
 }
 
 /// The ARGS column: arguments separated by spaces, `" ..."` when truncated.
-/// With `quote`, each one is in double quotes with `"`, `\`, tab and newline
-/// escaped (libbpf-tools escapes all but `\`). Without it, a newline is shown
-/// as `\n` so an argument cannot forge an output line.
+/// With `quote`, each one is in double quotes with `"` and `\` escaped
+/// (libbpf-tools escapes `"`). Control bytes (tab, newline, ESC...) are
+/// escaped by the table in both forms, so an argument cannot forge a line.
 fn args_text(args: &[String], truncated: bool, quote: bool) -> String {
-    let mut s = String::new();
-    for (i, arg) in args.iter().enumerate() {
-        if i > 0 {
-            s.push(' ');
-        }
-        if quote {
-            s.push('"');
-            for c in arg.chars() {
-                match c {
-                    '"' => s.push_str("\\\""),
-                    '\\' => s.push_str("\\\\"),
-                    '\t' => s.push_str("\\t"),
-                    '\n' => s.push_str("\\n"),
-                    c => s.push(c),
-                }
-            }
-            s.push('"');
-        } else {
-            s.push_str(&arg.replace('\n', "\\n"));
-        }
-    }
+    let words: Vec<String> = args
+        .iter()
+        .map(|a| match quote {
+            true => format!("\"{}\"", a.replace('\\', "\\\\").replace('"', "\\\"")),
+            false => a.clone(),
+        })
+        .collect();
+    let mut text = words.join(" ");
     if truncated {
-        s.push_str(" ...");
+        text.push_str(" ...");
     }
-    s
+    text
 }
 
-/// `-n` (PCOMM contains NAME) and `-l` (the argument line contains LINE).
-fn selected(args: &Args, exec: &Exec) -> bool {
-    if let Some(name) = &args.name
-        && !exec.comm.contains(name.as_str())
-    {
-        return false;
-    }
-    if let Some(line) = &args.line
-        && !exec.args.join(" ").contains(line.as_str())
-    {
-        return false;
-    }
-    true
-}
-
-fn print_header(out: &Output, args: &Args) {
-    let mut h = String::new();
-    if args.time {
-        h.push_str(&format!("{:<8} ", "TIME"));
-    }
-    if args.timestamp {
-        h.push_str(&format!("{:<8} ", "TIME(s)"));
-    }
-    if args.print_uid {
-        h.push_str(&format!("{:<6} ", "UID"));
-    }
-    h.push_str(&format!(
-        "{:<16} {:<6} {:<6} {:>3} ARGS",
-        "PCOMM", "PID", "PPID", "RET"
-    ));
-    out.header(format_args!("{h}"));
-}
-
-fn print_event(out: &Output, args: &Args, start: &fmt::Elapsed, exec: &Exec) {
-    if !selected(args, exec) {
-        return;
-    }
-    if out.is_json() {
-        let mut v = json!({
-            "pid": exec.pid, "ppid": exec.ppid, "uid": exec.uid, "comm": exec.comm,
-            "ret": exec.ret, "args": exec.args, "args_truncated": exec.truncated,
-        });
-        if args.time {
-            v["time"] = json!(fmt::hms_now());
-        }
-        if args.timestamp {
-            v["timestamp"] = json!(start.secs());
-        }
-        out.json(&v);
-        return;
-    }
-    let mut row = String::with_capacity(128);
-    if args.time {
-        row.push_str(&format!("{:<8} ", fmt::hms_now()));
-    }
-    if args.timestamp {
-        row.push_str(&format!("{:<8.3} ", start.secs()));
-    }
-    if args.print_uid {
-        row.push_str(&format!("{:<6} ", exec.uid));
-    }
-    row.push_str(&format!(
-        "{:<16} {:<6} {:<6} {:>3} {}",
-        exec.comm,
-        exec.pid,
-        exec.ppid,
-        exec.ret,
-        args_text(&exec.args, exec.truncated, args.quote)
-    ));
-    out.line(format_args!("{row}"));
+/// libbpf-tools' columns; JSON keeps the arguments as an array.
+fn table(args: &Args, start: fmt::Elapsed) -> Table<'static, Exec> {
+    let quote = args.quote;
+    Table::new()
+        .time(args.time)
+        .elapsed(args.timestamp, start, "TIME(s)", 8)
+        .left("UID", 6, "uid", |e: &Exec| e.uid.into())
+        .shown_if(args.print_uid)
+        .left("PCOMM", 16, "comm", |e| Cell::text(&e.comm))
+        .left("PID", 6, "pid", |e| e.pid.into())
+        .left("PPID", 6, "ppid", |e| e.ppid.into())
+        .right("RET", 3, "ret", |e| e.ret.into())
+        .last("ARGS", "args", move |e| {
+            Cell::both(args_text(&e.args, e.truncated, quote), e.args.clone())
+        })
+        .json("args_truncated", |e| e.truncated.into())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bpfkit::Output;
 
     fn strings(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| s.to_string()).collect()
@@ -212,13 +136,28 @@ mod tests {
             args_truncated: truncated,
             ..Default::default()
         };
-        for (d, s) in hdr.comm.iter_mut().zip(comm.bytes()) {
-            *d = s as i8;
-        }
-        let mut bytes = unsafe { plain::as_bytes(&hdr) }.to_vec();
+        fmt::to_c_chars(comm, &mut hdr.comm);
+        let mut bytes = bpfkit::encode(&hdr);
         bytes.extend_from_slice(args);
         bytes.extend_from_slice(b"\xffjunk");
         bytes
+    }
+
+    fn exec(args: &[&str]) -> Exec {
+        Exec {
+            pid: 42,
+            ppid: 7,
+            uid: 1000,
+            ret: 0,
+            comm: "true".into(),
+            args: strings(args),
+            truncated: false,
+        }
+    }
+
+    fn line(flags: &[&str], e: &Exec) -> String {
+        let args = Args::try_parse_from([&["execsnoop"], flags].concat()).unwrap();
+        table(&args, fmt::Elapsed::start()).table_line(e)
     }
 
     #[test]
@@ -252,73 +191,73 @@ mod tests {
     }
 
     #[test]
-    fn args_are_joined_with_spaces() {
-        let a = strings(&["/bin/true", "a b", "c"]);
-        assert_eq!(args_text(&a, false, false), "/bin/true a b c");
-        assert_eq!(args_text(&a, true, false), "/bin/true a b c ...");
-        assert_eq!(args_text(&strings(&["x\ny"]), false, false), "x\\ny");
-        assert_eq!(args_text(&[], false, false), "");
+    fn rows_match_libbpf_tools() {
+        let args = Args::try_parse_from(["execsnoop"]).unwrap();
+        let t = table(&args, fmt::Elapsed::start());
+        assert_eq!(t.header_line(), "PCOMM            PID    PPID   RET ARGS");
+        let mut e = exec(&["/bin/true", "a b", "c"]);
+        assert_eq!(
+            t.table_line(&e),
+            "true             42     7        0 /bin/true a b c"
+        );
+        e.truncated = true;
+        e.ret = -2;
+        assert_eq!(
+            line(&["-U"], &e),
+            "1000   true             42     7       -2 /bin/true a b c ..."
+        );
+        let args = Args::try_parse_from(["execsnoop", "-T", "-t", "-U"]).unwrap();
+        assert_eq!(
+            table(&args, fmt::Elapsed::start()).header_line(),
+            "TIME     TIME(s)  UID    PCOMM            PID    PPID   RET ARGS"
+        );
+        assert!(line(&["-t"], &e).starts_with("0.000    true "));
+        assert_eq!(line(&[], &exec(&[])), "true             42     7        0 ");
     }
 
     #[test]
     fn quoting_escapes_like_libbpf_tools() {
-        let a = strings(&["/bin/echo", "a b", "say \"hi\"", "t\tn\n", "c:\\d"]);
-        assert_eq!(
-            args_text(&a, false, true),
-            r#""/bin/echo" "a b" "say \"hi\"" "t\tn\n" "c:\\d""#
+        let e = exec(&["/bin/echo", "a b", "say \"hi\"", "t\tn\n", "c:\\d"]);
+        assert!(
+            line(&["-q"], &e).ends_with(r#" "/bin/echo" "a b" "say \"hi\"" "t\tn\n" "c:\\d""#),
+            "{}",
+            line(&["-q"], &e)
         );
-        assert_eq!(args_text(&a[..1], true, true), r#""/bin/echo" ..."#);
+        let mut e = exec(&["/bin/echo"]);
+        e.truncated = true;
+        assert!(line(&["-q"], &e).ends_with(r#" "/bin/echo" ..."#));
     }
 
     #[test]
-    fn name_and_line_filters() {
-        let exec = Exec {
-            pid: 1,
-            ppid: 0,
-            uid: 0,
-            ret: 0,
-            comm: "mytool".into(),
-            args: strings(&["/usr/bin/mytool", "--flag", "value"]),
-            truncated: false,
-        };
-        let parse = |v: &[&str]| Args::try_parse_from(v).unwrap();
-        assert!(selected(&parse(&["execsnoop"]), &exec));
-        assert!(selected(&parse(&["execsnoop", "-n", "tool"]), &exec));
-        assert!(!selected(&parse(&["execsnoop", "-n", "bin"]), &exec));
-        assert!(selected(&parse(&["execsnoop", "-l", "valu"]), &exec));
-        assert!(selected(&parse(&["execsnoop", "-l", "flag value"]), &exec));
-        assert!(!selected(&parse(&["execsnoop", "-l", "other"]), &exec));
-        assert!(!selected(
-            &parse(&["execsnoop", "-n", "tool", "-l", "other"]),
-            &exec
-        ));
+    fn control_bytes_in_args_are_escaped_quoted_or_not() {
+        let e = exec(&["/bin/true", "a\x1b[31mred\nnext\r\x07\x7f"]);
+        let plain = line(&[], &e);
+        let quoted = line(&["-q"], &e);
+        for l in [&plain, &quoted] {
+            assert!(!l.chars().any(char::is_control), "{l:?}");
+        }
+        assert!(plain.ends_with(r"/bin/true a\x1b[31mred\nnext\r\x07\x7f"));
+        assert!(quoted.ends_with(r#""/bin/true" "a\x1b[31mred\nnext\r\x07\x7f""#));
     }
 
     #[test]
-    fn flags_parse_like_libbpf_tools() {
-        let a = Args::try_parse_from([
-            "execsnoop",
-            "-T",
-            "-t",
-            "-x",
-            "-U",
-            "-q",
-            "-u",
-            "1000",
-            "-n",
-            "sh",
-            "-l",
-            "tpkg",
-            "--max-args",
-            "5",
-        ])
-        .unwrap();
-        assert!(a.time && a.timestamp && a.fails && a.print_uid && a.quote);
-        assert_eq!(a.uid, Some(1000));
-        assert_eq!(a.max_args, 5);
-        assert_eq!(Args::try_parse_from(["execsnoop"]).unwrap().max_args, 20);
-        assert!(Args::try_parse_from(["execsnoop", "--max-args", "0"]).is_err());
-        assert!(Args::try_parse_from(["execsnoop", "--max-args", "61"]).is_err());
-        assert!(Args::try_parse_from(["execsnoop", "-u", "-1"]).is_err());
+    fn json_keeps_args_as_an_array() {
+        let args = Args::try_parse_from(["execsnoop", "--json", "-q"]).unwrap();
+        let (out, cap) = Output::captured(true);
+        let mut e = exec(&["/bin/true", "a\x1bb"]);
+        e.truncated = true;
+        table(&args, fmt::Elapsed::start()).print(&out, &e);
+        assert_eq!(
+            cap.json_lines()[0],
+            serde_json::json!({"uid": 1000, "comm": "true", "pid": 42, "ppid": 7, "ret": 0,
+                "args": ["/bin/true", "a\x1bb"], "args_truncated": true})
+        );
+    }
+
+    #[test]
+    fn json_keys_follow_the_schema() {
+        let args = Args::try_parse_from(["execsnoop", "-T", "-t", "-U"]).unwrap();
+        let keys = table(&args, fmt::Elapsed::start()).keys();
+        bpfkit::row::assert_keys_in_schema("execsnoop", &keys);
     }
 }

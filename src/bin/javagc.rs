@@ -11,21 +11,19 @@
 //! gc__begin/gc__end) clobber it and what it prints is one pool's time. Here
 //! a row is the whole collection (gc__begin → gc__end); `--pools` adds a row
 //! per memory pool, with the pool's name in an extra POOL column.
+#![forbid(unsafe_code)]
 
 use std::mem::MaybeUninit;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use bpfkit::args::javagc::Args;
-use bpfkit::cli::{self};
-use bpfkit::events::{EventLoop, typed};
-use bpfkit::skel::javagc::{JavagcSkel, JavagcSkelBuilder, types::gc_event};
-use bpfkit::{Output, bpf, fmt, uprobe};
+use bpfkit::row::{Cell, Table};
+use bpfkit::skel::javagc::{JavagcSkelBuilder, types::gc_event};
+use bpfkit::{bpf, cli, events, fmt, uprobe};
 use clap::Parser;
-use serde_json::json;
 
-/// `kind` values of `struct gc_event` (javagc.h).
-const GC_KIND_GC: u32 = 0;
+/// `kind` of `struct gc_event` (javagc.h) for a memory pool's part.
 const GC_KIND_MEM_POOL: u32 = 1;
 
 /// The USDT provider of HotSpot's probes.
@@ -37,13 +35,11 @@ fn main() -> ExitCode {
 
 fn run() -> Result<()> {
     let args = Args::parse();
-    let pid = args.pid.context("-p PID is required")?;
-    cli::require_process(pid)?;
+    cli::require_process(args.pid)?;
     // libbpf-tools reads the path from /proc/PID/maps too: libjvm.so is not
     // in any library directory libbpf would search.
-    let libjvm = uprobe::mapped_library(pid, "libjvm.so")?;
+    let libjvm = uprobe::mapped_library(args.pid, "libjvm.so")?;
     uprobe::require_usdt(&libjvm, PROVIDER, "gc__begin")?;
-
     let mut object = MaybeUninit::uninit();
     let mut open = bpf::open(JavagcSkelBuilder::default(), &mut object, &args.common)?;
     bpf::rodata(open.maps.rodata_data.as_deref_mut())?.min_ns = args.time.saturating_mul(1000);
@@ -57,124 +53,134 @@ fn run() -> Result<()> {
         probes.push((&progs.handle_mem_pool_gc_start, "mem__pool__gc__begin"));
         probes.push((&progs.handle_mem_pool_gc_end, "mem__pool__gc__end"));
     }
-    let mut links = Vec::new();
-    for (prog, probe) in probes {
-        let link = prog
-            .attach_usdt(pid, &libjvm, PROVIDER, probe)
-            .map_err(|e| {
-                bpf::explain(
-                    e,
-                    &format!(
-                        "attaching to USDT {PROVIDER}:{probe} in {}",
-                        libjvm.display()
-                    ),
-                )
-            })?;
-        links.push(link);
-    }
-
-    let result = trace(&args, &skel);
-    drop(links);
-    drop(skel);
-    result
+    let _links = probes
+        .into_iter()
+        .map(|(prog, probe)| uprobe::attach_usdt(prog, args.pid, &libjvm, PROVIDER, probe))
+        .collect::<Result<Vec<_>>>()?;
+    events::stream(&skel, &args.common, None, &table(&args), |e: &gc_event| {
+        Some(Gc::from(e))
+    })
 }
 
-fn trace(args: &Args, skel: &JavagcSkel) -> Result<()> {
-    let out = Output::stdout(args.common.json)?;
-    let pool_column = if args.pools { " POOL" } else { "" };
-    out.header(format_args!(
-        "{:<8} {:<7} {:<7} {:<7}{pool_column}",
-        "TIME", "CPU", "PID", "GC TIME"
-    ));
-    EventLoop::ring(
-        &skel.maps.events,
-        &out,
-        typed(|e: &gc_event| print_event(&out, args.pools, e)),
-    )?
-    .count_drops(&skel.maps.drops)
-    .run()
+/// A whole collection, or with `--pools` one memory pool's part of one.
+struct Gc {
+    cpu: u32,
+    pid: u32,
+    tid: u32,
+    gc_time_us: u64,
+    /// A whole collection: whether it was a full one.
+    full: Option<bool>,
+    /// A memory pool's part: its manager and pool names.
+    pool: Option<(String, String)>,
 }
 
-fn print_event(out: &Output, pools: bool, e: &gc_event) {
-    let time = fmt::hms_now();
-    let us = e.duration_ns / 1000;
-    if out.is_json() {
-        let mut v = json!({
-            "time": time,
-            "cpu": e.cpu,
-            "pid": e.pid,
-            "tid": e.tid,
-            "gc_time_us": us,
-            "probe": probe_name(e.kind),
-        });
-        match e.kind {
-            GC_KIND_GC => v["full"] = json!(e.full != 0),
-            GC_KIND_MEM_POOL => {
-                v["manager"] = json!(fmt::c_chars(&e.manager));
-                v["pool"] = json!(fmt::c_chars(&e.pool));
-            }
-            _ => {}
+impl From<&gc_event> for Gc {
+    fn from(e: &gc_event) -> Self {
+        let in_pool = e.kind == GC_KIND_MEM_POOL;
+        Gc {
+            cpu: e.cpu,
+            pid: e.pid,
+            tid: e.tid,
+            gc_time_us: e.duration_ns / 1000,
+            full: (!in_pool).then_some(e.full != 0),
+            pool: in_pool.then(|| (fmt::c_chars(&e.manager), fmt::c_chars(&e.pool))),
         }
-        out.json(&v);
-    } else if pools {
-        let pool = match e.kind {
-            GC_KIND_MEM_POOL => fmt::c_chars(&e.pool),
-            _ => "-".to_string(),
-        };
-        out.line(format_args!("{} {pool}", row(&time, e.cpu, e.pid, us)));
-    } else {
-        out.line(format_args!("{}", row(&time, e.cpu, e.pid, us)));
     }
 }
 
-/// The probe pair an event comes from, as JSON names it.
-fn probe_name(kind: u32) -> &'static str {
-    match kind {
-        GC_KIND_GC => "gc",
-        GC_KIND_MEM_POOL => "mem_pool",
-        _ => "unknown",
-    }
-}
-
-/// One table row: libbpf-tools' `%-8s %-7d %-7d %-7lld`.
-fn row(time: &str, cpu: u32, pid: u32, us: u64) -> String {
-    format!("{time:<8} {cpu:<7} {pid:<7} {us:<7}")
+/// libbpf-tools' `%-8s %-7d %-7d %-7lld`, then POOL with `--pools`. JSON has
+/// every key on every line, `null` where the row's kind has no such value.
+fn table(args: &Args) -> Table<'static, Gc> {
+    let name = |g: &Gc, i: usize| g.pool.as_ref().map(|p| [&p.0, &p.1][i].clone());
+    Table::new()
+        .time(true)
+        .left("CPU", 7, "cpu", |g: &Gc| g.cpu.into())
+        .left("PID", 7, "pid", |g| g.pid.into())
+        .json("tid", |g| g.tid.into())
+        .left("GC TIME", 7, "gc_time_us", |g| g.gc_time_us.into())
+        .json("probe", |g| {
+            Cell::text(if g.pool.is_some() { "mem_pool" } else { "gc" })
+        })
+        .json("full", |g| g.full.map_or(Cell::Null("-"), Cell::from))
+        .json("manager", move |g| Cell::opt_text(name(g, 0), "-"))
+        .last("POOL", "pool", move |g| Cell::opt_text(name(g, 1), "-"))
+        .shown_if(args.pools)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bpfkit::Output;
+    use serde_json::json;
+
+    fn gc(kind: u32, cpu: u32, pid: u32, us: u64) -> Gc {
+        let mut e = gc_event {
+            kind,
+            cpu,
+            pid,
+            tid: pid + 11,
+            duration_ns: us * 1000 + 999,
+            full: 1,
+            ..Default::default()
+        };
+        fmt::to_c_chars("G1 Young Generation", &mut e.manager);
+        fmt::to_c_chars("G1 Eden Space", &mut e.pool);
+        Gc::from(&e)
+    }
+
+    fn table_of(flags: &[&str]) -> Table<'static, Gc> {
+        table(&Args::try_parse_from([&["javagc", "-p", "1"], flags].concat()).unwrap())
+    }
 
     #[test]
     fn row_matches_libbpf_tools() {
+        let t = table_of(&[]);
+        assert_eq!(t.header_line(), "TIME     CPU     PID     GC TIME");
         assert_eq!(
-            row("03:55:24", 0, 3580, 18423),
-            "03:55:24 0       3580    18423  "
+            &t.table_line(&gc(0, 0, 3580, 18423))[8..],
+            " 0       3580    18423  "
         );
         assert_eq!(
-            row("03:55:24", 12, 4194304, 123456789),
-            "03:55:24 12      4194304 123456789"
+            &t.table_line(&gc(0, 12, 4194304, 123456789))[8..],
+            " 12      4194304 123456789"
+        );
+        let t = table_of(&["--pools"]);
+        assert_eq!(t.header_line(), "TIME     CPU     PID     GC TIME POOL");
+        assert_eq!(
+            &t.table_line(&gc(0, 0, 3580, 18423))[8..],
+            " 0       3580    18423   -"
+        );
+        assert_eq!(
+            &t.table_line(&gc(1, 0, 3580, 5))[8..],
+            " 0       3580    5       G1 Eden Space"
         );
     }
 
     #[test]
-    fn probe_names() {
-        assert_eq!(probe_name(GC_KIND_GC), "gc");
-        assert_eq!(probe_name(GC_KIND_MEM_POOL), "mem_pool");
-        assert_eq!(probe_name(7), "unknown");
+    fn json_has_every_key() {
+        let (out, cap) = Output::captured(true);
+        let t = table_of(&["--json"]);
+        t.print(&out, &gc(0, 1, 3580, 18423));
+        t.print(&out, &gc(1, 1, 3580, 5));
+        let mut v = cap.json_lines();
+        for v in &mut v {
+            assert_eq!(v["time"].as_str().map(str::len), Some(8));
+            v.as_object_mut().unwrap().remove("time");
+        }
+        assert_eq!(
+            v[0],
+            json!({"cpu": 1, "pid": 3580, "tid": 3591, "gc_time_us": 18423, "probe": "gc",
+                "full": true, "manager": null, "pool": null})
+        );
+        assert_eq!(
+            v[1],
+            json!({"cpu": 1, "pid": 3580, "tid": 3591, "gc_time_us": 5, "probe": "mem_pool",
+                "full": null, "manager": "G1 Young Generation", "pool": "G1 Eden Space"})
+        );
     }
 
     #[test]
-    fn flags() {
-        let a = Args::try_parse_from(["javagc", "-p", "185", "-t", "100"]).unwrap();
-        assert_eq!((a.pid, a.time), (Some(185), 100));
-        assert!(!a.pools);
-        let a = Args::try_parse_from(["javagc", "--pid=185", "--json", "--pools"]).unwrap();
-        assert_eq!(a.time, 1000, "libbpf-tools' default threshold");
-        assert!(a.common.json && a.pools);
-        // -p is required: there is no system-wide mode.
-        assert!(Args::try_parse_from(["javagc"]).is_err());
-        assert!(Args::try_parse_from(["javagc", "-p", "x"]).is_err());
-        assert!(Args::try_parse_from(["javagc", "-p", "1", "-t", "-5"]).is_err());
+    fn json_keys_follow_the_schema() {
+        bpfkit::row::assert_keys_in_schema("javagc", &table_of(&["--pools"]).keys());
     }
 }

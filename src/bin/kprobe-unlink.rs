@@ -1,5 +1,7 @@
 //! kprobe-unlink — lesson 2: kprobe/kretprobe on do_unlinkat, falling back to
 //! the unlink tracepoints where the kernel has no kprobes.
+#![forbid(unsafe_code)]
+
 use bpfkit::args::kprobe_unlink::Args;
 use bpfkit::unlink::{Flavor, run};
 use clap::Parser;

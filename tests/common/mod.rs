@@ -842,9 +842,15 @@ pub fn hist_sections(lines: &[String]) -> Vec<Section> {
 /// source (reruns reuse it, nothing piles up in /tmp), under a unique name
 /// and renamed, so a concurrent test never runs a half-written binary.
 pub fn compile_c(name: &str, source: &str, opt: &str) -> PathBuf {
+    compile_c_with(name, source, opt, &[])
+}
+
+/// [`compile_c`] linking `libs` (`-lreadline`).
+pub fn compile_c_with(name: &str, source: &str, opt: &str, libs: &[&str]) -> PathBuf {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
     source.hash(&mut h);
+    libs.hash(&mut h);
     let dir = std::env::temp_dir().join(format!("bpfkit-{name}-{:016x}", h.finish()));
     let bin = dir.join(name);
     if bin.exists() {
@@ -858,6 +864,7 @@ pub fn compile_c(name: &str, source: &str, opt: &str) -> PathBuf {
         .args(["-g", opt, "-fno-omit-frame-pointer", "-o"])
         .arg(&tmp)
         .arg(&src)
+        .args(libs)
         .output()
         .unwrap_or_else(|e| {
             panic!("the tests compile a C program ({name}) and need `cc` (apt install gcc): {e}")
