@@ -88,6 +88,21 @@ pub fn expected_mechanisms() -> Option<Vec<String>> {
         })
 }
 
+/// What `--probe=auto` must pick, stated per kernel (not derived from the
+/// chooser the tools use): the test VMs (`BPFKIT_EXPECT_MECHANISMS` set)
+/// have fentry; this host's kernel (6.18 in a Firecracker VM: no kprobes,
+/// fentry loads refused with EPERM) leaves the tracepoint.
+pub fn expected_auto_mechanism() -> bpfkit::probe::Mechanism {
+    use bpfkit::probe::Mechanism;
+    match expected_mechanisms() {
+        Some(list) => Mechanism::ALL
+            .into_iter()
+            .find(|m| list.iter().any(|e| e == m.name()))
+            .expect("BPFKIT_EXPECT_MECHANISMS names no mechanism"),
+        None => Mechanism::Tracepoint,
+    }
+}
+
 /// The mechanism the runner forces on every multi-mechanism tool
 /// (`BPFKIT_PROBE`, which the tools read as their `--probe` default).
 pub fn forced_probe_mode() -> bpfkit::probe::ProbeMode {
