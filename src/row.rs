@@ -281,7 +281,13 @@ impl<'a, R> Table<'a, R> {
 
     /// libbpf-tools' `-T`: `TIME` as `HH:MM:SS`, first column, JSON `time`.
     pub fn time(self, on: bool) -> Self {
-        self.left("TIME", 8, "time", |_| Cell::Text(fmt::hms_now()))
+        self.time_as(on, "TIME")
+    }
+
+    /// [`time`](Self::time) under another header (tcpstates' `-T` shows the
+    /// clock under `TIME(s)`).
+    pub fn time_as(self, on: bool, header: &'static str) -> Self {
+        self.left(header, 8, "time", |_| Cell::Text(fmt::hms_now()))
             .only_if(on)
     }
 
