@@ -10,13 +10,12 @@ use std::mem::MaybeUninit;
 use std::net::IpAddr;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use bpfkit::args::tcpstates::{Args, Ports};
 use bpfkit::row::{Cell, Table};
 use bpfkit::skel::tcpstates::{TcpstatesSkelBuilder, types::tcpstates_event};
 use bpfkit::{bpf, events, fmt, net, probe};
 use clap::Parser;
-use libbpf_rs::{MapCore, MapFlags};
 
 fn main() -> ExitCode {
     bpfkit::main("tcpstates", run)
@@ -32,8 +31,9 @@ fn run() -> Result<()> {
     rodata.filter_by_dport = args.dports.is_some();
     probe::require_tracefs()?;
     let mut skel = bpf::load(open)?;
-    fill_ports(&skel.maps.sports, args.lports.as_ref())?;
-    fill_ports(&skel.maps.dports, args.dports.as_ref())?;
+    let ports = |p: &Option<Ports>| p.as_ref().map(|p| p.0.clone()).unwrap_or_default();
+    bpf::fill_u16_set(&skel.maps.sports, &ports(&args.lports))?;
+    bpf::fill_u16_set(&skel.maps.dports, &ports(&args.dports))?;
     bpf::attach(&mut skel)?;
     events::stream(
         &skel,
@@ -48,15 +48,6 @@ fn run() -> Result<()> {
             change
         },
     )
-}
-
-/// Puts each port of a -L/-D list in the BPF filter set.
-fn fill_ports(map: &dyn MapCore, ports: Option<&Ports>) -> Result<()> {
-    for port in ports.map(|p| &p.0[..]).unwrap_or_default() {
-        map.update(&port.to_ne_bytes(), &port.to_ne_bytes(), MapFlags::ANY)
-            .with_context(|| format!("setting the port filter ({port})"))?;
-    }
-    Ok(())
 }
 
 /// One state change of one socket.
