@@ -112,6 +112,24 @@ pub fn forced_probe_mode() -> bpfkit::probe::ProbeMode {
         .unwrap_or_default()
 }
 
+/// Pins the calling thread to `cpu` (traffic whose softirqs and IRQs must
+/// land on a known CPU: loopback packets are received on the sender's CPU).
+pub fn pin_current_thread(cpu: usize) {
+    // SAFETY: a zeroed cpu_set_t is the empty set; CPU_SET and
+    // sched_setaffinity only touch the set we own.
+    let rc = unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set)
+    };
+    assert_eq!(
+        rc,
+        0,
+        "pinning to CPU {cpu}: {}",
+        std::io::Error::last_os_error()
+    );
+}
+
 /// A unique token for names and paths, so tests never match other activity.
 pub fn unique(prefix: &str) -> String {
     static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
