@@ -400,7 +400,12 @@ fn counts(fin: &Finished) -> BTreeMap<String, u64> {
     let objs = json_objects(fin);
     assert_eq!(objs.len(), 1, "{objs:?}");
     (objs[0]["rows"].as_array().unwrap().iter())
-        .map(|v| (v["hardirq"].as_str().unwrap().to_string(), v["count"].as_u64().unwrap()))
+        .map(|v| {
+            (
+                v["hardirq"].as_str().unwrap().to_string(),
+                v["count"].as_u64().unwrap(),
+            )
+        })
         .collect()
 }
 
@@ -416,10 +421,16 @@ fn the_disk_irq_is_counted() {
         .map(|(name, a)| (name.clone(), a - before.get(name).copied().unwrap_or(*a)))
         .max_by_key(|(_, d)| *d)
         .unwrap();
-    assert!(fired >= 10, "the disk reads raised no interrupt: {busiest} {fired}");
+    assert!(
+        fired >= 10,
+        "the disk reads raised no interrupt: {busiest} {fired}"
+    );
     let seen = counts(&fin);
     let count = seen.get(&busiest).copied().unwrap_or(0);
-    assert!(count > 0, "{busiest} fired {fired} times, hardirqs saw {seen:?}");
+    assert!(
+        count > 0,
+        "{busiest} fired {fired} times, hardirqs saw {seen:?}"
+    );
     assert!(count <= fired, "{busiest}: tool {count}, kernel {fired}");
 }
 
@@ -427,7 +438,10 @@ fn the_disk_irq_is_counted() {
 fn cpu_filter_counts_that_cpu_only() {
     let before = [proc_interrupts_on(Some(0)), proc_interrupts_on(Some(1))];
     let io = disk_io();
-    assert!(io.wait_rounds(1, event_timeout()), "no uncached read completed");
+    assert!(
+        io.wait_rounds(1, event_timeout()),
+        "no uncached read completed"
+    );
     let tools = [
         Tool::start("hardirqs", &["--json", "-C", "-s", "0", "1", "1"]),
         Tool::start("hardirqs", &["--json", "-C", "--cpu", "1", "1", "1"]),
@@ -443,7 +457,11 @@ fn cpu_filter_counts_that_cpu_only() {
             // Never more than the kernel counted on that CPU (an action
             // that did not fire there does not show up at all).
             if let (Some(a), Some(b)) = (after[cpu].get(&name), before[cpu].get(&name)) {
-                assert!(count <= a - b, "cpu {cpu}: {name}: tool {count}, kernel {}", a - b);
+                assert!(
+                    count <= a - b,
+                    "cpu {cpu}: {name}: tool {count}, kernel {}",
+                    a - b
+                );
             }
         }
     }
