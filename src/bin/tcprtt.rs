@@ -155,4 +155,30 @@ mod tests {
             "Remote Address = ::1 [AVG 7]"
         );
     }
+
+    #[test]
+    fn json_keys_follow_the_schema() {
+        for argv in [&["-b", "-e", "-T"][..], &["-B"]] {
+            let (out, cap) = Output::captured(true);
+            let tick = Tick {
+                time: Some("12:00:00".into()),
+                number: 1,
+                last: false,
+            };
+            let mut h = hist::default();
+            h.slots[3] = 2;
+            print_hist(
+                &out,
+                &parse(argv).unwrap(),
+                &tick,
+                &key(2, &[127, 0, 0, 1]),
+                &h,
+                "usecs",
+            );
+            let v = &cap.json_lines()[0];
+            let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+            bpfkit::row::assert_keys_in_schema("tcprtt", &keys);
+            assert_eq!(v["count"], 2, "{v}");
+        }
+    }
 }
