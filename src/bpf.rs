@@ -139,6 +139,16 @@ pub fn percpu_sum(map: &dyn MapCore) -> Result<u64> {
         .sum())
 }
 
+/// Puts each of `values` in a BPF hash map used as a set (key and value
+/// the same, as tcpstates' port filters).
+pub fn fill_u16_set(map: &dyn MapCore, values: &[u16]) -> Result<()> {
+    for v in values {
+        map.update(&v.to_ne_bytes(), &v.to_ne_bytes(), MapFlags::ANY)
+            .map_err(|e| anyhow!("filling map {} ({v}): {e}", map.name().to_string_lossy()))?;
+    }
+    Ok(())
+}
+
 /// Takes every entry out of a hash map, decoded: the read-print-clear step
 /// of interval tools (each interval starts afresh, as in libbpf-tools).
 /// Each entry is read and removed in one step where the kernel can (5.14+),

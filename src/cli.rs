@@ -121,6 +121,19 @@ pub fn parse_stack_depth(s: &str) -> Result<u32, String> {
     }
 }
 
+/// A CPU number (`--cpu`): one of this machine's possible CPUs.
+pub fn parse_cpu(s: &str) -> Result<u32, String> {
+    let possible = libbpf_rs::num_possible_cpus().unwrap_or(usize::MAX);
+    match s.trim().parse::<u32>() {
+        Ok(n) if (n as usize) < possible => Ok(n),
+        Ok(_) => Err(format!(
+            "'{s}' is not a CPU of this machine (0-{})",
+            possible - 1
+        )),
+        _ => Err(format!("'{s}' is not a valid CPU number")),
+    }
+}
+
 /// A signal given as a number (`10`) or a name (`SIGUSR1`, `usr1`).
 pub fn parse_signal(s: &str) -> Result<i32, String> {
     let t = s.trim();
@@ -196,6 +209,15 @@ mod tests {
         assert!(parse_count("0").is_err());
         assert!(parse_count("-1").is_err());
         assert!(parse_count("x").is_err());
+    }
+
+    #[test]
+    fn cpus() {
+        assert_eq!(parse_cpu("0"), Ok(0));
+        assert!(parse_cpu("-1").is_err());
+        assert!(parse_cpu("x").is_err());
+        let err = parse_cpu("100000").unwrap_err();
+        assert!(err.contains("not a CPU of this machine"), "{err}");
     }
 
     #[test]

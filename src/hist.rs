@@ -1,5 +1,5 @@
-//! Histograms as the libbpf-tools histogram tools print them, and the
-//! interval loop those tools share (tcprtt, runqlat, hardirqs, softirqs...).
+//! Histograms as the libbpf-tools histogram tools print them (tcprtt,
+//! runqlat, hardirqs, softirqs...); their interval loop is [`crate::interval`].
 //!
 //! The BPF side counts into a slot array (`__u64 slots[N]`, see
 //! `src/bpf/bits.bpf.h` for the log2 slot of a value); user space reads it
@@ -18,13 +18,14 @@
 //! each with [`Histogram::print`], giving the section header line the table
 //! shows above it (`pid = 123 comm`) and the same key as JSON fields.
 
-use std::time::{Duration, Instant};
-
-use anyhow::Result;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use crate::output::Output;
+
+/// The interval loop lived here; kept importable from here for the tools
+/// not yet moved to `bpfkit::interval`.
+pub use crate::interval::{IntervalLoop, Tick};
 
 /// Width of the star bar of a narrow histogram (the libbpf-tools default).
 const STARS_MAX: u32 = 40;
@@ -264,6 +265,36 @@ impl<'a> Histogram<'a> {
     }
 }
 
+/// Where a table puts an empty line around one histogram of a series
+/// (JSON has none): runqlat's per-key histograms follow one, softirqs'
+/// are followed by one, as the C tools print them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Spacing {
+    None,
+    Before,
+    After,
+}
+
+impl Histogram<'_> {
+    /// [`print`](Self::print) with the table's empty line before or after.
+    pub fn print_spaced(
+        &self,
+        out: &Output,
+        spacing: Spacing,
+        header: Option<&str>,
+        fields: Value,
+    ) {
+        let blank = |when| {
+            if spacing == when && !out.is_json() {
+                out.line(format_args!(""));
+            }
+        };
+        blank(Spacing::Before);
+        self.print(out, header, fields);
+        blank(Spacing::After);
+    }
+}
+
 /// `print_stars`: `width` columns, `val * width / val_max` of them stars,
 /// and a `+` if `val` overflows the scale.
 fn star_bar(val: u64, val_max: u64, width: u32) -> String {
@@ -280,178 +311,9 @@ fn star_bar(val: u64, val_max: u64, width: u32) -> String {
     s
 }
 
-// ---------------------------------------------------------------------------
-// The interval loop.
-
-/// What the interval loop tells the tool at each print.
-#[derive(Clone, Debug)]
-pub struct Tick {
-    /// `HH:MM:SS` when timestamps were asked for (`-T`).
-    pub time: Option<String>,
-    /// 1 for the first print.
-    pub number: u64,
-    /// This is the last print (count, duration or a stop request reached).
-    pub last: bool,
-}
-
-/// Sleeps an interval, prints, repeats: the main loop of the histogram tools.
-///
-/// Each cycle waits `every` (or, without one, until the end), then in table
-/// form writes an empty line and with `-T` a `HH:MM:SS` line (as
-/// libbpf-tools do), and calls the tool's closure to read, print and clear
-/// its maps. It ends after `count` prints, when `duration` has passed (with
-/// a final print at that moment), on SIGINT/SIGTERM (with a final print of
-/// what was gathered, like the C tools), or when stdout has gone away.
-pub struct IntervalLoop<'a> {
-    out: &'a Output,
-    every: Option<Duration>,
-    count: Option<u64>,
-    duration: Option<Duration>,
-    timestamp: bool,
-    banner: String,
-}
-
-/// How long one sleep step lasts at most: the latency of noticing a stop.
-const STEP: Duration = Duration::from_millis(100);
-
-impl<'a> IntervalLoop<'a> {
-    pub fn new(out: &'a Output) -> Self {
-        IntervalLoop {
-            out,
-            every: None,
-            count: None,
-            duration: None,
-            timestamp: false,
-            banner: "Tracing... Hit Ctrl-C to end.".into(),
-        }
-    }
-
-    /// Print every `every`; `None` prints once, at the end.
-    pub fn every(mut self, every: Option<Duration>) -> Self {
-        self.every = every.filter(|d| !d.is_zero());
-        self
-    }
-
-    /// Stop after this many prints.
-    pub fn count(mut self, count: Option<u64>) -> Self {
-        self.count = count.filter(|&c| c > 0);
-        self
-    }
-
-    /// Stop once this much time has passed (`-d`).
-    pub fn duration(mut self, duration: Option<Duration>) -> Self {
-        self.duration = duration;
-        self
-    }
-
-    /// Print a `HH:MM:SS` line before each histogram (`-T`).
-    pub fn timestamp(mut self, on: bool) -> Self {
-        self.timestamp = on;
-        self
-    }
-
-    /// The stderr line printed once the loop starts. Keep "Hit Ctrl-C to
-    /// end" in it: the test harness waits for it.
-    pub fn banner(mut self, line: impl Into<String>) -> Self {
-        self.banner = line.into();
-        self
-    }
-
-    /// Runs until done; `tick` reads, prints and clears the maps.
-    pub fn run(self, mut tick: impl FnMut(&Tick) -> Result<()>) -> Result<()> {
-        crate::stop::install_handler();
-        self.out.flush();
-        crate::output::note(format_args!("{}", self.banner));
-        let start = Instant::now();
-        // A time too far away to represent (`-d 18446744073709551615`) is
-        // no deadline at all, not a panic.
-        let end = self.duration.and_then(|d| start.checked_add(d));
-        let mut number = 0u64;
-        loop {
-            let next = self.every.and_then(|e| nth_tick(start, e, number + 1));
-            let wake = match (next, end) {
-                (Some(n), Some(e)) => Some(n.min(e)),
-                (n, e) => n.or(e),
-            };
-            self.sleep_until(wake);
-            if self.out.is_closed() || crate::output::stdout_gone() {
-                break;
-            }
-            number += 1;
-            let last = crate::stop::requested()
-                || end.is_some_and(|e| Instant::now() >= e)
-                || self.count.is_some_and(|c| number >= c);
-            if !self.out.is_json() {
-                self.out.line(format_args!(""));
-            }
-            let time = self.timestamp.then(crate::fmt::hms_now);
-            if let Some(t) = time.as_deref().filter(|_| !self.out.is_json()) {
-                self.out.line(format_args!("{t:<8}"));
-            }
-            tick(&Tick { time, number, last })?;
-            self.out.flush();
-            if last {
-                break;
-            }
-        }
-        self.out.finish()
-    }
-
-    /// Sleeps until `wake` (forever if `None`), a stop request, or a closed
-    /// stdout, whichever comes first.
-    fn sleep_until(&self, wake: Option<Instant>) {
-        loop {
-            if crate::stop::requested() || self.out.is_closed() || crate::output::stdout_gone() {
-                return;
-            }
-            let step = match wake {
-                Some(w) => match w.checked_duration_since(Instant::now()) {
-                    Some(left) if !left.is_zero() => left.min(STEP),
-                    _ => return,
-                },
-                None => STEP,
-            };
-            std::thread::sleep(step);
-        }
-    }
-}
-
-/// `start + every * n`, or `None` when that is beyond what `Instant` holds.
-fn nth_tick(start: Instant, every: Duration, n: u64) -> Option<Instant> {
-    let n = u32::try_from(n).ok()?;
-    start.checked_add(every.checked_mul(n)?)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::cell::RefCell;
-    use std::io::{self, Write};
-    use std::rc::Rc;
-
-    #[derive(Clone, Default)]
-    struct Capture(Rc<RefCell<Vec<u8>>>);
-
-    impl Write for Capture {
-        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-            self.0.borrow_mut().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> io::Result<()> {
-            Ok(())
-        }
-    }
-
-    fn capture(json: bool) -> (Capture, Output) {
-        let cap = Capture::default();
-        let out = Output::new(Box::new(cap.clone()), true, json);
-        (cap, out)
-    }
-
-    fn text(c: &Capture) -> String {
-        String::from_utf8(c.0.borrow().clone()).unwrap()
-    }
-
     const BAR40: &str = "****************************************";
 
     #[test]
@@ -462,9 +324,9 @@ mod tests {
         assert!(h.buckets().is_empty());
         assert!(Histogram::log2(&[], "usecs").lines().is_empty());
         assert!(Histogram::linear(&[0; 4], 0, 1, "x").lines().is_empty());
-        let (cap, out) = capture(false);
+        let (out, cap) = Output::captured(false);
         h.print(&out, None, Value::Null);
-        assert_eq!(text(&cap), "");
+        assert_eq!(cap.text(), "");
     }
 
     #[test]
@@ -634,13 +496,13 @@ mod tests {
     #[test]
     fn json_shape() {
         let h = Histogram::log2(&[1, 0, 3, 0], "usecs").with_sum(20, 4);
-        let (cap, out) = capture(true);
+        let (out, cap) = Output::captured(true);
         h.print(
             &out,
             Some("pid = 1 init"),
             json!({"pid": 1, "comm": "init"}),
         );
-        let t = text(&cap);
+        let t = cap.text();
         assert_eq!(t.lines().count(), 1, "{t}");
         let v: Value = serde_json::from_str(&t).unwrap();
         assert_eq!(
@@ -663,107 +525,35 @@ mod tests {
     }
 
     #[test]
+    fn spaced_sections_have_their_empty_line_in_tables_only() {
+        let h = Histogram::log2(&[1], "usecs");
+        let (out, cap) = Output::captured(false);
+        h.print_spaced(&out, Spacing::Before, Some("a"), Value::Null);
+        h.print_spaced(&out, Spacing::After, Some("b"), Value::Null);
+        let t = cap.text();
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(
+            (lines[0], lines[1], lines[4], lines[7]),
+            ("", "a", "b", ""),
+            "{t}"
+        );
+        assert_eq!(lines.len(), 8, "{t}");
+        let (out, cap) = Output::captured(true);
+        h.print_spaced(&out, Spacing::After, Some("b"), json!({"k": 1}));
+        assert_eq!(cap.json_lines().len(), 1);
+        assert!(!cap.text().contains("\n\n"));
+    }
+
+    #[test]
     fn table_print_with_section_header() {
-        let (cap, out) = capture(false);
+        let (out, cap) = Output::captured(false);
         Histogram::log2(&[0, 1], "usecs").print(&out, Some("pid = 7 sh"), json!({"pid": 7}));
         assert_eq!(
-            text(&cap),
+            cap.text(),
             format!(
                 "pid = 7 sh\n     usecs               : count    distribution\n         0 -> 1          : 0        |{}|\n         2 -> 3          : 1        |{BAR40}|\n",
                 " ".repeat(40)
             )
         );
-    }
-
-    #[test]
-    fn interval_loop_counts_and_prints_blank_and_time_lines() {
-        let (cap, out) = capture(false);
-        let mut seen = Vec::new();
-        IntervalLoop::new(&out)
-            .every(Some(Duration::from_millis(10)))
-            .count(Some(3))
-            .timestamp(true)
-            .run(|t| {
-                seen.push((t.number, t.last, t.time.is_some()));
-                out.line(format_args!("tick {}", t.number));
-                Ok(())
-            })
-            .unwrap();
-        assert_eq!(
-            seen,
-            vec![(1, false, true), (2, false, true), (3, true, true)]
-        );
-        let t = text(&cap);
-        let lines: Vec<&str> = t.lines().collect();
-        assert_eq!(lines.len(), 9, "{t}");
-        assert_eq!(lines[0], "");
-        assert_eq!(lines[1].len(), 8);
-        assert_eq!(&lines[1][2..3], ":");
-        assert_eq!(lines[2], "tick 1");
-        assert_eq!(lines[8], "tick 3");
-    }
-
-    #[test]
-    fn interval_loop_ends_at_the_duration_with_a_final_print() {
-        let (cap, out) = capture(true);
-        let start = Instant::now();
-        let mut ticks = Vec::new();
-        IntervalLoop::new(&out)
-            .every(Some(Duration::from_millis(40)))
-            .duration(Some(Duration::from_millis(100)))
-            .run(|t| {
-                ticks.push(t.last);
-                Ok(())
-            })
-            .unwrap();
-        let took = start.elapsed();
-        assert!(took >= Duration::from_millis(100), "{took:?}");
-        assert!(took < Duration::from_secs(2), "{took:?}");
-        // 40, 80, then the end at 100 (fewer if the machine is slow): only
-        // the print at the end is the last.
-        assert!((1..=3).contains(&ticks.len()), "{ticks:?}");
-        assert_eq!(ticks.iter().filter(|&&l| l).count(), 1, "{ticks:?}");
-        assert_eq!(ticks.last(), Some(&true));
-        // JSON output has no blank lines.
-        assert_eq!(text(&cap), "");
-    }
-
-    #[test]
-    fn interval_loop_without_interval_prints_once_at_the_end() {
-        let (_cap, out) = capture(false);
-        let mut n = 0;
-        IntervalLoop::new(&out)
-            .duration(Some(Duration::from_millis(50)))
-            .run(|t| {
-                n += 1;
-                assert!(t.last);
-                Ok(())
-            })
-            .unwrap();
-        assert_eq!(n, 1);
-    }
-
-    #[test]
-    fn ticks_beyond_what_instant_holds_are_none() {
-        let start = Instant::now();
-        let sec = Duration::from_secs(1);
-        assert_eq!(nth_tick(start, sec, 3), Some(start + 3 * sec));
-        assert_eq!(nth_tick(start, Duration::from_secs(u64::MAX), 1), None);
-        assert_eq!(
-            nth_tick(start, Duration::from_secs(i64::MAX as u64), 2),
-            None
-        );
-        assert_eq!(nth_tick(start, Duration::MAX, 1), None);
-        assert_eq!(nth_tick(start, sec, u64::MAX), None);
-    }
-
-    #[test]
-    fn interval_loop_passes_errors_on() {
-        let (_cap, out) = capture(false);
-        let err = IntervalLoop::new(&out)
-            .every(Some(Duration::from_millis(1)))
-            .run(|_| anyhow::bail!("map gone"))
-            .unwrap_err();
-        assert_eq!(err.to_string(), "map gone");
     }
 }

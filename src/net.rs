@@ -20,6 +20,19 @@ pub fn ip_from_raw(af: u16, raw: &[u8; 16]) -> Option<IpAddr> {
     }
 }
 
+/// The inverse of [`ip_from_raw`]: (family, 16 bytes with IPv4 in the
+/// first 4), as BPF programs compare addresses.
+pub fn ip_to_raw(addr: &IpAddr) -> (u16, [u8; 16]) {
+    let mut raw = [0u8; 16];
+    match addr {
+        IpAddr::V4(a) => {
+            raw[..4].copy_from_slice(&a.octets());
+            (AF_INET, raw)
+        }
+        IpAddr::V6(a) => (AF_INET6, a.octets()),
+    }
+}
+
 /// The libbpf-tools `IP` column: 4 or 6.
 pub fn ip_version(addr: &IpAddr) -> u8 {
     match addr {
@@ -69,6 +82,17 @@ pub fn tcp_state_name(state: i32) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn raw_addresses_round_trip() {
+        for a in ["127.0.0.1", "::1", "10.0.0.2", "fe80::1"] {
+            let ip: IpAddr = a.parse().unwrap();
+            let (family, raw) = ip_to_raw(&ip);
+            assert_eq!(ip_from_raw(family, &raw), Some(ip));
+        }
+        let (f, raw) = ip_to_raw(&"127.0.0.1".parse().unwrap());
+        assert_eq!((f, &raw[..5]), (AF_INET, &[127, 0, 0, 1, 0][..]));
+    }
 
     fn raw(prefix: &[u8]) -> [u8; 16] {
         let mut r = [0u8; 16];

@@ -70,6 +70,15 @@ impl Cell {
         Cell::Both(shown.into(), json.into())
     }
 
+    /// Traced text cut to `max` characters in the table (C's `%-12.12s`),
+    /// whole in JSON.
+    pub fn text_cut(s: &str, max: usize) -> Cell {
+        match s.char_indices().nth(max) {
+            Some((end, _)) => Cell::Both(s[..end].to_string(), Value::from(s)),
+            None => Cell::Text(s.to_string()),
+        }
+    }
+
     /// `Some(text)` as text; `None` as JSON `null` and `none` in the table.
     pub fn opt_text(v: Option<String>, none: &'static str) -> Cell {
         match v {
@@ -596,6 +605,12 @@ mod tests {
             serde_json::json!({"x": 1.5, "flags": 64, "sig": 2, "n": null})
         );
         assert_eq!(Table::<Ev>::new().time(true).keys(), ["time"]);
+        let cut = Cell::text_cut("a-very-long-name", 12);
+        assert_eq!(
+            (cut.shown(), cut.to_json()),
+            ("a-very-long-".into(), "a-very-long-name".into())
+        );
+        assert_eq!(Cell::text_cut("short", 12), Cell::text("short"));
     }
 
     #[test]

@@ -394,3 +394,25 @@ fn lifecycle() {
         drop(spin);
     });
 }
+
+#[test]
+fn three_intervals_print_three_histograms() {
+    let (fin, _spin) = run_busy(&["-T", "1", "3"], &[], &thread_name("rq3"));
+    let secs = sections(&fin.stdout);
+    assert_eq!(secs.len(), 3, "{:?}", fin.stdout);
+    assert!(secs.iter().all(|s| s.total() > 0), "{:?}", fin.stdout);
+    // Each print: an empty line and HH:MM:SS before the histogram.
+    let heads: Vec<usize> = (fin.stdout.iter().enumerate())
+        .filter(|(_, l)| l.trim_start().starts_with("usecs"))
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(heads.len(), 3, "{:?}", fin.stdout);
+    for i in heads {
+        let ts = &fin.stdout[i - 1];
+        assert!(ts.len() == 8 && ts.as_bytes()[2] == b':', "{ts:?}");
+        assert_eq!(fin.stdout[i - 2], "");
+    }
+    let (fin, _spin) = run_busy(&["--json", "1", "3"], &[], &thread_name("rq3j"));
+    fin.assert_json_only();
+    assert_eq!(fin.stdout.len(), 3, "{:?}", fin.stdout);
+}

@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use bpfkit::probe::{self, Mechanism, Needs, ProbeMode};
+use bpfkit::probe::{Mechanism, Needs};
 use common::{Tool, lifecycle_checks};
 use serde_json::json;
 
@@ -144,18 +144,18 @@ fn json_rows_both_families() {
     let tool = Tool::start(TOOL, &["--json"]);
     for ip in ["127.0.0.1", "::1"] {
         let conn = connect(ip);
-        let v = tool.expect_json("dport", &json!(conn.dport));
+        let v = tool.expect_json("rport", &json!(conn.dport));
         assert_eq!(v["pid"], json!(std::process::id()), "{v}");
         assert_eq!(v["comm"], json!(conn.comm), "{v}");
-        assert_eq!(v["ip"], json!(if ip == "::1" { 6 } else { 4 }), "{v}");
-        assert_eq!(v["saddr"], json!(ip), "{v}");
-        assert_eq!(v["daddr"], json!(ip), "{v}");
+        assert_eq!(v["family"], json!(if ip == "::1" { 6 } else { 4 }), "{v}");
+        assert_eq!(v["laddr"], json!(ip), "{v}");
+        assert_eq!(v["raddr"], json!(ip), "{v}");
         assert_eq!(v["lport"], json!(conn.lport), "{v}");
         let us = v["lat_us"].as_u64().expect("lat_us");
         assert!(us > 0 && us < 10_000_000, "{v}");
         let ms = v["lat_ms"].as_f64().expect("lat_ms");
         assert!((ms - us as f64 / 1000.0).abs() < 1e-9, "{v}");
-        assert!(v.get("time_s").is_none(), "{v}");
+        assert!(v.get("elapsed_s").is_none(), "{v}");
     }
     tool.stop().assert_json_only();
 }
@@ -199,7 +199,7 @@ fn min_latency_filter() {
         "the slow connect took only {took:?}"
     );
     let v = tool.expect_json("lport", &json!(slow.lport));
-    assert_eq!(v["dport"], json!(slow.dport), "{v}");
+    assert_eq!(v["rport"], json!(slow.dport), "{v}");
     let ms = v["lat_ms"].as_f64().unwrap();
     assert!(
         ms >= 500.0 && ms <= took.as_secs_f64() * 1000.0,
@@ -222,7 +222,7 @@ fn min_latency_filter() {
         "{ours:?}"
     );
     assert!(
-        !ours.iter().any(|v| v["dport"] == json!(fast.dport)),
+        !ours.iter().any(|v| v["rport"] == json!(fast.dport)),
         "{ours:?}"
     );
     // 10 s: none of them (the stop drains what the kernel had sent).
@@ -232,7 +232,7 @@ fn min_latency_filter() {
         assert!(
             !fin.stdout
                 .iter()
-                .any(|l| l.contains(&format!("\"dport\":{port}"))),
+                .any(|l| l.contains(&format!("\"rport\":{port}"))),
             "min 10000 ms must hide {port}: {:?}",
             fin.stdout
         );
@@ -256,10 +256,10 @@ fn pid_filter() {
     let mine = connect("127.0.0.1");
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(b"go\n").unwrap();
-    let v = tool.expect_json("dport", &json!(port));
+    let v = tool.expect_json("rport", &json!(port));
     assert_eq!(v["pid"], json!(pid), "{v}");
     assert_eq!(v["comm"], "bash", "{v}");
-    assert_eq!(v["ip"], 4, "{v}");
+    assert_eq!(v["family"], 4, "{v}");
     drop(stdin);
     child.wait().unwrap();
     let fin = tool.stop();
@@ -267,7 +267,7 @@ fn pid_filter() {
     assert!(
         !fin.stdout
             .iter()
-            .any(|l| l.contains(&format!("\"dport\":{}", mine.dport))),
+            .any(|l| l.contains(&format!("\"rport\":{}", mine.dport))),
         "-p must hide the test's own connect: {:?}",
         fin.stdout
     );
@@ -295,14 +295,14 @@ fn refused_connect_is_not_reported() {
     assert!(TcpStream::connect(closed6).is_err());
     // Then one that works, seen after them.
     let marker = connect("127.0.0.1");
-    tool.expect_json("dport", &json!(marker.dport));
+    tool.expect_json("rport", &json!(marker.dport));
     let fin = tool.stop();
     fin.assert_json_only();
     for port in [closed.port(), closed6.port()] {
         assert!(
             !fin.stdout
                 .iter()
-                .any(|l| l.contains(&format!("\"dport\":{port}"))),
+                .any(|l| l.contains(&format!("\"rport\":{port}"))),
             "refused connect to {port} reported: {:?}",
             fin.stdout
         );
@@ -349,10 +349,7 @@ fn mechanism_default() {
 
 #[test]
 fn mechanism_auto() {
-    let m = probe::choose(ProbeMode::Auto, &needs())
-        .expect("some mechanism")
-        .mechanism;
-    sees_connects(&["--probe=auto"], m);
+    sees_connects(&["--probe=auto"], common::expected_auto_mechanism());
 }
 
 #[test]

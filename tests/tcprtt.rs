@@ -9,7 +9,7 @@ use std::net::{TcpListener, TcpStream};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use bpfkit::probe::{self, Mechanism, Needs};
+use bpfkit::probe::{Mechanism, Needs};
 use common::{Finished, Section, Tool, lifecycle_checks};
 use serde_json::Value;
 
@@ -23,9 +23,14 @@ struct Pair {
 
 impl Pair {
     fn new() -> Pair {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        Pair::on("127.0.0.1")
+    }
+
+    /// A pair over the loopback address `ip` (`127.0.0.1` or `::1`).
+    fn on(ip: &str) -> Pair {
+        let listener = TcpListener::bind((ip, 0)).unwrap();
         let port = listener.local_addr().unwrap().port();
-        let client = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let client = TcpStream::connect((ip, port)).unwrap();
         client.set_nodelay(true).unwrap();
         let (mut conn, _) = listener.accept().unwrap();
         conn.set_nodelay(true).unwrap();
@@ -317,10 +322,7 @@ fn mechanism_default() {
 
 #[test]
 fn mechanism_auto() {
-    let auto = probe::choose(probe::ProbeMode::Auto, &needs())
-        .expect("some mechanism")
-        .mechanism;
-    sees_rtt(&["--probe=auto"], auto);
+    sees_rtt(&["--probe=auto"], common::expected_auto_mechanism());
 }
 #[test]
 fn mechanism_fentry() {
@@ -342,4 +344,39 @@ fn lifecycle() {
     lifecycle_checks("tcprtt", &["-i", "1"], || {
         pair.lock().unwrap().exchange(Duration::from_millis(20));
     });
+}
+
+#[test]
+fn ipv6_flow_is_counted() {
+    let mut pair = Pair::on("::1");
+    let port = pair.port.to_string();
+    let runs = [
+        (vec!["-P", &port, "-a", "::1", "-A", "::1"], true),
+        (vec!["-P", &port, "-B"], true),
+        (vec!["-P", &port, "-a", "127.0.0.1"], false),
+    ];
+    let tools: Vec<Tool> = runs.iter().map(|(a, _)| Tool::start("tcprtt", a)).collect();
+    assert!(pair.exchange(Duration::from_millis(1500)) > 100);
+    for ((args, sees), tool) in runs.iter().zip(tools) {
+        let fin = tool.stop();
+        assert!(fin.status.success(), "{args:?}: {fin:?}");
+        let n = total(&fin);
+        if *sees {
+            assert!(
+                n > 100,
+                "{args:?} must count the IPv6 flow: {:?}",
+                fin.stdout
+            );
+        } else {
+            assert_eq!(n, 0, "{args:?} must see nothing: {:?}", fin.stdout);
+        }
+        if args.contains(&"-B") {
+            let secs = sections(&fin.stdout);
+            assert!(
+                secs.iter().all(|s| s.header == "Remote Address = ::1 "),
+                "{:?}",
+                fin.stdout
+            );
+        }
+    }
 }

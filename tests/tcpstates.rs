@@ -233,12 +233,12 @@ fn json_and_family_filter() {
     let v = tool.expect_json("newstate", &json!("ESTABLISHED"));
     assert_eq!(v["rport"], json!(p6), "{v}");
     assert_eq!(v["oldstate"], json!("SYN_SENT"), "{v}");
-    assert_eq!(v["ip"], json!(6), "{v}");
+    assert_eq!(v["family"], json!(6), "{v}");
     assert_eq!(v["laddr"], json!("::1"), "{v}");
     assert_eq!(v["lport"], json!(c6.local_addr().unwrap().port()), "{v}");
     let us = v["delta_us"].as_u64().expect("delta_us");
     assert!(
-        (v["ms"].as_f64().unwrap() - us as f64 / 1000.0).abs() < 1e-9,
+        (v["delta_ms"].as_f64().unwrap() - us as f64 / 1000.0).abs() < 1e-9,
         "{v}"
     );
     assert!(

@@ -532,3 +532,28 @@ fn tcx_link_detached_underneath_is_reported() {
         assert_clean(&pair, &before);
     }
 }
+
+#[test]
+fn timestamps_and_duration() {
+    let pair = VethPair::new();
+    let started = std::time::Instant::now();
+    let tool = Tool::start(TOOL, &["-i", &pair.host, "-T", "-d", "2"]);
+    let (src, dst) = (pair.peer_v4(0), pair.host_v4());
+    pair.send_udp(&src, &dst, 9, 64, 50, 3);
+    let fin = tool.wait();
+    assert!(fin.status.success(), "-d ends the run cleanly: {fin:?}");
+    assert!(started.elapsed() >= std::time::Duration::from_secs(2));
+    assert_eq!(
+        fin.stdout[0],
+        "TIME     SADDR           DADDR           PROTO TOT_LEN TTL"
+    );
+    let ours: Vec<Vec<String>> = (fin.stdout.iter().map(|l| columns(l)))
+        .filter(|c| c.get(1) == Some(&src) && c.get(2) == Some(&dst))
+        .collect();
+    assert_eq!(ours.len(), 3, "{:?}", fin.stdout);
+    for c in &ours {
+        let t = c[0].as_bytes();
+        assert!(t.len() == 8 && t[2] == b':' && t[5] == b':', "{c:?}");
+        assert_eq!(c[3..], ["UDP", &(HDRS + 50).to_string(), "64"], "{c:?}");
+    }
+}

@@ -48,9 +48,8 @@ pub struct Args {
     #[arg(short = 'L', long)]
     pub tids: bool,
 
-    /// Trace this PID only
-    #[arg(short, long, value_parser = cli::parse_pid)]
-    pub pid: Option<i32>,
+    #[command(flatten)]
+    pub target: cli::PidArg,
 
     /// Trace process in cgroup path (a cgroup v2 directory)
     #[arg(short, long, value_name = "CGROUP")]
@@ -58,4 +57,81 @@ pub struct Args {
 
     #[command(flatten)]
     pub common: CommonArgs,
+}
+
+/// What the histograms are keyed by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Per {
+    All,
+    Process,
+    Thread,
+    PidNs,
+}
+
+impl Args {
+    /// `-P`, `-L`, `--pidnss` or one histogram for everything.
+    pub fn per(&self) -> Per {
+        if self.pids {
+            Per::Process
+        } else if self.tids {
+            Per::Thread
+        } else if self.pidnss {
+            Per::PidNs
+        } else {
+            Per::All
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn parse(argv: &[&str]) -> Result<Args, clap::Error> {
+        Args::try_parse_from(std::iter::once("runqlat").chain(argv.iter().copied()))
+    }
+
+    #[test]
+    fn cli_is_valid() {
+        Args::command().debug_assert();
+    }
+
+    #[test]
+    fn flags_like_libbpf_tools() {
+        let a = parse(&["-mT", "1", "10"]).unwrap();
+        assert_eq!(a.interval, Some(Duration::from_secs(1)));
+        assert_eq!(a.count, Some(10));
+        assert!(a.milliseconds && a.timestamp);
+        assert_eq!(a.per(), Per::All);
+        let a = parse(&["-P", "-p", "185", "-c", "/sys/fs/cgroup/x"]).unwrap();
+        assert_eq!(a.per(), Per::Process);
+        assert_eq!(a.target.pid, Some(185));
+        assert_eq!(a.cgroup, Some(PathBuf::from("/sys/fs/cgroup/x")));
+        assert_eq!((a.interval, a.count), (None, None));
+        assert_eq!(parse(&["-L"]).unwrap().per(), Per::Thread);
+        assert_eq!(parse(&["--pidnss"]).unwrap().per(), Per::PidNs);
+        let a = parse(&["--pids", "--milliseconds", "--pid=3", "--json", "5"]).unwrap();
+        assert!(a.pids && a.milliseconds && a.common.json);
+        assert_eq!(a.interval, Some(Duration::from_secs(5)));
+    }
+
+    #[test]
+    fn bad_arguments_are_usage_errors() {
+        for argv in [
+            &["-P", "-L"][..],
+            &["-P", "--pidnss"],
+            &["-L", "--pidnss"],
+            &["0"],
+            &["x"],
+            &["1", "0"],
+            &["1", "2", "3"],
+            &["-p", "0"],
+            &["-p", "abc"],
+            &["-c"],
+        ] {
+            let e = parse(argv).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{argv:?}");
+        }
+    }
 }

@@ -11,6 +11,7 @@ pub const EXAMPLES: &str = "EXAMPLES:
     softirqs            # sum soft irq event time
     softirqs -d         # show soft irq event time as histograms
     softirqs -C         # show event counts with the time
+    softirqs -c 1       # show soft irq event time on cpu 1
     softirqs 1 10       # print 1 second summaries, 10 times
     softirqs -NT 1      # 1s summaries, nanoseconds, and timestamps";
 
@@ -34,6 +35,10 @@ pub struct Args {
     #[arg(short = 'C', long)]
     pub count: bool,
 
+    /// Trace this cpu only
+    #[arg(short = 'c', long, value_name = "CPU", value_parser = cli::parse_cpu)]
+    pub cpu: Option<u32>,
+
     /// Seconds between prints (default: print once, at Ctrl-C)
     #[arg(value_parser = cli::parse_duration_secs)]
     pub interval: Option<Duration>,
@@ -44,4 +49,54 @@ pub struct Args {
 
     #[command(flatten)]
     pub common: CommonArgs,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn parse(argv: &[&str]) -> Result<Args, clap::Error> {
+        Args::try_parse_from(std::iter::once("softirqs").chain(argv.iter().copied()))
+    }
+
+    #[test]
+    fn cli_is_valid() {
+        Args::command().debug_assert();
+    }
+
+    #[test]
+    fn flags_like_libbpf_tools() {
+        let a = parse(&[]).unwrap();
+        assert!(!a.distributed && !a.count && !a.nanoseconds && !a.timestamp);
+        assert_eq!((a.interval, a.times, a.cpu), (None, None, None));
+        let a = parse(&["-NT", "1", "10"]).unwrap();
+        assert!(a.nanoseconds && a.timestamp);
+        assert_eq!(a.interval, Some(Duration::from_secs(1)));
+        assert_eq!(a.times, Some(10));
+        let a = parse(&["-d", "-C", "--json", "5"]).unwrap();
+        assert!(a.distributed && a.count && a.common.json);
+        assert_eq!(a.times, None);
+        let a = parse(&["--distributed", "--count", "--nanoseconds", "--timestamp"]).unwrap();
+        assert!(a.distributed && a.count && a.nanoseconds && a.timestamp);
+        assert_eq!(parse(&["-c", "0"]).unwrap().cpu, Some(0));
+        assert_eq!(parse(&["--cpu=0", "1"]).unwrap().cpu, Some(0));
+    }
+
+    #[test]
+    fn bad_arguments_are_usage_errors() {
+        for argv in [
+            &["0"][..],
+            &["x"],
+            &["1", "0"],
+            &["1", "2", "3"],
+            &["-c", "-1"],
+            &["-c", "100000"],
+            &["-c"],
+            &["-p", "1"],
+        ] {
+            let e = parse(argv).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{argv:?}");
+        }
+    }
 }

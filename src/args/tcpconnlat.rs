@@ -30,9 +30,8 @@ pub struct Args {
     #[arg(short = 't', long)]
     pub timestamp: bool,
 
-    /// Trace this PID only
-    #[arg(short, long, value_parser = cli::parse_pid)]
-    pub pid: Option<i32>,
+    #[command(flatten)]
+    pub target: cli::PidArg,
 
     /// Include LPORT on output
     #[arg(short = 'L', long, short_alias = 'l')]
@@ -66,6 +65,25 @@ pub fn parse_min_latency(s: &str) -> Result<u64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn args(argv: &[&str]) -> Args {
+        Args::try_parse_from(std::iter::once("tcpconnlat").chain(argv.iter().copied())).unwrap()
+    }
+
+    #[test]
+    fn flags_parse_like_libbpf_tools() {
+        let a = args(&["-t", "-p", "185", "-L", "0.5"]);
+        assert!(a.timestamp && a.lport);
+        assert_eq!(a.target.pid, Some(185));
+        assert_eq!(a.min_us, Some(500));
+        assert!(args(&["-l"]).lport);
+        assert!(args(&["--lport", "--timestamp"]).lport);
+        assert_eq!(args(&[]).min_us, None);
+        assert!(Args::try_parse_from(["tcpconnlat", "1", "2"]).is_err());
+        assert!(Args::try_parse_from(["tcpconnlat", "-p", "x"]).is_err());
+        assert!(Args::try_parse_from(["tcpconnlat", "--probe", "uprobe"]).is_err());
+        assert!(Args::try_parse_from(["tcpconnlat", "-d", "0"]).is_err());
+    }
 
     #[test]
     fn min_latency_is_milliseconds_in_microseconds() {

@@ -76,9 +76,93 @@ pub struct Args {
     pub common: CommonArgs,
 }
 
+impl Args {
+    /// libbpf-tools refuses to mix an IPv4 and an IPv6 address filter.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if let (Some(l), Some(r)) = (&self.laddr, &self.raddr)
+            && l.is_ipv4() != r.is_ipv4()
+        {
+            anyhow::bail!("it is not permitted to filter by both IPv4 and IPv6 (-a {l}, -A {r})");
+        }
+        Ok(())
+    }
+}
+
 pub fn parse_port(s: &str) -> Result<u16, String> {
     match s.trim().parse::<u16>() {
         Ok(p) if p > 0 => Ok(p),
         _ => Err(format!("'{s}' is not a valid port (1-65535)")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn parse(argv: &[&str]) -> Result<Args, clap::Error> {
+        Args::try_parse_from(std::iter::once("tcprtt").chain(argv.iter().copied()))
+    }
+
+    #[test]
+    fn cli_is_valid() {
+        Args::command().debug_assert();
+    }
+
+    #[test]
+    fn flags_like_libbpf_tools() {
+        let a = parse(&[
+            "-i",
+            "1",
+            "-d",
+            "10",
+            "-T",
+            "-m",
+            "-p",
+            "8080",
+            "-P",
+            "443",
+            "-a",
+            "127.0.0.1",
+            "-A",
+            "10.0.0.1",
+            "-b",
+            "-e",
+        ])
+        .unwrap();
+        assert_eq!(a.interval, Some(Duration::from_secs(1)));
+        assert_eq!(a.duration, Some(Duration::from_secs(10)));
+        assert!(a.timestamp && a.millisecond && a.byladdr && a.extension);
+        assert_eq!((a.lport, a.rport), (Some(8080), Some(443)));
+        assert_eq!(a.laddr, Some("127.0.0.1".parse().unwrap()));
+        // -l/-r are accepted as aliases of -p/-P.
+        let a = parse(&["-l", "22", "-r", "23"]).unwrap();
+        assert_eq!((a.lport, a.rport), (Some(22), Some(23)));
+        let a = parse(&["--lport", "1", "--rport=2", "--probe", "tracepoint"]).unwrap();
+        assert_eq!((a.lport, a.rport), (Some(1), Some(2)));
+    }
+
+    #[test]
+    fn bad_values_are_usage_errors() {
+        for argv in [
+            &["-i", "0"][..],
+            &["-d", "x"],
+            &["-p", "0"],
+            &["-P", "65536"],
+            &["-a", "1.2.3"],
+            &["-b", "-B"],
+            &["--probe", "uprobe"],
+        ] {
+            let e = parse(argv).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{argv:?}");
+        }
+    }
+
+    #[test]
+    fn mixed_address_families_are_refused() {
+        let a = parse(&["-a", "127.0.0.1", "-A", "::1"]).unwrap();
+        assert!(a.validate().is_err());
+        let a = parse(&["-a", "::1", "-A", "::2"]).unwrap();
+        assert!(a.validate().is_ok());
     }
 }

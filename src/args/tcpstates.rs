@@ -53,6 +53,19 @@ pub struct Args {
     pub common: CommonArgs,
 }
 
+impl Args {
+    /// The address family `-4`/`-6` keep (0: both), as the BPF side compares it.
+    pub fn family(&self) -> u16 {
+        if self.ipv4 {
+            crate::net::AF_INET
+        } else if self.ipv6 {
+            crate::net::AF_INET6
+        } else {
+            0
+        }
+    }
+}
+
 /// A -L/-D port list.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Ports(pub Vec<u16>);
@@ -108,6 +121,9 @@ mod tests {
         assert!(a.ipv6);
         assert_eq!(a.lports, Some(Ports(vec![22])));
         assert!(args(&["-4", "-6"]).is_err());
+        assert_eq!(args(&["-4"]).unwrap().family(), crate::net::AF_INET);
+        assert_eq!(args(&["-6"]).unwrap().family(), crate::net::AF_INET6);
+        assert_eq!(args(&[]).unwrap().family(), 0);
         assert!(args(&["-L", "x"]).is_err());
         assert!(args(&["-d", "0"]).is_err());
     }

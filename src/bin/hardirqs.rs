@@ -2,23 +2,26 @@
 //! handlers, by handler name.
 //!
 //! Same flags and output as libbpf-tools hardirqs (`-C` counts, `-d`
-//! histograms, `-N` nanoseconds, `-T`, `-c CGROUP`, `interval [count]`),
-//! plus `--json`. The kernel side hooks the `irq_handler_entry`/`exit`
-//! tracepoints as tp_btf programs, or raw_tp ones where tp_btf is refused.
+//! histograms, `-N` nanoseconds, `-T`, `-c CGROUP`, `-s CPU`,
+//! `interval [count]`), plus `--json`. The kernel side hooks the
+//! `irq_handler_entry`/`exit` tracepoints as tp_btf programs, or raw_tp ones
+//! where tp_btf is refused.
+#![forbid(unsafe_code)]
 
 use std::mem::MaybeUninit;
 use std::process::ExitCode;
 
 use anyhow::Result;
 use bpfkit::args::hardirqs::Args;
-use bpfkit::hist::{Histogram, IntervalLoop, Tick};
+use bpfkit::hist::Histogram;
+use bpfkit::interval::{IntervalLoop, Tick};
+use bpfkit::row::{Cell, Table};
 use bpfkit::skel::hardirqs::HardirqsSkelBuilder;
 use bpfkit::skel::hardirqs::types::{info, irq_key};
-use bpfkit::{Output, bpf, cgroup, probe};
+use bpfkit::{Output, bpf, cgroup, fmt, probe};
 use clap::Parser;
-use libbpf_rs::MapCore;
 use libbpf_rs::skel::OpenSkel;
-use serde_json::{Map, Value, json};
+use serde_json::json;
 
 fn main() -> ExitCode {
     bpfkit::main("hardirqs", run)
@@ -36,6 +39,7 @@ fn run() -> Result<()> {
     rodata.do_count = args.count;
     rodata.targ_dist = args.distributed;
     rodata.targ_ns = args.nanoseconds;
+    rodata.targ_cpu = args.cpu.map_or(-1, |c| c as i32);
     rodata.filter_cg = args.cgroup.is_some();
     probe::apply_raw_tp_style(
         open.open_object_mut(),
@@ -46,286 +50,181 @@ fn run() -> Result<()> {
         cgroup::set_filter(&skel.maps.cgroup_map, path)?;
     }
     bpf::attach(&mut skel)?;
-
     let out = Output::stdout(args.common.json)?;
-    let infos = &skel.maps.infos;
-    let banner = if args.count {
-        "Tracing hard irq events... Hit Ctrl-C to end."
-    } else {
-        "Tracing hard irq event time... Hit Ctrl-C to end."
-    };
+    let (infos, table) = (&skel.maps.infos, table(&args));
     IntervalLoop::new(&out)
         .every(args.interval)
         .count(args.times)
         .timestamp(args.timestamp)
-        .banner(banner)
+        .banner(if args.count {
+            "Tracing hard irq events... Hit Ctrl-C to end."
+        } else {
+            "Tracing hard irq event time... Hit Ctrl-C to end."
+        })
         .run(|tick| {
-            let entries = drain(infos)?;
-            print_entries(&out, &args, tick, entries);
+            let handlers = bpf::drain_map::<irq_key, info>(infos)?.into_iter();
+            let handlers = handlers.map(|(k, info)| Handler {
+                name: fmt::c_chars(&k.name),
+                info,
+            });
+            print(&out, &args, &table, tick, handlers.collect());
             Ok(())
         })
 }
 
-/// What the table shows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Mode {
-    /// Total time per handler (the default).
-    Time,
-    /// Runs per handler (`-C`).
-    Count,
-    /// A histogram per handler (`-d`).
-    Dist,
-}
-
-fn mode(args: &Args) -> Mode {
-    if args.count {
-        Mode::Count
-    } else if args.distributed {
-        Mode::Dist
-    } else {
-        Mode::Time
-    }
-}
-
-fn unit(args: &Args) -> &'static str {
-    if args.nanoseconds { "nsecs" } else { "usecs" }
-}
-
 /// One handler's numbers for this interval.
-#[derive(Clone, Debug, Default)]
-struct Entry {
+struct Handler {
     name: String,
     info: info,
 }
 
-/// Takes every entry out of the map (a fresh start for the next interval).
-fn drain(map: &dyn MapCore) -> Result<Vec<Entry>> {
-    Ok(bpf::drain_map::<irq_key, info>(map)?
-        .into_iter()
-        .map(|(k, info)| Entry {
-            name: bpfkit::fmt::c_chars(&k.name),
-            info,
-        })
-        .collect())
-}
-
-/// The value a row shows in `mode`.
-fn row_value(mode: Mode, info: &info) -> u64 {
-    match mode {
-        Mode::Count => info.count,
-        _ => info.total,
+/// `HARDIRQ                    TOTAL_usecs` (libbpf-tools `%-26s %6s%5s`),
+/// rows `%-26s %11llu`: the total time, or with `-C` the count.
+fn table(args: &Args) -> Table<'static, Handler> {
+    let t = Table::new().left("HARDIRQ", 26, "hardirq", |h: &Handler| Cell::text(&h.name));
+    if args.count {
+        return t.right("TOTAL_count", 11, "count", |h| h.info.count.into());
     }
+    let (header, time_key, max_key) = if args.nanoseconds {
+        ("TOTAL_nsecs", "time_ns", "max_ns")
+    } else {
+        ("TOTAL_usecs", "time_us", "max_us")
+    };
+    t.right(header, 11, time_key, |h| h.info.total.into())
+        .json("count", |h| h.info.count.into())
+        .json(max_key, |h| h.info.max.into())
 }
 
-/// Table rows largest first (ties by name); histograms by name.
-fn sort_entries(mode: Mode, entries: &mut [Entry]) {
-    match mode {
-        Mode::Dist => entries.sort_by(|a, b| a.name.cmp(&b.name)),
-        _ => entries.sort_by(|a, b| {
-            row_value(mode, &b.info)
-                .cmp(&row_value(mode, &a.info))
-                .then_with(|| a.name.cmp(&b.name))
-        }),
-    }
-}
-
-/// `HARDIRQ                    TOTAL_usecs` (libbpf-tools `%-26s %6s%5s`).
-fn header(mode: Mode, unit: &str) -> String {
-    match mode {
-        Mode::Count => format!("{:<26} {:>11}", "HARDIRQ", "TOTAL_count"),
-        _ => format!("{:<26} {:>6}{:>5}", "HARDIRQ", "TOTAL_", unit),
-    }
-}
-
-/// One row: `%-26s %11llu`.
-fn row(name: &str, value: u64) -> String {
-    format!("{name:<26} {value:>11}")
-}
-
-/// The JSON object of one handler in the `Time` or `Count` modes.
-fn row_json(mode: Mode, unit: &str, time: Option<&str>, e: &Entry) -> Value {
-    let mut m = Map::new();
-    if let Some(t) = time {
-        m.insert("time".into(), json!(t));
-    }
-    m.insert("hardirq".into(), json!(e.name));
-    m.insert("count".into(), json!(e.info.count));
-    if mode == Mode::Time {
-        m.insert("total".into(), json!(e.info.total));
-        m.insert("max".into(), json!(e.info.max));
-        m.insert("unit".into(), json!(unit));
-    }
-    Value::Object(m)
-}
-
-fn print_entries(out: &Output, args: &Args, tick: &Tick, mut entries: Vec<Entry>) {
-    let mode = mode(args);
-    let unit = unit(args);
-    sort_entries(mode, &mut entries);
-    if mode == Mode::Dist {
-        for e in &entries {
-            let mut fields = Map::new();
-            if let Some(t) = &tick.time {
-                fields.insert("time".into(), json!(t));
+fn print(out: &Output, args: &Args, table: &Table<Handler>, tick: &Tick, mut rows: Vec<Handler>) {
+    if !args.distributed {
+        // Largest first (the count with -C, else the time), ties by name.
+        let key = |h: &Handler| {
+            if args.count {
+                h.info.count
+            } else {
+                h.info.total
             }
-            fields.insert("hardirq".into(), json!(e.name));
-            Histogram::log2(&e.info.slots, unit)
-                .with_sum(e.info.total, e.info.count)
-                .print(
-                    out,
-                    Some(&format!("hardirq = {}", e.name)),
-                    Value::Object(fields),
-                );
-        }
-        return;
+        };
+        rows.sort_by(|a, b| (key(b), &a.name).cmp(&(key(a), &b.name)));
+        return table.print_interval(out, tick.fields(), &rows);
     }
-    out.header(format_args!("{}", header(mode, unit)));
-    for e in &entries {
-        if out.is_json() {
-            out.json(&row_json(mode, unit, tick.time.as_deref(), e));
-        } else {
-            out.line(format_args!("{}", row(&e.name, row_value(mode, &e.info))));
-        }
+    rows.sort_by(|a, b| a.name.cmp(&b.name));
+    for h in &rows {
+        let mut fields = tick.fields();
+        fields["hardirq"] = json!(h.name);
+        Histogram::log2(&h.info.slots, args.unit())
+            .with_sum(h.info.total, h.info.count)
+            .print(out, Some(&format!("hardirq = {}", h.name)), fields);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
-    use std::path::PathBuf;
-    use std::time::Duration;
 
-    fn parse(argv: &[&str]) -> Result<Args, clap::Error> {
-        Args::try_parse_from(std::iter::once("hardirqs").chain(argv.iter().copied()))
+    fn args(argv: &[&str]) -> Args {
+        Args::try_parse_from(std::iter::once("hardirqs").chain(argv.iter().copied())).unwrap()
     }
 
-    #[test]
-    fn cli_is_valid() {
-        Args::command().debug_assert();
-    }
-
-    #[test]
-    fn flags_like_libbpf_tools() {
-        let a = parse(&[]).unwrap();
-        assert_eq!(mode(&a), Mode::Time);
-        assert_eq!((a.interval, a.times), (None, None));
-        assert_eq!(unit(&a), "usecs");
-        let a = parse(&["-NT", "1", "10"]).unwrap();
-        assert!(a.nanoseconds && a.timestamp);
-        assert_eq!(unit(&a), "nsecs");
-        assert_eq!(a.interval, Some(Duration::from_secs(1)));
-        assert_eq!(a.times, Some(10));
-        assert_eq!(mode(&parse(&["-C"]).unwrap()), Mode::Count);
-        assert_eq!(mode(&parse(&["--count"]).unwrap()), Mode::Count);
-        assert_eq!(mode(&parse(&["-d", "5"]).unwrap()), Mode::Dist);
-        let a = parse(&["-c", "/sys/fs/cgroup/x", "--json", "-v"]).unwrap();
-        assert_eq!(a.cgroup, Some(PathBuf::from("/sys/fs/cgroup/x")));
-        assert!(a.common.json && a.common.verbose);
-        let a = parse(&["--cgroup=/cg", "--distributed", "--nanoseconds"]).unwrap();
-        assert_eq!(a.cgroup, Some(PathBuf::from("/cg")));
-        assert_eq!(mode(&a), Mode::Dist);
-    }
-
-    #[test]
-    fn bad_arguments_are_usage_errors() {
-        for argv in [
-            &["-C", "-d"][..],
-            &["0"],
-            &["x"],
-            &["1", "0"],
-            &["1", "-3"],
-            &["1", "2", "3"],
-            &["-c"],
-            &["-p", "1"],
-        ] {
-            let e = parse(argv).unwrap_err();
-            assert_eq!(e.exit_code(), 2, "{argv:?}");
-        }
-    }
-
-    #[test]
-    fn header_and_rows_like_libbpf_tools() {
-        assert_eq!(
-            header(Mode::Time, "usecs"),
-            "HARDIRQ                    TOTAL_usecs"
-        );
-        assert_eq!(
-            header(Mode::Time, "nsecs"),
-            "HARDIRQ                    TOTAL_nsecs"
-        );
-        assert_eq!(
-            header(Mode::Count, "usecs"),
-            "HARDIRQ                    TOTAL_count"
-        );
-        assert_eq!(
-            row("virtio1-req.0", 24),
-            "virtio1-req.0                       24"
-        );
-        assert_eq!(
-            row("virtio1-req.0", 24).len(),
-            header(Mode::Time, "usecs").len()
-        );
-        // Long names are not cut, the value follows after one space.
-        let long = "a".repeat(30);
-        assert_eq!(row(&long, 1), format!("{long}           1"));
-        assert_eq!(row("x", u64::MAX), format!("{:<26} {}", "x", u64::MAX));
-    }
-
-    fn key(name: &str) -> irq_key {
-        let mut k = irq_key::default();
-        for (d, s) in k.name.iter_mut().zip(name.bytes()) {
-            *d = s as _;
-        }
-        k
-    }
-
-    #[test]
-    fn names_stop_at_the_nul() {
-        assert_eq!(bpfkit::fmt::c_chars(&key("virtio3-tx").name), "virtio3-tx");
-        assert_eq!(bpfkit::fmt::c_chars(&key("").name), "");
-        // A full buffer without a NUL still decodes.
-        let full = "n".repeat(irq_key::default().name.len());
-        assert_eq!(bpfkit::fmt::c_chars(&key(&full).name), full);
-    }
-
-    fn entry(name: &str, count: u64, total: u64) -> Entry {
-        Entry {
+    fn handler(name: &str, count: u64, total: u64) -> Handler {
+        Handler {
             name: name.into(),
             info: info {
                 count,
                 total,
+                max: total / 2,
                 ..Default::default()
             },
         }
     }
 
     #[test]
-    fn rows_are_sorted_largest_first() {
-        let mut v = vec![entry("b", 5, 10), entry("a", 1, 10), entry("c", 9, 99)];
-        sort_entries(Mode::Time, &mut v);
-        let names: Vec<&str> = v.iter().map(|e| e.name.as_str()).collect();
-        assert_eq!(names, ["c", "a", "b"]);
-        sort_entries(Mode::Count, &mut v);
-        let names: Vec<&str> = v.iter().map(|e| e.name.as_str()).collect();
-        assert_eq!(names, ["c", "b", "a"]);
-        sort_entries(Mode::Dist, &mut v);
-        let names: Vec<&str> = v.iter().map(|e| e.name.as_str()).collect();
-        assert_eq!(names, ["a", "b", "c"]);
+    fn header_and_rows_like_libbpf_tools() {
+        let t = table(&args(&[]));
+        assert_eq!(t.header_line(), "HARDIRQ                    TOTAL_usecs");
+        assert_eq!(
+            table(&args(&["-N"])).header_line(),
+            "HARDIRQ                    TOTAL_nsecs"
+        );
+        assert_eq!(
+            t.table_line(&handler("virtio1-req.0", 3, 24)),
+            "virtio1-req.0                       24"
+        );
+        let t = table(&args(&["-C"]));
+        assert_eq!(t.header_line(), "HARDIRQ                    TOTAL_count");
+        assert_eq!(
+            t.table_line(&handler("virtio1-req.0", 24, 99)),
+            "virtio1-req.0                       24"
+        );
+        // Long names are not cut, the value follows after one space.
+        let long = "a".repeat(30);
+        assert_eq!(
+            t.table_line(&handler(&long, 1, 0)),
+            format!("{long}           1")
+        );
+        assert_eq!(
+            t.table_line(&handler("x", u64::MAX, 0)),
+            format!("{:<26} {}", "x", u64::MAX)
+        );
     }
 
     #[test]
-    fn json_rows() {
-        let mut e = entry("virtio3-rx", 3, 40);
-        e.info.max = 20;
-        assert_eq!(
-            row_json(Mode::Time, "usecs", Some("12:00:00"), &e),
-            json!({"time": "12:00:00", "hardirq": "virtio3-rx", "count": 3,
-                   "total": 40, "max": 20, "unit": "usecs"})
+    fn rows_are_sorted_largest_first() {
+        let names = |argv: &[&str]| {
+            let (out, cap) = Output::captured(false);
+            let rows = vec![
+                handler("b", 5, 10),
+                handler("a", 1, 10),
+                handler("c", 9, 99),
+            ];
+            let tick = Tick {
+                time: None,
+                number: 1,
+                last: false,
+            };
+            print(&out, &args(argv), &table(&args(argv)), &tick, rows);
+            let text = cap.text();
+            text.lines()
+                .skip(1)
+                .map(|l| l[..1].to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names(&[]), ["c", "a", "b"]);
+        assert_eq!(names(&["-C"]), ["c", "b", "a"]);
+    }
+
+    #[test]
+    fn json_intervals_and_units_in_keys() {
+        let (out, cap) = Output::captured(true);
+        let tick = Tick {
+            time: Some("12:00:00".into()),
+            number: 1,
+            last: false,
+        };
+        let a = args(&["--json", "-T"]);
+        print(
+            &out,
+            &a,
+            &table(&a),
+            &tick,
+            vec![handler("virtio3-rx", 3, 40)],
         );
+        let a = args(&["--json", "-C"]);
+        print(&out, &a, &table(&a), &tick, vec![]);
         assert_eq!(
-            row_json(Mode::Count, "usecs", None, &e),
-            json!({"hardirq": "virtio3-rx", "count": 3})
+            cap.json_lines(),
+            [
+                json!({"time": "12:00:00", "rows": [
+                    {"hardirq": "virtio3-rx", "time_us": 40, "count": 3, "max_us": 20}]}),
+                json!({"time": "12:00:00", "rows": []}),
+            ]
         );
+    }
+
+    #[test]
+    fn json_keys_follow_the_schema() {
+        for argv in [&[][..], &["-N"], &["-C"]] {
+            bpfkit::row::assert_keys_in_schema("hardirqs", &table(&args(argv)).keys());
+        }
     }
 }

@@ -6,20 +6,19 @@
 //! fentry or kprobe on tcp_v4_connect/tcp_v6_connect/tcp_rcv_state_process
 //! as in the tutorial, or the sock:inet_sock_set_state tracepoint where the
 //! kernel has neither.
+#![forbid(unsafe_code)]
 
 use std::mem::MaybeUninit;
+use std::net::IpAddr;
 use std::process::ExitCode;
 
 use anyhow::Result;
 use bpfkit::args::tcpconnlat::Args;
-use bpfkit::cli::{self};
-use bpfkit::events::{EventLoop, typed};
-use bpfkit::probe::{self};
+use bpfkit::row::{Cell, Table};
 use bpfkit::skel::tcpconnlat::{TcpconnlatSkelBuilder, types::tcpconnlat_event};
-use bpfkit::{Output, bpf, fmt, net};
+use bpfkit::{bpf, events, fmt, net, probe};
 use clap::Parser;
 use libbpf_rs::skel::OpenSkel;
-use serde_json::json;
 
 fn main() -> ExitCode {
     bpfkit::main("tcpconnlat", run)
@@ -27,14 +26,12 @@ fn main() -> ExitCode {
 
 fn run() -> Result<()> {
     let args = Args::parse();
-    if let Some(pid) = args.pid {
-        cli::require_process(pid)?;
-    }
+    args.target.require()?;
     let mut object = MaybeUninit::uninit();
     let mut open = bpf::open(TcpconnlatSkelBuilder::default(), &mut object, &args.common)?;
     let rodata = bpf::rodata(open.maps.rodata_data.as_deref_mut())?;
     rodata.targ_min_us = args.min_us.unwrap_or(0);
-    rodata.targ_tgid = args.pid.unwrap_or(0);
+    rodata.targ_tgid = args.target.pid.unwrap_or(0);
     probe::apply(
         open.open_object_mut(),
         args.probe.mechanism,
@@ -42,123 +39,78 @@ fn run() -> Result<()> {
     )?;
     let mut skel = bpf::load(open)?;
     bpf::attach(&mut skel)?;
-
-    let out = Output::stdout(args.common.json)?;
-    out.header(format_args!("{}", header(&args)));
     let mut first_ts_us = None;
-    EventLoop::ring(
-        &skel.maps.events,
-        &out,
-        typed(|e: &tcpconnlat_event| print_event(&out, &args, &mut first_ts_us, e)),
-    )?
-    .count_drops(&skel.maps.drops)
-    .duration(args.duration)
-    .run()
+    events::stream(
+        &skel,
+        &args.common,
+        args.duration,
+        &table(&args),
+        |e: &tcpconnlat_event| {
+            let connect = Connect::decode(e, &mut first_ts_us);
+            if connect.is_none() {
+                bpfkit::output::note(format_args!("broken event: af={}", e.af));
+            }
+            connect
+        },
+    )
 }
 
-fn header(args: &Args) -> String {
-    let mut h = String::new();
-    if args.timestamp {
-        h.push_str(&format!("{:<9} ", "TIME(s)"));
-    }
-    h.push_str(&format!(
-        "{:<6} {:<12} {:<2} {:<16} ",
-        "PID", "COMM", "IP", "SADDR"
-    ));
-    if args.lport {
-        h.push_str(&format!("{:<6} ", "LPORT"));
-    }
-    h.push_str(&format!("{:<16} {:<5} {}", "DADDR", "DPORT", "LAT(ms)"));
-    h
-}
-
-/// One decoded connect, ready to print.
+/// One connect and how long its handshake took.
 struct Connect {
+    /// Seconds since the first event printed (libbpf-tools' `-t`).
+    elapsed_s: f64,
     pid: u32,
     comm: String,
-    saddr: std::net::IpAddr,
-    daddr: std::net::IpAddr,
+    laddr: IpAddr,
     lport: u16,
-    dport: u16,
+    raddr: IpAddr,
+    rport: u16,
     lat_us: u64,
 }
 
-fn decode(e: &tcpconnlat_event) -> Option<Connect> {
-    Some(Connect {
-        pid: e.tgid,
-        comm: fmt::c_chars(&e.comm),
-        saddr: net::ip_from_raw(e.af, &e.saddr)?,
-        daddr: net::ip_from_raw(e.af, &e.daddr)?,
-        lport: e.lport,
-        dport: e.dport,
-        lat_us: e.delta_us,
-    })
+impl Connect {
+    /// `None` for an address family that is neither IPv4 nor IPv6.
+    fn decode(e: &tcpconnlat_event, first_ts_us: &mut Option<u64>) -> Option<Connect> {
+        let first = *first_ts_us.get_or_insert(e.ts_us);
+        Some(Connect {
+            elapsed_s: e.ts_us.saturating_sub(first) as f64 / 1e6,
+            pid: e.tgid,
+            comm: fmt::c_chars(&e.comm),
+            laddr: net::ip_from_raw(e.af, &e.saddr)?,
+            lport: e.lport,
+            raddr: net::ip_from_raw(e.af, &e.daddr)?,
+            rport: e.dport,
+            lat_us: e.delta_us,
+        })
+    }
 }
 
-/// `TIME(s)`: seconds since the first event printed, as libbpf-tools does.
-fn elapsed_secs(first_ts_us: &mut Option<u64>, ts_us: u64) -> f64 {
-    let first = *first_ts_us.get_or_insert(ts_us);
-    ts_us.saturating_sub(first) as f64 / 1e6
-}
-
-fn row(args: &Args, time_s: f64, c: &Connect) -> String {
-    let mut r = String::with_capacity(96);
-    if args.timestamp {
-        r.push_str(&format!("{time_s:<9.3} "));
-    }
-    r.push_str(&format!(
-        "{:<6} {:<12.12} {:<2} {:<16} ",
-        c.pid,
-        c.comm,
-        net::ip_version(&c.saddr),
-        net::ntop(&c.saddr)
-    ));
-    if args.lport {
-        r.push_str(&format!("{:<6} ", c.lport));
-    }
-    r.push_str(&format!(
-        "{:<16} {:<5} {:.2}",
-        net::ntop(&c.daddr),
-        c.dport,
-        c.lat_us as f64 / 1000.0
-    ));
-    r
-}
-
-fn to_json(args: &Args, time_s: f64, c: &Connect) -> serde_json::Value {
-    let mut v = json!({
-        "pid": c.pid,
-        "comm": c.comm,
-        "ip": net::ip_version(&c.saddr),
-        "saddr": net::ntop(&c.saddr),
-        "lport": c.lport,
-        "daddr": net::ntop(&c.daddr),
-        "dport": c.dport,
-        "lat_ms": c.lat_us as f64 / 1000.0,
-        "lat_us": c.lat_us,
-    });
-    if args.timestamp {
-        v["time_s"] = json!(time_s);
-    }
-    v
-}
-
-fn print_event(out: &Output, args: &Args, first_ts_us: &mut Option<u64>, e: &tcpconnlat_event) {
-    let Some(c) = decode(e) else {
-        bpfkit::output::note(format_args!("broken event: af={}", e.af));
-        return;
-    };
-    let time_s = elapsed_secs(first_ts_us, e.ts_us);
-    if out.is_json() {
-        out.json(&to_json(args, time_s, &c));
-    } else {
-        out.line(format_args!("{}", row(args, time_s, &c)));
-    }
+/// libbpf-tools' columns (SADDR/DADDR are the socket's own ends: JSON
+/// `laddr`/`raddr`).
+fn table(args: &Args) -> Table<'static, Connect> {
+    Table::new()
+        .left("TIME(s)", 9, "elapsed_s", |c: &Connect| {
+            Cell::float(c.elapsed_s, 3)
+        })
+        .only_if(args.timestamp)
+        .left("PID", 6, "pid", |c| c.pid.into())
+        .left("COMM", 12, "comm", |c| Cell::text_cut(&c.comm, 12))
+        .left("IP", 2, "family", |c| net::ip_version(&c.laddr).into())
+        .left("SADDR", 16, "laddr", |c| net::ntop(&c.laddr).into())
+        .left("LPORT", 6, "lport", |c| c.lport.into())
+        .shown_if(args.lport)
+        .left("DADDR", 16, "raddr", |c| net::ntop(&c.raddr).into())
+        .left("DPORT", 5, "rport", |c| c.rport.into())
+        .last("LAT(ms)", "lat_ms", |c| {
+            Cell::float(c.lat_us as f64 / 1000.0, 2)
+        })
+        .json("lat_us", |c| c.lat_us.into())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bpfkit::Output;
 
     fn args(argv: &[&str]) -> Args {
         Args::try_parse_from(std::iter::once("tcpconnlat").chain(argv.iter().copied())).unwrap()
@@ -176,48 +128,38 @@ mod tests {
         };
         e.saddr[..4].copy_from_slice(&[192, 168, 88, 15]);
         e.daddr[..4].copy_from_slice(&[110, 242, 68, 3]);
-        for (d, s) in e.comm.iter_mut().zip(b"wget") {
-            *d = *s as i8;
-        }
         e
     }
 
-    #[test]
-    fn flags_parse_like_libbpf_tools() {
-        let a = args(&["-t", "-p", "185", "-L", "0.5"]);
-        assert!(a.timestamp && a.lport);
-        assert_eq!(a.pid, Some(185));
-        assert_eq!(a.min_us, Some(500));
-        assert!(args(&["-l"]).lport);
-        assert!(args(&["--lport", "--timestamp"]).lport);
-        assert_eq!(args(&[]).min_us, None);
-        assert!(Args::try_parse_from(["tcpconnlat", "1", "2"]).is_err());
-        assert!(Args::try_parse_from(["tcpconnlat", "-p", "x"]).is_err());
-        assert!(Args::try_parse_from(["tcpconnlat", "--probe", "uprobe"]).is_err());
-        assert!(Args::try_parse_from(["tcpconnlat", "-d", "0"]).is_err());
-    }
-
-    #[test]
-    fn header_matches_libbpf_tools() {
-        assert_eq!(
-            header(&args(&[])),
-            "PID    COMM         IP SADDR            DADDR            DPORT LAT(ms)"
-        );
-        assert_eq!(
-            header(&args(&["-t", "-L"])),
-            "TIME(s)   PID    COMM         IP SADDR            LPORT  DADDR            DPORT LAT(ms)"
-        );
+    fn connect(e: &tcpconnlat_event, comm: &str) -> Connect {
+        let mut c = Connect::decode(e, &mut None).unwrap();
+        c.comm = comm.into();
+        c
     }
 
     #[test]
     fn rows_match_libbpf_tools() {
-        let c = decode(&v4_event()).unwrap();
+        let c = connect(&v4_event(), "wget");
+        let t = table(&args(&[]));
         assert_eq!(
-            row(&args(&[]), 0.0, &c),
-            "222564 wget         4  192.168.88.15    110.242.68.3     80    25.29"
+            t.header_line(),
+            "PID    COMM         IP SADDR            DADDR            DPORT LAT(ms)"
         );
         assert_eq!(
-            row(&args(&["-t", "-L"]), 1.5, &c),
+            t.table_line(&c),
+            "222564 wget         4  192.168.88.15    110.242.68.3     80    25.29"
+        );
+        let t = table(&args(&["-t", "-L"]));
+        assert_eq!(
+            t.header_line(),
+            "TIME(s)   PID    COMM         IP SADDR            LPORT  DADDR            DPORT LAT(ms)"
+        );
+        let c = Connect {
+            elapsed_s: 1.5,
+            ..c
+        };
+        assert_eq!(
+            t.table_line(&c),
             "1.500     222564 wget         4  192.168.88.15    43210  110.242.68.3     80    25.29"
         );
     }
@@ -229,50 +171,65 @@ mod tests {
         e.saddr = [0; 16];
         e.saddr[15] = 1;
         e.daddr = e.saddr;
-        for (d, s) in e.comm.iter_mut().zip(b"a-very-long-name") {
-            *d = *s as i8;
-        }
         e.delta_us = 41;
-        let c = decode(&e).unwrap();
+        let c = connect(&e, "a-very-long-name");
+        let t = table(&args(&[]));
         assert_eq!(
-            row(&args(&[]), 0.0, &c),
+            t.table_line(&c),
             "222564 a-very-long- 6  ::1              ::1              80    0.04"
         );
-        let v = to_json(&args(&[]), 0.0, &c);
-        assert_eq!(v["ip"], 6);
-        assert_eq!(v["saddr"], "::1");
+        let v = t.json_value(&c);
+        assert_eq!(v["family"], 6);
+        assert_eq!(v["laddr"], "::1");
         assert_eq!(v["comm"], "a-very-long-name");
         assert_eq!(v["lat_us"], 41);
         assert_eq!(v["lat_ms"], 0.041);
-        assert!(v.get("time_s").is_none());
+        assert!(v.get("elapsed_s").is_none());
     }
 
     #[test]
-    fn json_has_stable_keys() {
-        let c = decode(&v4_event()).unwrap();
-        let v = to_json(&args(&["-t"]), 2.25, &c);
+    fn json_has_every_field() {
+        let (out, cap) = Output::captured(true);
+        let c = Connect {
+            elapsed_s: 2.25,
+            ..connect(&v4_event(), "wget")
+        };
+        table(&args(&["-t"])).print(&out, &c);
         assert_eq!(
-            v,
-            json!({
-                "pid": 222564, "comm": "wget", "ip": 4, "saddr": "192.168.88.15",
-                "lport": 43210, "daddr": "110.242.68.3", "dport": 80,
-                "lat_ms": 25.29, "lat_us": 25290, "time_s": 2.25,
+            cap.json_lines()[0],
+            serde_json::json!({
+                "elapsed_s": 2.25, "pid": 222564, "comm": "wget", "family": 4,
+                "laddr": "192.168.88.15", "lport": 43210, "raddr": "110.242.68.3",
+                "rport": 80, "lat_ms": 25.29, "lat_us": 25290,
             })
         );
+    }
+
+    #[test]
+    fn json_keys_follow_the_schema() {
+        let t = table(&args(&["-t", "-L"]));
+        bpfkit::row::assert_keys_in_schema("tcpconnlat", &t.keys());
     }
 
     #[test]
     fn unknown_family_is_not_decoded() {
         let mut e = v4_event();
         e.af = 1;
-        assert!(decode(&e).is_none());
+        assert!(Connect::decode(&e, &mut None).is_none());
     }
 
     #[test]
     fn timestamps_count_from_the_first_event() {
         let mut first = None;
-        assert_eq!(elapsed_secs(&mut first, 7_000_000), 0.0);
-        assert_eq!(elapsed_secs(&mut first, 8_500_000), 1.5);
-        assert_eq!(elapsed_secs(&mut first, 6_000_000), 0.0);
+        let mut at = |ts_us| {
+            let e = tcpconnlat_event {
+                ts_us,
+                ..v4_event()
+            };
+            Connect::decode(&e, &mut first).unwrap().elapsed_s
+        };
+        assert_eq!(at(7_000_000), 0.0);
+        assert_eq!(at(8_500_000), 1.5);
+        assert_eq!(at(6_000_000), 0.0);
     }
 }

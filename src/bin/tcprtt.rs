@@ -4,14 +4,15 @@
 //! Same flags and output as libbpf-tools tcprtt, plus `--json` and
 //! `--probe`. The kernel side samples `tcp_rcv_established()` through
 //! fentry, a kprobe or the `tcp:tcp_probe` tracepoint it fires.
+#![forbid(unsafe_code)]
 
 use std::mem::MaybeUninit;
-use std::net::IpAddr;
 use std::process::ExitCode;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use bpfkit::args::tcprtt::Args;
-use bpfkit::hist::{Histogram, IntervalLoop, Tick};
+use bpfkit::hist::Histogram;
+use bpfkit::interval::{IntervalLoop, Tick};
 use bpfkit::probe::{self};
 use bpfkit::skel::tcprtt::TcprttSkelBuilder;
 use bpfkit::skel::tcprtt::types::{hist, hist_key};
@@ -19,29 +20,7 @@ use bpfkit::{Output, bpf, net};
 use clap::Parser;
 use libbpf_rs::MapCore;
 use libbpf_rs::skel::OpenSkel;
-use serde_json::{Map, Value, json};
-
-/// An address as the BPF side compares it: (family, 16 bytes, IPv4 in the first 4).
-fn raw_addr(addr: &IpAddr) -> (u16, [u8; 16]) {
-    let mut raw = [0u8; 16];
-    match addr {
-        IpAddr::V4(a) => {
-            raw[..4].copy_from_slice(&a.octets());
-            (net::AF_INET, raw)
-        }
-        IpAddr::V6(a) => (net::AF_INET6, a.octets()),
-    }
-}
-
-/// libbpf-tools refuses to mix an IPv4 and an IPv6 address filter.
-fn check_filters(args: &Args) -> Result<()> {
-    if let (Some(l), Some(r)) = (&args.laddr, &args.raddr)
-        && l.is_ipv4() != r.is_ipv4()
-    {
-        bail!("it is not permitted to filter by both IPv4 and IPv6 (-a {l}, -A {r})");
-    }
-    Ok(())
-}
+use serde_json::json;
 
 fn main() -> ExitCode {
     bpfkit::main("tcprtt", run)
@@ -49,7 +28,7 @@ fn main() -> ExitCode {
 
 fn run() -> Result<()> {
     let args = Args::parse();
-    check_filters(&args)?;
+    args.validate()?;
     let mut object = MaybeUninit::uninit();
     let mut open = bpf::open(TcprttSkelBuilder::default(), &mut object, &args.common)?;
     let rodata = bpf::rodata(open.maps.rodata_data.as_deref_mut())?;
@@ -60,10 +39,10 @@ fn run() -> Result<()> {
     rodata.targ_sport = args.lport.unwrap_or(0);
     rodata.targ_dport = args.rport.unwrap_or(0);
     if let Some(a) = &args.laddr {
-        (rodata.targ_saddr_family, rodata.targ_saddr) = raw_addr(a);
+        (rodata.targ_saddr_family, rodata.targ_saddr) = net::ip_to_raw(a);
     }
     if let Some(a) = &args.raddr {
-        (rodata.targ_daddr_family, rodata.targ_daddr) = raw_addr(a);
+        (rodata.targ_daddr_family, rodata.targ_daddr) = net::ip_to_raw(a);
     }
     probe::apply(
         open.open_object_mut(),
@@ -130,98 +109,21 @@ fn print_hist(out: &Output, args: &Args, tick: &Tick, key: &hist_key, h: &hist, 
         histogram = histogram.with_sum(h.latency, h.cnt);
     }
     let header = section_header(args, key, histogram.average());
-    let mut fields = Map::new();
-    if let Some(t) = &tick.time {
-        fields.insert("time".into(), json!(t));
-    }
+    let mut fields = tick.fields();
     if args.byladdr {
-        fields.insert("laddr".into(), json!(key_addr(key)));
+        fields["laddr"] = json!(key_addr(key));
     } else if args.byraddr {
-        fields.insert("raddr".into(), json!(key_addr(key)));
+        fields["raddr"] = json!(key_addr(key));
     }
-    histogram.print(out, Some(&header), Value::Object(fields));
+    histogram.print(out, Some(&header), fields);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
-    use std::time::Duration;
 
     fn parse(argv: &[&str]) -> Result<Args, clap::Error> {
         Args::try_parse_from(std::iter::once("tcprtt").chain(argv.iter().copied()))
-    }
-
-    #[test]
-    fn cli_is_valid() {
-        Args::command().debug_assert();
-    }
-
-    #[test]
-    fn flags_like_libbpf_tools() {
-        let a = parse(&[
-            "-i",
-            "1",
-            "-d",
-            "10",
-            "-T",
-            "-m",
-            "-p",
-            "8080",
-            "-P",
-            "443",
-            "-a",
-            "127.0.0.1",
-            "-A",
-            "10.0.0.1",
-            "-b",
-            "-e",
-        ])
-        .unwrap();
-        assert_eq!(a.interval, Some(Duration::from_secs(1)));
-        assert_eq!(a.duration, Some(Duration::from_secs(10)));
-        assert!(a.timestamp && a.millisecond && a.byladdr && a.extension);
-        assert_eq!((a.lport, a.rport), (Some(8080), Some(443)));
-        assert_eq!(a.laddr, Some("127.0.0.1".parse().unwrap()));
-        // -l/-r are accepted as aliases of -p/-P.
-        let a = parse(&["-l", "22", "-r", "23"]).unwrap();
-        assert_eq!((a.lport, a.rport), (Some(22), Some(23)));
-        let a = parse(&["--lport", "1", "--rport=2", "--probe", "tracepoint"]).unwrap();
-        assert_eq!((a.lport, a.rport), (Some(1), Some(2)));
-    }
-
-    #[test]
-    fn bad_values_are_usage_errors() {
-        for argv in [
-            &["-i", "0"][..],
-            &["-d", "x"],
-            &["-p", "0"],
-            &["-P", "65536"],
-            &["-a", "1.2.3"],
-            &["-b", "-B"],
-            &["--probe", "uprobe"],
-        ] {
-            let e = parse(argv).unwrap_err();
-            assert_eq!(e.exit_code(), 2, "{argv:?}");
-        }
-    }
-
-    #[test]
-    fn mixed_address_families_are_refused() {
-        let a = parse(&["-a", "127.0.0.1", "-A", "::1"]).unwrap();
-        assert!(check_filters(&a).is_err());
-        let a = parse(&["-a", "::1", "-A", "::2"]).unwrap();
-        assert!(check_filters(&a).is_ok());
-    }
-
-    #[test]
-    fn addresses_for_the_bpf_side() {
-        let (f, raw) = raw_addr(&"127.0.0.1".parse().unwrap());
-        assert_eq!(f, 2);
-        assert_eq!(&raw[..5], &[127, 0, 0, 1, 0]);
-        let (f, raw) = raw_addr(&"::1".parse().unwrap());
-        assert_eq!(f, 10);
-        assert_eq!(raw[15], 1);
     }
 
     fn key(family: u16, addr: &[u8]) -> hist_key {
@@ -252,5 +154,31 @@ mod tests {
             section_header(&a, &key(10, &v6), Some(7)),
             "Remote Address = ::1 [AVG 7]"
         );
+    }
+
+    #[test]
+    fn json_keys_follow_the_schema() {
+        for argv in [&["-b", "-e", "-T"][..], &["-B"]] {
+            let (out, cap) = Output::captured(true);
+            let tick = Tick {
+                time: Some("12:00:00".into()),
+                number: 1,
+                last: false,
+            };
+            let mut h = hist::default();
+            h.slots[3] = 2;
+            print_hist(
+                &out,
+                &parse(argv).unwrap(),
+                &tick,
+                &key(2, &[127, 0, 0, 1]),
+                &h,
+                "usecs",
+            );
+            let v = &cap.json_lines()[0];
+            let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+            bpfkit::row::assert_keys_in_schema("tcprtt", &keys);
+            assert_eq!(v["count"], 2, "{v}");
+        }
     }
 }

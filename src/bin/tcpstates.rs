@@ -4,18 +4,18 @@
 //!
 //! Same flags and columns as libbpf-tools tcpstates (`-4`/`-6`, `-L`/`-D`
 //! port lists, `-T`, `-w`), plus `-d` and `--json`.
+#![forbid(unsafe_code)]
 
 use std::mem::MaybeUninit;
+use std::net::IpAddr;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
-use bpfkit::args::tcpstates::Args;
-use bpfkit::events::{EventLoop, typed};
+use anyhow::Result;
+use bpfkit::args::tcpstates::{Args, Ports};
+use bpfkit::row::{Cell, Table};
 use bpfkit::skel::tcpstates::{TcpstatesSkelBuilder, types::tcpstates_event};
-use bpfkit::{Output, bpf, fmt, net, probe};
+use bpfkit::{bpf, events, fmt, net, probe};
 use clap::Parser;
-use libbpf_rs::{MapCore, MapFlags};
-use serde_json::json;
 
 fn main() -> ExitCode {
     bpfkit::main("tcpstates", run)
@@ -24,192 +24,104 @@ fn main() -> ExitCode {
 fn run() -> Result<()> {
     let args = Args::parse();
     let mut object = MaybeUninit::uninit();
-    let open = bpf::open(TcpstatesSkelBuilder::default(), &mut object, &args.common)?;
-    let mut open = open;
+    let mut open = bpf::open(TcpstatesSkelBuilder::default(), &mut object, &args.common)?;
     let rodata = bpf::rodata(open.maps.rodata_data.as_deref_mut())?;
-    rodata.targ_family = if args.ipv4 {
-        net::AF_INET
-    } else if args.ipv6 {
-        net::AF_INET6
-    } else {
-        0
-    };
+    rodata.targ_family = args.family();
     rodata.filter_by_sport = args.lports.is_some();
     rodata.filter_by_dport = args.dports.is_some();
     probe::require_tracefs()?;
     let mut skel = bpf::load(open)?;
-    fill_ports(&skel.maps.sports, args.lports.as_ref().map(|p| &p.0[..]))?;
-    fill_ports(&skel.maps.dports, args.dports.as_ref().map(|p| &p.0[..]))?;
+    let ports = |p: &Option<Ports>| p.as_ref().map(|p| p.0.clone()).unwrap_or_default();
+    bpf::fill_u16_set(&skel.maps.sports, &ports(&args.lports))?;
+    bpf::fill_u16_set(&skel.maps.dports, &ports(&args.dports))?;
     bpf::attach(&mut skel)?;
-
-    let out = Output::stdout(args.common.json)?;
-    out.header(format_args!("{}", header(&args)));
-    EventLoop::ring(
-        &skel.maps.events,
-        &out,
-        typed(|e: &tcpstates_event| print_event(&out, &args, e)),
-    )?
-    .count_drops(&skel.maps.drops)
-    .duration(args.duration)
-    .run()
+    events::stream(
+        &skel,
+        &args.common,
+        args.duration,
+        &table(&args),
+        |e: &tcpstates_event| {
+            let change = Change::decode(e);
+            if change.is_none() {
+                bpfkit::output::note(format_args!("broken event: family={}", e.family));
+            }
+            change
+        },
+    )
 }
 
-/// Puts each port of a -L/-D list in the BPF filter set.
-fn fill_ports(map: &dyn MapCore, ports: Option<&[u16]>) -> Result<()> {
-    for port in ports.unwrap_or_default() {
-        map.update(&port.to_ne_bytes(), &port.to_ne_bytes(), MapFlags::ANY)
-            .with_context(|| format!("setting the port filter ({port})"))?;
-    }
-    Ok(())
-}
-
-fn header(args: &Args) -> String {
-    let mut h = String::new();
-    if args.timestamp {
-        h.push_str(&format!("{:<8} ", "TIME(s)"));
-    }
-    if args.wide {
-        h.push_str(&format!(
-            "{:<16} {:<7} {:<16} {:<2} {:<26} {:<5} {:<26} {:<5} {:<11} -> {:<11} {}",
-            "SKADDR",
-            "PID",
-            "COMM",
-            "IP",
-            "LADDR",
-            "LPORT",
-            "RADDR",
-            "RPORT",
-            "OLDSTATE",
-            "NEWSTATE",
-            "MS"
-        ));
-    } else {
-        h.push_str(&format!(
-            "{:<16} {:<7} {:<10} {:<15} {:<5} {:<15} {:<5} {:<11} -> {:<11} {}",
-            "SKADDR",
-            "PID",
-            "COMM",
-            "LADDR",
-            "LPORT",
-            "RADDR",
-            "RPORT",
-            "OLDSTATE",
-            "NEWSTATE",
-            "MS"
-        ));
-    }
-    h
-}
-
-/// One decoded state change.
+/// One state change of one socket.
 struct Change {
     skaddr: u64,
     pid: u32,
     comm: String,
-    laddr: std::net::IpAddr,
+    laddr: IpAddr,
     lport: u16,
-    raddr: std::net::IpAddr,
+    raddr: IpAddr,
     rport: u16,
     oldstate: i32,
     newstate: i32,
     delta_us: u64,
 }
 
-fn decode(e: &tcpstates_event) -> Option<Change> {
-    Some(Change {
-        skaddr: e.skaddr,
-        pid: e.pid,
-        comm: fmt::c_chars(&e.task),
-        laddr: net::ip_from_raw(e.family, &e.saddr)?,
-        lport: e.sport,
-        raddr: net::ip_from_raw(e.family, &e.daddr)?,
-        rport: e.dport,
-        oldstate: e.oldstate,
-        newstate: e.newstate,
-        delta_us: e.delta_us,
-    })
+impl Change {
+    /// `None` for an address family that is neither IPv4 nor IPv6.
+    fn decode(e: &tcpstates_event) -> Option<Change> {
+        Some(Change {
+            skaddr: e.skaddr,
+            pid: e.pid,
+            comm: fmt::c_chars(&e.task),
+            laddr: net::ip_from_raw(e.family, &e.saddr)?,
+            lport: e.sport,
+            raddr: net::ip_from_raw(e.family, &e.daddr)?,
+            rport: e.dport,
+            oldstate: e.oldstate,
+            newstate: e.newstate,
+            delta_us: e.delta_us,
+        })
+    }
 }
 
-fn row(args: &Args, time: Option<&str>, c: &Change) -> String {
-    let mut r = String::with_capacity(128);
-    if let Some(t) = time {
-        r.push_str(&format!("{t:>8} "));
-    }
-    let (old, new) = (
-        net::tcp_state_name(c.oldstate),
-        net::tcp_state_name(c.newstate),
-    );
-    let ms = c.delta_us as f64 / 1000.0;
-    if args.wide {
-        r.push_str(&format!(
-            "{:<16x} {:<7} {:<16} {:<2} {:<26} {:<5} {:<26} {:<5} {:<11} -> {:<11} {:.3}",
-            c.skaddr,
-            c.pid,
-            c.comm,
-            net::ip_version(&c.laddr),
-            net::ntop(&c.laddr),
-            c.lport,
-            net::ntop(&c.raddr),
-            c.rport,
-            old,
-            new,
-            ms
-        ));
+/// libbpf-tools' columns; `-w` widens COMM and the addresses and adds IP.
+fn table(args: &Args) -> Table<'static, Change> {
+    // Narrow: COMM `%-10.10s`; wide: `%-16s`, the name whole.
+    let (comm_width, comm_max, addr_width) = if args.wide {
+        (16, usize::MAX, 26)
     } else {
-        r.push_str(&format!(
-            "{:<16x} {:<7} {:<10.10} {:<15} {:<5} {:<15} {:<5} {:<11} -> {:<11} {:.3}",
-            c.skaddr,
-            c.pid,
-            c.comm,
-            net::ntop(&c.laddr),
-            c.lport,
-            net::ntop(&c.raddr),
-            c.rport,
-            old,
-            new,
-            ms
-        ));
-    }
-    r
-}
-
-fn to_json(time: Option<&str>, c: &Change) -> serde_json::Value {
-    let mut v = json!({
-        "skaddr": format!("{:x}", c.skaddr),
-        "pid": c.pid,
-        "comm": c.comm,
-        "ip": net::ip_version(&c.laddr),
-        "laddr": net::ntop(&c.laddr),
-        "lport": c.lport,
-        "raddr": net::ntop(&c.raddr),
-        "rport": c.rport,
-        "oldstate": net::tcp_state_name(c.oldstate),
-        "newstate": net::tcp_state_name(c.newstate),
-        "ms": c.delta_us as f64 / 1000.0,
-        "delta_us": c.delta_us,
-    });
-    if let Some(t) = time {
-        v["time"] = json!(t);
-    }
-    v
-}
-
-fn print_event(out: &Output, args: &Args, e: &tcpstates_event) {
-    let Some(c) = decode(e) else {
-        bpfkit::output::note(format_args!("broken event: family={}", e.family));
-        return;
+        (10, 10, 15)
     };
-    let time = args.timestamp.then(fmt::hms_now);
-    if out.is_json() {
-        out.json(&to_json(time.as_deref(), &c));
-    } else {
-        out.line(format_args!("{}", row(args, time.as_deref(), &c)));
-    }
+    Table::new()
+        .time_headed(args.timestamp, "TIME(s)")
+        .left("SKADDR", 16, "skaddr", |c: &Change| {
+            format!("{:x}", c.skaddr).into()
+        })
+        .left("PID", 7, "pid", |c| c.pid.into())
+        .left("COMM", comm_width, "comm", move |c| {
+            Cell::text_cut(&c.comm, comm_max)
+        })
+        .left("IP", 2, "family", |c| net::ip_version(&c.laddr).into())
+        .shown_if(args.wide)
+        .left("LADDR", addr_width, "laddr", |c| net::ntop(&c.laddr).into())
+        .left("LPORT", 5, "lport", |c| c.lport.into())
+        .left("RADDR", addr_width, "raddr", |c| net::ntop(&c.raddr).into())
+        .left("RPORT", 5, "rport", |c| c.rport.into())
+        .left("OLDSTATE", 11, "oldstate", |c| {
+            net::tcp_state_name(c.oldstate).into()
+        })
+        .left("NEWSTATE", 11, "newstate", |c| {
+            net::tcp_state_name(c.newstate).into()
+        })
+        .sep(" -> ")
+        .last("MS", "delta_ms", |c| {
+            Cell::float(c.delta_us as f64 / 1000.0, 3)
+        })
+        .json("delta_us", |c| c.delta_us.into())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bpfkit::Output;
 
     fn args(argv: &[&str]) -> Args {
         Args::try_parse_from(std::iter::once("tcpstates").chain(argv.iter().copied())).unwrap()
@@ -233,11 +145,11 @@ mod tests {
     #[test]
     fn header_matches_libbpf_tools() {
         assert_eq!(
-            header(&args(&[])),
+            table(&args(&[])).header_line(),
             "SKADDR           PID     COMM       LADDR           LPORT RADDR           RPORT OLDSTATE    -> NEWSTATE    MS"
         );
         assert_eq!(
-            header(&args(&["-T", "-w"])),
+            table(&args(&["-T", "-w"])).header_line(),
             "TIME(s)  SKADDR           PID     COMM             IP LADDR                      LPORT RADDR                      RPORT OLDSTATE    -> NEWSTATE    MS"
         );
     }
@@ -246,7 +158,7 @@ mod tests {
     fn rows_match_libbpf_tools() {
         // As Debian's /usr/sbin/tcpstates prints them.
         assert_eq!(
-            row(&args(&[]), None, &change()),
+            table(&args(&[])).table_line(&change()),
             "ffff8881031e40c0 18679   python3-lo 127.0.0.1       57836 127.0.0.1       40845 SYN_SENT    -> ESTABLISHED 0.106"
         );
         let mut c = change();
@@ -258,25 +170,38 @@ mod tests {
         c.oldstate = 7;
         c.newstate = 10;
         c.delta_us = 0;
+        let line = table(&args(&["-T", "-w"])).table_line(&c);
         assert_eq!(
-            row(&args(&["-T", "-w"]), Some("09:13:56"), &c),
-            "09:13:56 ffff8881031e40c0 18679   python3          6  ::1                        57785 ::                         0     CLOSE       -> LISTEN      0.000"
+            &line[8..],
+            " ffff8881031e40c0 18679   python3          6  ::1                        57785 ::                         0     CLOSE       -> LISTEN      0.000"
         );
+        assert_eq!(line.as_bytes()[2], b':', "{line}");
+        // Wide rows keep the whole name.
+        let line = table(&args(&["-w"])).table_line(&change());
+        assert!(line.contains(" python3-long-name 4 "), "{line}");
     }
 
     #[test]
-    fn json_has_stable_keys() {
-        let v = to_json(Some("09:13:56"), &change());
+    fn json_has_every_field() {
+        let (out, cap) = Output::captured(true);
+        table(&args(&[])).print(&out, &change());
         assert_eq!(
-            v,
-            json!({
+            cap.json_lines()[0],
+            serde_json::json!({
                 "skaddr": "ffff8881031e40c0", "pid": 18679, "comm": "python3-long-name",
-                "ip": 4, "laddr": "127.0.0.1", "lport": 57836, "raddr": "127.0.0.1",
+                "family": 4, "laddr": "127.0.0.1", "lport": 57836, "raddr": "127.0.0.1",
                 "rport": 40845, "oldstate": "SYN_SENT", "newstate": "ESTABLISHED",
-                "ms": 0.106, "delta_us": 106, "time": "09:13:56",
+                "delta_ms": 0.106, "delta_us": 106,
             })
         );
-        assert!(to_json(None, &change()).get("time").is_none());
+        let v = table(&args(&["-T"])).json_value(&change());
+        assert_eq!(v["time"].as_str().map(str::len), Some(8), "{v}");
+    }
+
+    #[test]
+    fn json_keys_follow_the_schema() {
+        let t = table(&args(&["-T", "-w"]));
+        bpfkit::row::assert_keys_in_schema("tcpstates", &t.keys());
     }
 
     #[test]
@@ -285,6 +210,6 @@ mod tests {
             family: 1,
             ..Default::default()
         };
-        assert!(decode(&e).is_none());
+        assert!(Change::decode(&e).is_none());
     }
 }

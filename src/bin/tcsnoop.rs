@@ -7,6 +7,7 @@
 //! Attached as a tcx link where the kernel has them (6.6+), else as a
 //! cls_bpf filter on a clsact qdisc (see bpfkit::netif); either way nothing
 //! of ours stays on the interface after exit.
+#![forbid(unsafe_code)]
 
 use std::mem::MaybeUninit;
 use std::net::Ipv4Addr;
@@ -15,11 +16,11 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use bpfkit::args::tcsnoop::Args;
-use bpfkit::events::{EventLoop, typed};
+use bpfkit::bpf;
+use bpfkit::events;
 use bpfkit::netif::{self, TcDirection};
+use bpfkit::row::{Cell, Table};
 use bpfkit::skel::tcsnoop::{TcsnoopSkelBuilder, types::tcsnoop_event};
-use bpfkit::{Output, bpf, fmt};
-use serde_json::json;
 
 fn main() -> ExitCode {
     bpfkit::main("tcsnoop", run)
@@ -52,32 +53,17 @@ fn run() -> Result<()> {
     }
     bpfkit::output::note(format_args!("{}", attachment.message));
 
-    let out = Output::stdout(args.common.json)?;
-    out.header(format_args!("{}", header(&args)));
-    let result = EventLoop::ring(
-        &skel.maps.events,
-        &out,
-        typed(|e: &tcsnoop_event| print_event(&out, &args, dir, e)),
-    )?
-    .count_drops(&skel.maps.drops)
-    .duration(args.duration)
-    .run();
+    let result = events::stream(
+        &skel,
+        &args.common,
+        args.duration,
+        &table(&args, dir),
+        |e: &tcsnoop_event| Some(*e),
+    );
     // Detach (and remove a qdisc we created) before the programs go away;
     // an error if our filter was removed underneath us.
     let detached = attachment.detach();
     result.and(detached)
-}
-
-fn header(args: &Args) -> String {
-    let mut h = String::new();
-    if args.timestamp {
-        h.push_str(&format!("{:<8} ", "TIME"));
-    }
-    h.push_str(&format!(
-        "{:<15} {:<15} {:<5} {:>7} {:>3}",
-        "SADDR", "DADDR", "PROTO", "TOT_LEN", "TTL"
-    ));
-    h
 }
 
 /// `TCP`, `UDP`, `ICMP`…, else the protocol number.
@@ -99,51 +85,22 @@ fn addr(raw: u32) -> Ipv4Addr {
     Ipv4Addr::from(raw.to_ne_bytes())
 }
 
-fn row(time: Option<&str>, e: &tcsnoop_event) -> String {
-    let mut r = String::with_capacity(64);
-    if let Some(t) = time {
-        r.push_str(&format!("{t:<8} "));
-    }
-    r.push_str(&format!(
-        "{:<15} {:<15} {:<5} {:>7} {:>3}",
-        addr(e.saddr).to_string(),
-        addr(e.daddr).to_string(),
-        proto_name(e.protocol),
-        e.tot_len,
-        e.ttl
-    ));
-    r
-}
-
-fn to_json(
-    args: &Args,
-    dir: TcDirection,
-    time: Option<&str>,
-    e: &tcsnoop_event,
-) -> serde_json::Value {
-    let mut v = json!({
-        "ifname": args.interface,
-        "direction": dir.name(),
-        "saddr": addr(e.saddr).to_string(),
-        "daddr": addr(e.daddr).to_string(),
-        "protocol": e.protocol,
-        "tot_len": e.tot_len,
-        "ttl": e.ttl,
-        "skb_len": e.skb_len,
-    });
-    if let Some(t) = time {
-        v["time"] = json!(t);
-    }
-    v
-}
-
-fn print_event(out: &Output, args: &Args, dir: TcDirection, e: &tcsnoop_event) {
-    let time = args.timestamp.then(fmt::hms_now);
-    if out.is_json() {
-        out.json(&to_json(args, dir, time.as_deref(), e));
-    } else {
-        out.line(format_args!("{}", row(time.as_deref(), e)));
-    }
+/// One packet a line; JSON adds the interface, direction and skb length.
+fn table<'a>(args: &'a Args, dir: TcDirection) -> Table<'a, tcsnoop_event> {
+    Table::new()
+        .time(args.timestamp)
+        .json("ifname", |_| Cell::text(&args.interface))
+        .json("direction", move |_| dir.name().into())
+        .left("SADDR", 15, "saddr", |e: &tcsnoop_event| {
+            addr(e.saddr).to_string().into()
+        })
+        .left("DADDR", 15, "daddr", |e| addr(e.daddr).to_string().into())
+        .left("PROTO", 5, "protocol", |e| {
+            Cell::both(proto_name(e.protocol), e.protocol)
+        })
+        .right("TOT_LEN", 7, "tot_len", |e| e.tot_len.into())
+        .right("TTL", 3, "ttl", |e| e.ttl.into())
+        .json("skb_len", |e| e.skb_len.into())
 }
 
 #[cfg(test)]
@@ -169,38 +126,52 @@ mod tests {
 
     #[test]
     fn header_and_rows() {
+        let a = args(&[]);
+        let t = table(&a, TcDirection::Ingress);
         assert_eq!(
-            header(&args(&[])),
+            t.header_line(),
             "SADDR           DADDR           PROTO TOT_LEN TTL"
         );
         assert_eq!(
-            row(None, &event()),
+            t.table_line(&event()),
             "10.0.0.2        192.168.1.1     ICMP       84  64"
         );
+        let a = args(&["-T"]);
+        let t = table(&a, TcDirection::Ingress);
         assert_eq!(
-            header(&args(&["-T"])),
+            t.header_line(),
             "TIME     SADDR           DADDR           PROTO TOT_LEN TTL"
         );
         let mut e = event();
         e.protocol = 253;
         e.ttl = 255;
         e.tot_len = 65535;
+        let line = t.table_line(&e);
         assert_eq!(
-            row(Some("10:00:00"), &e),
-            "10:00:00 10.0.0.2        192.168.1.1     253     65535 255"
+            &line[8..],
+            " 10.0.0.2        192.168.1.1     253     65535 255"
         );
+        assert_eq!(line.as_bytes()[2], b':', "{line}");
     }
 
     #[test]
     fn json_fields() {
-        let v = to_json(&args(&["-i", "lo"]), TcDirection::Egress, None, &event());
+        let a = args(&["-i", "lo"]);
+        let (out, cap) = bpfkit::Output::captured(true);
+        table(&a, TcDirection::Egress).print(&out, &event());
         assert_eq!(
-            v,
-            json!({
+            cap.json_lines()[0],
+            serde_json::json!({
                 "ifname": "lo", "direction": "egress", "saddr": "10.0.0.2",
                 "daddr": "192.168.1.1", "protocol": 1, "tot_len": 84, "ttl": 64,
                 "skb_len": 98,
             })
         );
+    }
+
+    #[test]
+    fn json_keys_follow_the_schema() {
+        let a = args(&["-T"]);
+        bpfkit::row::assert_keys_in_schema("tcsnoop", &table(&a, TcDirection::Ingress).keys());
     }
 }

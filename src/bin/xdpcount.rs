@@ -6,6 +6,7 @@
 //! Native (driver) XDP where the driver has it, else generic (skb) XDP;
 //! `-S` forces generic. Attached through a BPF link, so the program leaves
 //! the interface when the tool exits, however it exits.
+#![forbid(unsafe_code)]
 
 use std::mem::MaybeUninit;
 use std::net::IpAddr;
@@ -14,12 +15,12 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use bpfkit::args::xdpcount::Args;
-use bpfkit::hist::{IntervalLoop, Tick};
+use bpfkit::interval::IntervalLoop;
+use bpfkit::row::Table;
 use bpfkit::skel::xdpcount::XdpcountSkelBuilder;
 use bpfkit::skel::xdpcount::types::{xdpcount_key, xdpcount_value};
 use bpfkit::{Output, bpf, net, netif};
 use clap::Parser;
-use libbpf_rs::MapCore;
 use serde_json::json;
 
 fn main() -> ExitCode {
@@ -42,7 +43,7 @@ fn run() -> Result<()> {
     bpfkit::output::note(format_args!("{}", attachment.message));
 
     let out = Output::stdout(args.common.json)?;
-    let counts = &skel.maps.counts;
+    let (counts, table) = (&skel.maps.counts, table());
     let result = IntervalLoop::new(&out)
         .every(args.interval)
         .count(args.count)
@@ -52,7 +53,14 @@ fn run() -> Result<()> {
             "Counting packets per source address on {}... Hit Ctrl-C to end.",
             args.interface
         ))
-        .run(|tick| print_counts(&out, counts, &args, tick));
+        .run(|tick| {
+            // Read and clear: each interval starts afresh.
+            let sources = sorted(bpf::drain_map(counts)?, args.top);
+            let mut fields = tick.fields();
+            fields["ifname"] = json!(args.interface);
+            table.print_interval(&out, fields, &sources);
+            Ok(())
+        });
     // An error if the link was detached underneath us.
     let detached = attachment.detach();
     let missed = bpf::percpu_sum(&skel.maps.drops)?;
@@ -91,48 +99,12 @@ fn sorted(entries: Vec<(xdpcount_key, xdpcount_value)>, top: Option<u64>) -> Vec
     v
 }
 
-fn header() -> String {
-    format!("{:<39} {:>12} {:>14}", "SADDR", "PACKETS", "BYTES")
-}
-
-fn row(s: &Source) -> String {
-    format!(
-        "{:<39} {:>12} {:>14}",
-        net::ntop(&s.addr),
-        s.packets,
-        s.bytes
-    )
-}
-
-fn to_json(args: &Args, tick: &Tick, sources: &[Source]) -> serde_json::Value {
-    let list: Vec<serde_json::Value> = sources
-        .iter()
-        .map(|s| json!({"saddr": net::ntop(&s.addr), "packets": s.packets, "bytes": s.bytes}))
-        .collect();
-    let mut v = json!({
-        "ifname": args.interface,
-        "interval": tick.number,
-        "sources": list,
-    });
-    if let Some(t) = &tick.time {
-        v["time"] = json!(t);
-    }
-    v
-}
-
-/// Reads and clears the counters (each interval starts afresh) and prints them.
-fn print_counts(out: &Output, map: &dyn MapCore, args: &Args, tick: &Tick) -> Result<()> {
-    let entries: Vec<(xdpcount_key, xdpcount_value)> = bpf::drain_map(map)?;
-    let sources = sorted(entries, args.top);
-    if out.is_json() {
-        out.json(&to_json(args, tick, &sources));
-    } else {
-        out.line(format_args!("{}", header()));
-        for s in &sources {
-            out.line(format_args!("{}", row(s)));
-        }
-    }
-    Ok(())
+/// `SADDR PACKETS BYTES`, busiest first.
+fn table() -> Table<'static, Source> {
+    Table::new()
+        .left("SADDR", 39, "saddr", |s: &Source| net::ntop(&s.addr).into())
+        .right("PACKETS", 12, "packets", |s| s.packets.into())
+        .right("BYTES", 14, "bytes", |s| s.bytes.into())
 }
 
 #[cfg(test)]
@@ -140,19 +112,12 @@ mod tests {
     use super::*;
 
     fn key(addr: &str) -> xdpcount_key {
-        let ip: IpAddr = addr.parse().unwrap();
-        let mut k = xdpcount_key::default();
-        match ip {
-            IpAddr::V4(a) => {
-                k.family = net::AF_INET;
-                k.addr[..4].copy_from_slice(&a.octets());
-            }
-            IpAddr::V6(a) => {
-                k.family = net::AF_INET6;
-                k.addr = a.octets();
-            }
+        let (family, addr) = net::ip_to_raw(&addr.parse().unwrap());
+        xdpcount_key {
+            family,
+            addr,
+            ..Default::default()
         }
-        k
     }
 
     fn val(packets: u64) -> xdpcount_value {
@@ -197,24 +162,30 @@ mod tests {
             packets: 42,
             bytes: 4200,
         };
+        let t = table();
         assert_eq!(
-            header(),
+            t.header_line(),
             "SADDR                                        PACKETS          BYTES"
         );
         assert_eq!(
-            row(&s),
+            t.table_line(&s),
             "10.1.2.3                                          42           4200"
         );
-        let args = Args::try_parse_from(["xdpcount", "-i", "veth0"]).unwrap();
-        let tick = Tick {
-            time: None,
-            number: 3,
-            last: false,
-        };
+        let (out, cap) = bpfkit::Output::captured(true);
+        t.print_interval(&out, json!({"ifname": "veth0"}), &[s]);
+        t.print_interval(&out, json!({"ifname": "veth0"}), &[]);
         assert_eq!(
-            to_json(&args, &tick, &[s]),
-            json!({"ifname": "veth0", "interval": 3,
-                   "sources": [{"saddr": "10.1.2.3", "packets": 42, "bytes": 4200}]})
+            cap.json_lines(),
+            [
+                json!({"ifname": "veth0",
+                       "rows": [{"saddr": "10.1.2.3", "packets": 42, "bytes": 4200}]}),
+                json!({"ifname": "veth0", "rows": []})
+            ]
         );
+    }
+
+    #[test]
+    fn json_keys_follow_the_schema() {
+        bpfkit::row::assert_keys_in_schema("xdpcount", &table().keys());
     }
 }

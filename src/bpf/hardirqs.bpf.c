@@ -38,6 +38,9 @@ char LICENSE[] SEC("license") = "GPL";
 
 const volatile bool targ_dist = false;
 const volatile bool targ_ns = false;
+/* --cpu CPU: only this CPU (-1: all). Filtering the entry is enough:
+ * an exit without its entry is skipped. */
+const volatile int targ_cpu = -1;
 const volatile bool do_count = false;
 
 /* Hard irq handlers do not nest on a CPU (they run with interrupts off)
@@ -83,6 +86,8 @@ static __always_inline int handle_entry(int irq, struct irqaction *action)
 	struct irq_start *s;
 	__u32 zero = 0;
 
+	if (targ_cpu >= 0 && bpf_get_smp_processor_id() != targ_cpu)
+		return 0;
 	if (!cgroup_allowed())
 		return 0;
 	if (do_count) {

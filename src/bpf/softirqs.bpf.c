@@ -23,6 +23,9 @@ char LICENSE[] SEC("license") = "GPL";
 
 const volatile bool targ_dist = false;
 const volatile bool targ_ns = false;
+/* --cpu CPU: only this CPU (-1: all). Filtering the entry is enough:
+ * an exit without its entry is skipped. */
+const volatile int targ_cpu = -1;
 
 /* Softirqs do not nest on a CPU: one start slot per CPU. */
 struct vec_start {
@@ -47,6 +50,8 @@ static __always_inline int handle_entry(unsigned int vec)
 	struct vec_start *s;
 	__u32 zero = 0;
 
+	if (targ_cpu >= 0 && bpf_get_smp_processor_id() != targ_cpu)
+		return 0;
 	s = bpf_map_lookup_elem(&start, &zero);
 	if (!s)
 		return 0;

@@ -88,6 +88,21 @@ pub fn expected_mechanisms() -> Option<Vec<String>> {
         })
 }
 
+/// What `--probe=auto` must pick, stated per kernel (not derived from the
+/// chooser the tools use): the test VMs (`BPFKIT_EXPECT_MECHANISMS` set)
+/// have fentry; this host's kernel (6.18 in a Firecracker VM: no kprobes,
+/// fentry loads refused with EPERM) leaves the tracepoint.
+pub fn expected_auto_mechanism() -> bpfkit::probe::Mechanism {
+    use bpfkit::probe::Mechanism;
+    match expected_mechanisms() {
+        Some(list) => Mechanism::ALL
+            .into_iter()
+            .find(|m| list.iter().any(|e| e == m.name()))
+            .expect("BPFKIT_EXPECT_MECHANISMS names no mechanism"),
+        None => Mechanism::Tracepoint,
+    }
+}
+
 /// The mechanism the runner forces on every multi-mechanism tool
 /// (`BPFKIT_PROBE`, which the tools read as their `--probe` default).
 pub fn forced_probe_mode() -> bpfkit::probe::ProbeMode {
@@ -95,6 +110,24 @@ pub fn forced_probe_mode() -> bpfkit::probe::ProbeMode {
         .ok()
         .and_then(|v| bpfkit::probe::parse_probe_mode(&v).ok())
         .unwrap_or_default()
+}
+
+/// Pins the calling thread to `cpu` (traffic whose softirqs and IRQs must
+/// land on a known CPU: loopback packets are received on the sender's CPU).
+pub fn pin_current_thread(cpu: usize) {
+    // SAFETY: a zeroed cpu_set_t is the empty set; CPU_SET and
+    // sched_setaffinity only touch the set we own.
+    let rc = unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set)
+    };
+    assert_eq!(
+        rc,
+        0,
+        "pinning to CPU {cpu}: {}",
+        std::io::Error::last_os_error()
+    );
 }
 
 /// A unique token for names and paths, so tests never match other activity.
