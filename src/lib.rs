@@ -7,20 +7,26 @@
 //! signal formatting), [`probe`] (what this kernel offers) and [`skel`] (the
 //! generated skeletons).
 
+pub mod allocs;
 pub mod args;
 pub mod bpf;
 pub mod cgroup;
 pub mod cli;
 pub mod events;
 pub mod fmt;
+pub mod funcprobes;
 pub mod hist;
 pub mod hooks;
+pub mod maps;
 pub mod net;
 pub mod netif;
 pub mod output;
 pub mod perf;
 pub mod probe;
+pub mod process;
 pub mod procmaps;
+pub mod progs;
+pub mod stack_counts;
 pub mod stacks;
 pub mod stop;
 pub mod sym;

@@ -447,7 +447,7 @@ fn json_output() {
     assert!(f0["line"].as_u64().unwrap() > 0, "{f0}");
     let allocs = top["allocations"].as_array().unwrap();
     assert_eq!(allocs.len(), 50);
-    assert!(allocs.iter().all(|a| a["size"] == 4321), "{top}");
+    assert!(allocs.iter().all(|a| a["bytes"] == 4321), "{top}");
 }
 
 /// The pid memleak reports on stderr for `-c`.
