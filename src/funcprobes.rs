@@ -7,7 +7,9 @@
 
 use std::path::Path;
 
-use anyhow::{Result, anyhow};
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, anyhow, bail};
 use libbpf_rs::{Link, Object, UprobeOpts};
 
 /// One function to trace and the programs that trace it.
@@ -18,6 +20,32 @@ pub struct FuncProbe {
     pub enter: &'static str,
     /// The `SEC("uretprobe")` program run on return, if any.
     pub exit: Option<&'static str>,
+}
+
+/// The ELF file to attach to: `name` (a path or a library name, see
+/// [`crate::uprobe::resolve`]), else the `default` library, which must then
+/// be mapped in `pid` when given (a process without it would be traced for
+/// nothing). It must define `prefix` + each of `required`.
+pub fn find_object(
+    name: Option<&str>,
+    default: &str,
+    pid: Option<i32>,
+    prefix: &str,
+    required: &[&str],
+) -> Result<PathBuf> {
+    if name.is_none()
+        && let Some(pid) = pid
+        && crate::uprobe::mapped_library(pid, &format!("{default}.so")).is_err()
+    {
+        bail!("process {pid} has no {default} mapped: name its allocator library with -O");
+    }
+    let name = name.unwrap_or(default);
+    let path = crate::uprobe::resolve(name, pid)
+        .with_context(|| format!("finding the allocator object {name}"))?;
+    for f in required {
+        crate::uprobe::require_symbol(&path, &format!("{prefix}{f}"))?;
+    }
+    Ok(path)
 }
 
 /// What [`attach`] did.

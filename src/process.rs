@@ -56,8 +56,15 @@ impl PausedChild {
             err_r.as_raw_fd(),
             err_w.as_raw_fd(),
         );
+        // SAFETY: sigemptyset only writes the set it is given.
+        let no_signals = unsafe {
+            let mut set = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
+            libc::sigemptyset(set.as_mut_ptr());
+            set.assume_init()
+        };
         // SAFETY: the child only calls async-signal-safe functions (close,
-        // read, dup2, execv, write, _exit) on data prepared before the fork.
+        // read, dup2, signal, sigprocmask, execv, write, _exit) on data
+        // prepared before the fork.
         let pid = unsafe { libc::fork() };
         if pid < 0 {
             bail!("fork failed: {}", std::io::Error::last_os_error());
@@ -80,6 +87,11 @@ impl PausedChild {
                 if stdout_to_stderr {
                     libc::dup2(2, 1);
                 }
+                // The command starts as from a shell: Rust ignores SIGPIPE
+                // (an ignored signal stays ignored across exec), and no
+                // signal blocked.
+                libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+                libc::sigprocmask(libc::SIG_SETMASK, &no_signals, std::ptr::null_mut());
                 libc::execv(exe_c.as_ptr(), argv.as_ptr());
                 let e: i32 = *libc::__errno_location();
                 libc::write(err_w_fd, (&e as *const i32).cast(), 4);
@@ -260,6 +272,12 @@ pub fn search_path(name: &str, accept: impl Fn(&Path) -> bool) -> Option<PathBuf
         .find(|p| is_executable(p) && accept(p))
 }
 
+/// Whether process `pid` has user memory (a kernel thread has none, and
+/// neither has a process being torn down).
+pub fn has_user_memory(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/maps")).is_ok_and(|m| !m.trim().is_empty())
+}
+
 /// The system's memory page size in bytes.
 pub fn page_size() -> u64 {
     // SAFETY: sysconf has no preconditions.
@@ -292,6 +310,14 @@ mod tests {
         assert!(e.to_string().contains("not found in PATH"), "{e}");
         assert!(find_program("/nonexistent/x").is_err());
         assert!(search_path("sh", |_| false).is_none());
+    }
+
+    #[test]
+    fn kernel_threads_have_no_user_memory() {
+        assert!(has_user_memory(std::process::id() as i32));
+        // kthreadd.
+        assert!(!has_user_memory(2));
+        assert!(!has_user_memory(1 << 23));
     }
 
     #[test]

@@ -505,6 +505,23 @@ fn command_exit_ends_tracing() {
 }
 
 #[test]
+fn command_gets_default_sigpipe() {
+    // Rust ignores SIGPIPE, and an ignored signal stays ignored across exec:
+    // the command must get it back at its default, so `yes | head` ends
+    // with `yes` killed by SIGPIPE (status 141), not exiting on EPIPE (1).
+    let status_file = std::env::temp_dir().join(common::unique("memleak-sigpipe"));
+    let cmd = format!(
+        "sh -c '{{ yes; echo $? > {}; }} | head -c1 > /dev/null'",
+        status_file.display()
+    );
+    let fin = Tool::start("memleak", &["-c", &cmd, "600"]).wait();
+    assert!(fin.status.success(), "{fin:?}");
+    let status = std::fs::read_to_string(&status_file).unwrap_or_default();
+    let _ = std::fs::remove_file(&status_file);
+    assert_eq!(status.trim(), "141", "yes did not die of SIGPIPE: {fin:?}");
+}
+
+#[test]
 fn command_with_json_keeps_stdout_json() {
     let cmd = format!("{} 5 100 now", leaky_bin().display());
     let tool = Tool::start("memleak", &["--json", "-c", &cmd, "1", "1"]);
@@ -564,6 +581,32 @@ fn allocator_object_option() {
         fin.stderr
             .iter()
             .any(|l| l.contains("/nonexistent/libx.so")),
+        "{fin:?}"
+    );
+}
+
+#[test]
+fn options_of_the_other_mode_are_usage_errors() {
+    let me = std::process::id().to_string();
+    for args in [
+        &["-O", "libc", "1", "1"][..],
+        &["-S", "je_", "1", "1"],
+        &["-P", "-p", &me, "1", "1"],
+        &["-P", "-c", "true", "1", "1"],
+    ] {
+        let fin = common::run("memleak", args);
+        assert_eq!(fin.status.code(), Some(2), "{args:?}: {fin:?}");
+    }
+}
+
+#[test]
+fn kernel_thread_pid_is_an_error() {
+    // kthreadd: no user memory, no libc; attaching would trace nothing.
+    let fin = common::run("memleak", &["-p", "2", "1", "1"]);
+    assert_eq!(fin.status.code(), Some(1), "{fin:?}");
+    assert_eq!(fin.stderr.len(), 1, "{fin:?}");
+    assert!(
+        fin.stderr[0].contains("no user memory") && fin.stderr[0].contains("without -p"),
         "{fin:?}"
     );
 }

@@ -12,7 +12,7 @@ use std::mem::MaybeUninit;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use bpfkit::allocs::{self, Alloc, StackSum};
 use bpfkit::args::memleak::Args;
 use bpfkit::funcprobes::{self, FuncProbe};
@@ -22,7 +22,7 @@ use bpfkit::skel::memleak::MemleakSkelBuilder;
 use bpfkit::skel::memleak::types::{alloc_info, combined_alloc_info};
 use bpfkit::stacks::{self, Resolved, Space};
 use bpfkit::sym::{Frame, Symbolizer};
-use bpfkit::{Output, bpf, cli, fmt, maps, progs, uprobe};
+use bpfkit::{Output, bpf, cli, fmt, maps, progs};
 use clap::Parser;
 use libbpf_rs::MapCore;
 use libbpf_rs::skel::{OpenSkel, Skel};
@@ -77,6 +77,11 @@ fn run() -> Result<()> {
     }
     if let Some(pid) = args.pid {
         cli::require_process(pid)?;
+        if !process::has_user_memory(pid) {
+            bail!(
+                "process {pid} has no user memory to trace (a kernel thread?): trace kernel allocations without -p"
+            );
+        }
     }
     let kernel_mode = args.pid.is_none() && args.command.is_none();
 
@@ -88,18 +93,17 @@ fn run() -> Result<()> {
     };
     let target_pid = args.pid.or(child.as_ref().map(|c| c.pid));
 
-    let object_path = if kernel_mode {
-        None
-    } else {
-        let name = args.object.as_deref().unwrap_or("libc");
-        // A forked child maps what this process maps until it execs.
-        let lookup_pid = if child.is_some() { None } else { target_pid };
-        let path = uprobe::resolve(name, lookup_pid)
-            .with_context(|| format!("finding the allocator object {name}"))?;
-        for f in ALWAYS_REQUIRED {
-            uprobe::require_symbol(&path, &format!("{}{f}", args.symbols_prefix))?;
-        }
-        Some(path)
+    // A forked child maps what this process maps until it execs.
+    let lookup_pid = if child.is_some() { None } else { target_pid };
+    let object_path = match kernel_mode {
+        true => None,
+        false => Some(funcprobes::find_object(
+            args.object.as_deref(),
+            "libc",
+            lookup_pid,
+            &args.symbols_prefix,
+            ALWAYS_REQUIRED,
+        )?),
     };
 
     let mut object = MaybeUninit::uninit();
@@ -316,6 +320,11 @@ mod tests {
             &["-o", "x"],
             &["-p", "0"],
             &["-p", "1", "-c", "ls"],
+            // Options that only mean something in the other mode.
+            &["-O", "libc"],
+            &["-S", "je_"],
+            &["-P", "-p", "1"],
+            &["-P", "-c", "ls"],
             &["--perf-max-stack-depth", "128"],
             &["--stack-storage-size", "0"],
         ] {
