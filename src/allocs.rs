@@ -119,7 +119,9 @@ pub fn print_report(
     }
 }
 
-/// The table form of one report, as libbpf-tools prints it.
+/// The table form of one report, as libbpf-tools prints it: the header,
+/// then per stack its totals (not indented), its allocations with `-a` and
+/// its frames (each indented by a tab).
 pub fn report_lines(
     time: &str,
     stacks: &[StackSum],
@@ -132,7 +134,7 @@ pub fn report_lines(
     )];
     for (s, fr) in stacks.iter().zip(frames) {
         lines.push(format!(
-            "\t{} bytes in {} allocations from stack",
+            "{} bytes in {} allocations from stack",
             s.bytes, s.count
         ));
         if show_allocs {
@@ -284,7 +286,7 @@ mod tests {
             lines,
             vec![
                 "[12:34:56] Top 1 stacks with outstanding allocations:",
-                "\t8642 bytes in 2 allocations from stack",
+                "8642 bytes in 2 allocations from stack",
                 "\taddr = 0x1000 size = 4321",
                 "\taddr = 0x3000 size = 4321",
                 "\t0 [<000055d000001189>] bpfkit_leaky_function+0x20 [leaky] /tmp/leaky.c:12",

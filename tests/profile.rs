@@ -253,6 +253,42 @@ fn default_output_is_libbpf_tools_multiline() {
 }
 
 #[test]
+fn thread_filter_with_delimited_stacks() {
+    // The burner's main thread (tid = pid), user + kernel stacks (it reads
+    // /dev/zero), `--` between the kernel and the user frames.
+    let burner = Burner::burning("mixed");
+    let tid = burner.pid();
+    let fin = common::run("profile", &["-L", &tid, "-d", "-F", "199", "2"]);
+    assert!(fin.status.success(), "{fin:?}");
+    let out = &fin.stdout;
+    let blocks: Vec<&[String]> = out
+        .split(|l| l.is_empty())
+        .filter(|b| !b.is_empty())
+        .collect();
+    assert!(!blocks.is_empty(), "{fin:?}");
+    for b in &blocks {
+        // `    -                burner (PID)` then the count.
+        let trailer = &b[b.len() - 2];
+        assert!(
+            trailer.ends_with(&format!(" burner ({tid})")),
+            "other thread: {b:?}"
+        );
+        assert!(b[b.len() - 1].trim().parse::<u64>().unwrap() > 0, "{b:?}");
+    }
+    // A sample in read(2): kernel frames, `--`, then the hot function.
+    let both = blocks
+        .iter()
+        .find(|b| b.iter().any(|l| l == "    --"))
+        .unwrap_or_else(|| panic!("no delimited stack: {out:?}"));
+    let delim = both.iter().position(|l| l == "    --").unwrap();
+    assert!(delim > 0, "{both:?}");
+    assert!(
+        both[delim..].iter().any(|l| l == &format!("    {HOT_FN}")),
+        "{both:?}"
+    );
+}
+
+#[test]
 fn user_only_has_no_kernel_frames() {
     // Without -U the same burner shows kernel stacks (it reads /dev/zero),
     // so their absence below means something.

@@ -57,8 +57,8 @@ pub struct Args {
     #[arg(short = 'C', long)]
     pub combined_only: bool,
 
-    /// Workaround to alleviate misjudgments when free is missing
-    #[arg(short = 'F', long)]
+    /// Workaround to alleviate misjudgments when free is missing (kernel mode: not with -p or -c)
+    #[arg(short = 'F', long, conflicts_with = "user_mode")]
     pub wa_missing_free: bool,
 
     /// Sample every N-th allocation to decrease the overhead

@@ -279,14 +279,14 @@ mod tests {
             "-S",
             "je_",
             "-C",
-            "-F",
             "-t",
             "2",
             "7",
         ])
         .unwrap();
         assert_eq!(a.pid, Some(42));
-        assert!(a.show_allocs && a.combined_only && a.wa_missing_free && a.trace);
+        assert!(a.show_allocs && a.combined_only && a.trace);
+        assert!(parse(&["-F", "-P"]).unwrap().wa_missing_free);
         assert_eq!(a.older, Some(100));
         assert_eq!((a.sample_rate, a.top), (3, 5));
         assert_eq!((a.min_size, a.max_size), (Some(16), Some(4096)));
@@ -325,6 +325,7 @@ mod tests {
             &["-S", "je_"],
             &["-P", "-p", "1"],
             &["-P", "-c", "ls"],
+            &["-F", "-p", "1"],
             &["--perf-max-stack-depth", "128"],
             &["--stack-storage-size", "0"],
         ] {
