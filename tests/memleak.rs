@@ -406,6 +406,39 @@ fn trace_prints_each_call_to_the_trace_buffer() {
 }
 
 #[test]
+fn uprobes_attach_as_multi_links_where_the_kernel_can() {
+    // Each way: the note says which, and the leak is traced.
+    let multi = bpfkit::funcprobes::multi_supported();
+    for (force_single, expect) in [
+        (
+            "0",
+            if multi {
+                "2 uprobe_multi links"
+            } else {
+                "single uprobes"
+            },
+        ),
+        ("1", "single uprobes"),
+    ] {
+        let mut leaky = Leaky::start(9, 2468);
+        let pid = leaky.pid();
+        let env = [(bpfkit::funcprobes::FORCE_SINGLE_ENV, force_single)];
+        let tool = Tool::start_env("memleak", &["-p", &pid, "1", "2"], &env);
+        leaky.go();
+        let fin = tool.wait();
+        assert!(fin.status.success(), "{fin:?}");
+        let note = fin
+            .stderr
+            .iter()
+            .find(|l| l.contains("functions traced with"))
+            .unwrap_or_else(|| panic!("no attach note: {fin:?}"));
+        assert!(note.contains(expect), "{note}");
+        let s = leak_stack(&reports(&fin.stdout)).expect("leak reported");
+        assert_eq!((s.bytes, s.count), (9 * 2468, 9), "{s:?}");
+    }
+}
+
+#[test]
 fn show_allocs_lists_each_allocation() {
     let mut leaky = Leaky::start(20, 3333);
     let pid = leaky.pid();

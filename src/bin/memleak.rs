@@ -127,6 +127,8 @@ fn run() -> Result<()> {
     )?;
     // Kernel mode loads the tracepoints this kernel has (percpu ones only
     // with -P); user mode only the uprobe programs.
+    // One uprobe_multi program pair where the kernel has them.
+    let multi = !kernel_mode && funcprobes::multi_supported();
     if kernel_mode {
         let want = |cat: &str| cat == "kmem" || (cat == "percpu" && args.percpu);
         let loaded = progs::load_tracepoints(open.open_object_mut(), want)?;
@@ -134,7 +136,9 @@ fn run() -> Result<()> {
             bail!("tracepoint kmem:kmalloc not found: this kernel cannot be traced");
         }
     } else {
-        progs::load_only(open.open_object_mut(), progs::is_uprobe);
+        progs::load_only(open.open_object_mut(), |s| {
+            progs::is_uprobe(s) && s.ends_with(".multi") == multi
+        });
     }
     let mut skel = bpf::load(open)?;
 
@@ -152,17 +156,22 @@ fn run() -> Result<()> {
             let required = |f: &str| {
                 ALWAYS_REQUIRED.contains(&f) || !(custom || OPTIONAL_IN_LIBC.contains(&f))
             };
-            let attached = funcprobes::attach(
-                skel.object(),
-                UPROBES,
-                pid,
-                path,
-                &args.symbols_prefix,
-                required,
-            )?;
-            if args.common.verbose {
-                attached.note_skipped(path);
-            }
+            let prefix = &args.symbols_prefix;
+            let attached = if multi {
+                let progs = ("alloc_multi_enter", "alloc_multi_exit");
+                funcprobes::attach_multi(
+                    skel.object(),
+                    progs,
+                    UPROBES,
+                    pid,
+                    path,
+                    prefix,
+                    required,
+                )?
+            } else {
+                funcprobes::attach(skel.object(), UPROBES, pid, path, prefix, required)?
+            };
+            attached.note(path, args.common.verbose);
             _links = attached.links;
         }
         _ => {
@@ -354,6 +363,7 @@ mod tests {
             .collect();
         for (p, section) in &progs {
             let known = names.contains(&p.as_str())
+                || p.starts_with("alloc_multi_")
                 || progs::tracepoint_of(section).is_some_and(|(c, _)| c == "kmem" || c == "percpu");
             assert!(known, "{p} ({section}) has no table entry");
         }
@@ -362,6 +372,17 @@ mod tests {
                 progs.iter().any(|(p, _)| p == n),
                 "{n} is not a BPF program"
             );
+        }
+    }
+
+    #[test]
+    fn multi_uprobe_cookies_match_the_bpf_side() {
+        // alloc_multi_enter/exit tell the function by its cookie: its
+        // position in UPROBES, from 1, as memleak.h defines FN_*.
+        let header = include_str!("../bpf/memleak.h");
+        for (i, p) in UPROBES.iter().enumerate() {
+            let define = format!("#define FN_{} {}", p.func.to_uppercase(), i + 1);
+            assert!(header.lines().any(|l| l == define), "{define} missing");
         }
     }
 }
