@@ -35,6 +35,7 @@ if [ "$level" = test ] || [ "$level" = bench ]; then
     have_cmd groff || need+=(groff-base)
     have_cmd ip || need+=(iproute2)               # packet tools' tests: netns, veth, tc
     have_cmd tc || need+=(iproute2)
+    have_cmd go || need+=(golang-go)              # profile/memleak --pprof tests: `go tool pprof -top`
 fi
 if [ "$level" = bench ]; then
     have_pkg libbpf-tools || need+=(libbpf-tools) # the C reference tools in /usr/sbin

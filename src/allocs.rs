@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use serde_json::{Value, json};
 
-use crate::stacks::Missing;
+use crate::stacks::{Missing, Space};
 use crate::sym::Frame;
 
 /// One outstanding allocation.
@@ -100,6 +100,27 @@ fn sort(stacks: &mut [StackSum]) {
             .then(b.count.cmp(&a.count))
             .then(a.stack_id.cmp(&b.stack_id))
     });
+}
+
+/// One report as a pprof heap profile: per stack `inuse_objects` (count)
+/// and `inuse_space` (bytes), its frames in `space`, a `pid` label in a
+/// process.
+pub fn pprof(stacks: &[StackSum], frames: &[&[Frame]], space: Space) -> crate::pprof::Builder {
+    use crate::pprof::{Builder, Label};
+    let mut b = Builder::new(
+        &[("inuse_objects", "count"), ("inuse_space", "bytes")],
+        ("space", "bytes"),
+        1,
+    );
+    b.time(crate::pprof::now_nanos(), 0);
+    for (s, fr) in stacks.iter().zip(frames) {
+        let labels: Vec<Label<'_>> = match space {
+            Space::User(pid) => vec![Label::Num("pid", pid.into())],
+            Space::Kernel => Vec::new(),
+        };
+        b.sample(&[(space, fr)], &[s.count as i64, s.bytes as i64], &labels);
+    }
+    b
 }
 
 /// Prints one report: [`report_lines`], or with `--json` [`report_json`].

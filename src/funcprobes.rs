@@ -72,7 +72,7 @@ pub fn find_object(
     Ok(path)
 }
 
-/// What [`attach`] or [`attach_multi`] did.
+/// What [`attach`] did.
 pub struct Attached {
     pub links: Vec<Link>,
     /// Functions traced (with their prefix).
@@ -107,8 +107,24 @@ impl Attached {
 }
 
 /// Attaches `probes` for `pid` to the functions `prefix` + `func` of `path`;
-/// `required(func)` says which must attach.
+/// `required(func)` says which must attach. With `multi` (the names of the
+/// two uprobe_multi programs, loaded where [`multi_supported`]) through
+/// [`attach_multi`], else one uprobe per program and function.
 pub fn attach(
+    object: &Object,
+    probes: &[FuncProbe],
+    multi: Option<(&str, &str)>,
+    (pid, path): (i32, &Path),
+    prefix: &str,
+    required: impl Fn(&str) -> bool,
+) -> Result<Attached> {
+    match multi {
+        Some(progs) => attach_multi(object, progs, probes, pid, path, prefix, required),
+        None => attach_single(object, probes, pid, path, prefix, required),
+    }
+}
+
+fn attach_single(
     object: &Object,
     probes: &[FuncProbe],
     pid: i32,
@@ -184,11 +200,11 @@ pub fn function_offsets(path: &Path, syms: &[String]) -> Result<Vec<Option<usize
         .collect())
 }
 
-/// Like [`attach`], with the two uprobe_multi programs `enter` and `exit`
+/// [`attach`] with the two uprobe_multi programs `enter` and `exit`
 /// (sections `uprobe.multi` and `uretprobe.multi`) serving every function;
 /// a function's attach cookie is its position in `probes`, from 1.
 #[allow(clippy::too_many_arguments)]
-pub fn attach_multi(
+fn attach_multi(
     object: &Object,
     (enter, exit): (&str, &str),
     probes: &[FuncProbe],

@@ -22,6 +22,7 @@ pub mod net;
 pub mod netif;
 pub mod output;
 pub mod perf;
+pub mod pprof;
 pub mod probe;
 pub mod process;
 pub mod procmaps;

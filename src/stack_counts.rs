@@ -132,6 +132,29 @@ impl<'a> Report<'a> {
         }
     }
 
+    /// The report as a pprof CPU profile: per entry `samples` (count) and
+    /// `cpu` (count x `period_ns`), its kernel then user frames, `pid` and
+    /// `comm` labels.
+    pub fn pprof(&self, period_ns: i64, start_ns: i64, duration_ns: i64) -> crate::pprof::Builder {
+        use crate::pprof::{Builder, Label};
+        let mut b = Builder::new(
+            &[("samples", "count"), ("cpu", "nanoseconds")],
+            ("cpu", "nanoseconds"),
+            period_ns,
+        );
+        b.time(start_ns, duration_ns);
+        for (c, (user, kernel)) in self.counts.iter().zip(&self.stacks) {
+            let stack = [
+                (Space::Kernel, kernel.frames()),
+                (Space::User(c.pid), user.frames()),
+            ];
+            let count = c.count as i64;
+            let labels = [Label::Num("pid", c.pid.into()), Label::Str("comm", &c.comm)];
+            b.sample(&stack, &[count, count.saturating_mul(period_ns)], &labels);
+        }
+        b
+    }
+
     /// The folded lines with their counts. Entries whose stacks differ only
     /// in addresses inside the same functions fold to the same text: they
     /// are merged, then sorted again, most samples first.

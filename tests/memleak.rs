@@ -439,6 +439,27 @@ fn uprobes_attach_as_multi_links_where_the_kernel_can() {
 }
 
 #[test]
+fn pprof_file_has_the_leak_in_use() {
+    let file = std::env::temp_dir().join(format!("{}.pb.gz", common::unique("memleak-pprof")));
+    let path = file.display().to_string();
+    let mut leaky = Leaky::start(40, 5000);
+    let pid = leaky.pid();
+    let (_fin, reports) = run_with(&["--pprof", &path, "-p", &pid, "1", "2"], || leaky.go());
+    assert!(leak_stack(&reports).is_some());
+    let space = common::pprof_top(&file, &["-sample_index=inuse_space"]);
+    let objects = common::pprof_top(&file, &["-sample_index=inuse_objects"]);
+    let _ = std::fs::remove_file(&file);
+    for (top, want) in [(&space, "195.31kB"), (&objects, "40 ")] {
+        let row = top
+            .iter()
+            .find(|l| l.ends_with(LEAKY_FN))
+            .unwrap_or_else(|| panic!("no {LEAKY_FN} row: {top:?}"));
+        // The leaky function holds them itself (flat): 40 x 5000 bytes.
+        assert!(row.trim_start().starts_with(want), "{row} (of {top:?})");
+    }
+}
+
+#[test]
 fn show_allocs_lists_each_allocation() {
     let mut leaky = Leaky::start(20, 3333);
     let pid = leaky.pid();

@@ -289,6 +289,27 @@ fn thread_filter_with_delimited_stacks() {
 }
 
 #[test]
+fn pprof_file_has_the_burner_on_top() {
+    let file = std::env::temp_dir().join(format!("{}.pb.gz", common::unique("profile-pprof")));
+    let path = file.display().to_string();
+    let fin = profile_burner("user", &["--pprof", &path, "2"]);
+    let top = common::pprof_top(&file, &[]);
+    let _ = std::fs::remove_file(&file);
+    assert!(top.iter().any(|l| l == "Type: cpu"), "{top:?}");
+    // `      flat  flat%   sum%        cum   cum%`, then the hottest first.
+    let header = top
+        .iter()
+        .position(|l| l.trim_start().starts_with("flat"))
+        .unwrap_or_else(|| panic!("{top:?}"));
+    let first = top
+        .get(header + 1)
+        .unwrap_or_else(|| panic!("no rows: {top:?} {fin:?}"));
+    assert!(first.ends_with(HOT_FN), "{first} (of {top:?})");
+    let flat = first.split_whitespace().next().unwrap();
+    assert!(flat != "0", "{first}");
+}
+
+#[test]
 fn user_only_has_no_kernel_frames() {
     // Without -U the same burner shows kernel stacks (it reads /dev/zero),
     // so their absence below means something.

@@ -116,6 +116,10 @@ pub struct Args {
     #[arg(value_name = "COUNT", value_parser = cli::parse_count)]
     pub count: Option<u64>,
 
+    /// Also write each report to FILE as gzipped pprof (profile.proto: inuse_space, inuse_objects)
+    #[arg(long, value_name = "FILE")]
+    pub pprof: Option<std::path::PathBuf>,
+
     #[command(flatten)]
     pub common: CommonArgs,
 }

@@ -78,6 +78,10 @@ pub struct Args {
     #[arg(value_name = "DURATION", value_parser = cli::parse_duration_secs)]
     pub duration: Option<Duration>,
 
+    /// Also write the profile to FILE as gzipped pprof (profile.proto), for go tool pprof, Pyroscope or Parca
+    #[arg(long, value_name = "FILE", conflicts_with = "samples")]
+    pub pprof: Option<std::path::PathBuf>,
+
     #[command(flatten)]
     pub common: CommonArgs,
 }

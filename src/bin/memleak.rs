@@ -156,21 +156,11 @@ fn run() -> Result<()> {
             let required = |f: &str| {
                 ALWAYS_REQUIRED.contains(&f) || !(custom || OPTIONAL_IN_LIBC.contains(&f))
             };
+            let multi = multi.then_some(("alloc_multi_enter", "alloc_multi_exit"));
             let prefix = &args.symbols_prefix;
-            let attached = if multi {
-                let progs = ("alloc_multi_enter", "alloc_multi_exit");
-                funcprobes::attach_multi(
-                    skel.object(),
-                    progs,
-                    UPROBES,
-                    pid,
-                    path,
-                    prefix,
-                    required,
-                )?
-            } else {
-                funcprobes::attach(skel.object(), UPROBES, pid, path, prefix, required)?
-            };
+            let target = (pid, path.as_path());
+            let attached =
+                funcprobes::attach(skel.object(), UPROBES, multi, target, prefix, required)?;
             attached.note(path, args.common.verbose);
             _links = attached.links;
         }
@@ -215,6 +205,9 @@ fn run() -> Result<()> {
                 .map(|s| resolved.frames(space, s.stack_id).map_or(&[][..], |f| f))
                 .collect();
             allocs::print_report(&out, &fmt::hms_now(), shown, &frames, args.show_allocs);
+            if let Some(path) = &args.pprof {
+                allocs::pprof(shown, &frames, space).write(path)?;
+            }
             Ok(())
         });
     if let Some(c) = child.take() {

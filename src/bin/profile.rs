@@ -22,7 +22,7 @@ use bpfkit::skel::profile::types::{key_t, stacktrace_event};
 use bpfkit::stack_counts::{self, Layout, Report, StackCount};
 use bpfkit::stacks::{self, SampleNames};
 use bpfkit::sym::{Frame, Symbolizer};
-use bpfkit::{Output, bpf, cli, fmt, perf, process};
+use bpfkit::{Output, bpf, cli, fmt, perf, pprof, process};
 use libbpf_rs::{MapCore, MapFlags};
 use serde_json::{Value, json};
 
@@ -128,6 +128,7 @@ fn run() -> Result<()> {
         .filter(|_| !args.kernel_stacks_only)
         .map(|&p| symbolizer.watch(p as u32, Duration::from_secs(1)))
         .collect();
+    let started = pprof::now_nanos();
     let pid_of = |key: &[u8]| bpfkit::decode::<key_t>(key).map(|k| k.pid);
     let remember = (!args.kernel_stacks_only).then_some(&symbolizer);
     stack_counts::wait(&out, args.duration, &skel.maps.counts, remember, pid_of);
@@ -146,6 +147,13 @@ fn run() -> Result<()> {
         verbose: args.common.verbose,
     };
     report.print(&out, layout);
+    if let Some(path) = &args.pprof {
+        let (period, took) = (
+            1_000_000_000 / args.frequency as i64,
+            pprof::now_nanos() - started,
+        );
+        report.pprof(period, started, took).write(path)?;
+    }
     let result = out.finish();
     report.missing.warn();
     let lost = bpf::percpu_sum(&skel.maps.drops)?;
