@@ -47,9 +47,10 @@ pub struct FuncProbe {
 }
 
 /// The ELF file to attach to: `name` (a path or a library name, see
-/// [`crate::uprobe::resolve`]), else the `default` library, which must then
-/// be mapped in `pid` when given (a process without it would be traced for
-/// nothing). It must define `prefix` + each of `required`.
+/// [`crate::uprobe::resolve`]; looked up in `pid`'s mappings first), else
+/// the `default` library. It must define `prefix` + each of `required`.
+/// (A process that has not mapped it yet, still in its dynamic loader,
+/// gets the system's copy, which it is about to map.)
 pub fn find_object(
     name: Option<&str>,
     default: &str,
@@ -57,12 +58,6 @@ pub fn find_object(
     prefix: &str,
     required: &[&str],
 ) -> Result<PathBuf> {
-    if name.is_none()
-        && let Some(pid) = pid
-        && crate::uprobe::mapped_library(pid, &format!("{default}.so")).is_err()
-    {
-        bail!("process {pid} has no {default} mapped: name its allocator library with -O");
-    }
     let name = name.unwrap_or(default);
     let path = crate::uprobe::resolve(name, pid)
         .with_context(|| format!("finding the allocator object {name}"))?;
