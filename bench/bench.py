@@ -266,6 +266,25 @@ def median_startups(cmds, marker, runs=STARTUP_RUNS):
 MALLOC_PAIRS = int(os.environ.get("MALLOC_PAIRS", "1000000"))
 
 
+def memleak_exit_time(single):
+    """Seconds from SIGINT to the exit of `memleak -p` (its uprobes on libc
+    detached), with BPFKIT_SINGLE_UPROBES=`single`."""
+    target = subprocess.Popen(["sleep", "1000"])
+    env = dict(os.environ, BPFKIT_SINGLE_UPROBES=single)
+    p = subprocess.Popen([os.path.join(REL, "memleak"), "-p", str(target.pid), "60"], env=env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    for line in p.stderr:
+        if "Tracing" in line:
+            break
+    t0 = time.monotonic()
+    p.send_signal(signal.SIGINT)
+    p.communicate()
+    elapsed = time.monotonic() - t0
+    target.kill()
+    target.wait()
+    return elapsed
+
+
 def bench_memleak():
     print("== memleak ==")
     storm = [os.path.join(REL, "examples", "malloc_storm"), str(MALLOC_PAIRS)]
@@ -281,6 +300,9 @@ def bench_memleak():
               f"{base / rate:.1f}x slower)")
     else:
         print(f"  bpfkit memleak -c: no rate (exit {p.returncode}): {p.stderr.strip()[-200:]}")
+    for label, single in (("uprobe_multi", "0"), ("single uprobes", "1")):
+        times = [memleak_exit_time(single) for _ in range(5)]
+        print(f"  bpfkit memleak -p, exit after SIGINT, {label:<14}: median {fmt_s(statistics.median(times))}")
     if os.path.exists("/usr/sbin/memleak"):
         print("  libbpf-tools memleak: present (not compared yet)")
     else:

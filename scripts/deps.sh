@@ -38,6 +38,7 @@ if [ "$level" = test ] || [ "$level" = bench ]; then
     have_cmd tc || need+=(iproute2)
     have_cmd promtool || need+=(prometheus)       # exporter's test: promtool and a real server
     have_cmd prometheus || need+=(prometheus)
+    have_cmd go || need+=(golang-go)              # profile/memleak --pprof tests: `go tool pprof -top`
 fi
 if [ "$level" = bench ]; then
     have_pkg libbpf-tools || need+=(libbpf-tools) # the C reference tools in /usr/sbin

@@ -149,41 +149,13 @@ pub fn fill_u16_set(map: &dyn MapCore, values: &[u16]) -> Result<()> {
     Ok(())
 }
 
-/// Takes every entry out of a hash map, decoded: the read-print-clear step
-/// of interval tools (each interval starts afresh, as in libbpf-tools).
-/// Each entry is read and removed in one step where the kernel can (5.14+),
-/// so nothing counted between the two is lost; older kernels refuse that for
-/// hash maps, and get lookup then delete, as libbpf-tools does.
-/// Entries whose bytes do not decode are dropped with the rest.
+/// Takes every entry out of a hash map, decoded: see [`crate::maps::drain`].
 pub fn drain_map<K, V>(map: &dyn MapCore) -> Result<Vec<(K, V)>>
 where
     K: plain::Plain + Default,
     V: plain::Plain + Default,
 {
-    let name = map.name().to_string_lossy().into_owned();
-    // A hash map walked while BPF inserts can yield a key twice.
-    let mut keys: Vec<Vec<u8>> = map.keys().collect();
-    keys.sort_unstable();
-    keys.dedup();
-    let mut entries = Vec::with_capacity(keys.len());
-    for key in keys {
-        let value = match map.lookup_and_delete(&key) {
-            Ok(v) => v,
-            Err(_) => {
-                let v = map
-                    .lookup(&key, MapFlags::ANY)
-                    .map_err(|e| anyhow!("reading map {name}: {e}"))?;
-                let _ = map.delete(&key);
-                v
-            }
-        };
-        // A key deleted between keys() and the lookup is simply gone.
-        let Some(value) = value else { continue };
-        if let (Some(k), Some(v)) = (crate::decode::<K>(&key), crate::decode::<V>(&value)) {
-            entries.push((k, v));
-        }
-    }
-    Ok(entries)
+    crate::maps::drain(map)
 }
 
 /// Loads only the programs whose name `wanted` accepts: for a tool with

@@ -17,6 +17,7 @@
 //! - stacks: [`stacks`], [`sym`];
 //! - one tool family's shared body: [`unlink`] (kprobe-unlink, fentry-unlink).
 
+pub mod allocs;
 pub mod args;
 pub mod bpf;
 pub mod btf;
@@ -25,18 +26,24 @@ pub mod cli;
 pub mod events;
 pub mod export;
 pub mod fmt;
+pub mod funcprobes;
 pub mod globals;
 pub mod hist;
 pub mod hooks;
 pub mod interval;
 pub mod kernel;
+pub mod maps;
 pub mod net;
 pub mod netif;
 pub mod output;
 pub mod perf;
+pub mod pprof;
 pub mod probe;
+pub mod process;
 pub mod procmaps;
+pub mod progs;
 pub mod row;
+pub mod stack_counts;
 pub mod stacks;
 pub mod stop;
 pub mod sym;

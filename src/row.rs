@@ -498,6 +498,27 @@ pub fn assert_keys_in_schema(tool: &str, keys: &[&str]) {
     );
 }
 
+/// [`assert_keys_in_schema`] for every key of a JSON value a tool prints
+/// (nested objects and arrays included): for output that is not one row,
+/// such as stack reports.
+pub fn assert_value_keys_in_schema(tool: &str, value: &Value) {
+    fn collect<'v>(v: &'v Value, keys: &mut Vec<&'v str>) {
+        match v {
+            Value::Object(m) => {
+                for (k, v) in m {
+                    keys.push(k);
+                    collect(v, keys);
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|v| collect(v, keys)),
+            _ => {}
+        }
+    }
+    let mut keys = Vec::new();
+    collect(value, &mut keys);
+    assert_keys_in_schema(tool, &keys);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,7 +9,6 @@
 use std::ffi::OsStr;
 use std::fs;
 use std::io::Read;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -244,13 +243,7 @@ pub fn parse_ldconfig(text: &str) -> Vec<(String, PathBuf)> {
 }
 
 fn search_path(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|p| {
-            fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-                && require_elf(p).is_ok()
-        })
+    crate::process::search_path(name, |p| require_elf(p).is_ok())
 }
 
 /// Reads a whole file, naming the capability a permission error asks for:

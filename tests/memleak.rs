@@ -24,13 +24,16 @@ const MIXED_SIZES: &[(&str, u64)] = &[
     ("aligned_alloc", 6016),
     ("memalign", 8000),
     ("valloc", 9000),
+    ("pvalloc", 20000),
     ("mmap", 12288),
 ];
+const PREFIXED_FN: &str = "bpfkit_prefixed_function";
 
-/// `leaky N SIZE MODE [mix]`: leaks N blocks of SIZE bytes from LEAKY_FN
-/// and mallocs+frees 2N blocks in TIDY_FN (with `mix`, also leaks N blocks
-/// through each other allocator in MIXED_FN), then prints "leaked" and
-/// waits.
+/// `leaky N SIZE MODE [mix|prefixed]`: leaks N blocks of SIZE bytes from
+/// LEAKY_FN and mallocs+frees 2N blocks in TIDY_FN (with `mix`, also leaks
+/// N blocks through each other allocator in MIXED_FN; with `prefixed`, N
+/// blocks of SIZE + 1 through its own `bk_malloc` in PREFIXED_FN), then
+/// prints "leaked" and waits.
 /// MODE `stdin` waits for a byte on stdin before starting (so the tracer
 /// can attach first), `now` starts at once (for `-c`, which attaches before
 /// exec), `exit` starts at once and exits 0.3 s later instead of waiting.
@@ -57,12 +60,28 @@ __attribute__((noinline)) void bpfkit_mixed_function(int n)
 		sink = aligned_alloc(64, 6016);
 		sink = memalign(64, 8000);
 		sink = valloc(9000);
+		sink = pvalloc(20000);
 		sink = mmap(NULL, 12288, PROT_READ | PROT_WRITE,
 			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		/* Not leaked: unmapped again. */
 		p = mmap(NULL, 16384, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		munmap(p, 16384);
+	}
+}
+
+/* An allocator of its own, `bk_` prefixed (for -S bk_ -O this program). */
+__attribute__((noinline)) void *bk_malloc(size_t n) { return malloc(n); }
+__attribute__((noinline)) void *bk_calloc(size_t a, size_t b) { return calloc(a, b); }
+__attribute__((noinline)) void *bk_realloc(void *p, size_t n) { return realloc(p, n); }
+__attribute__((noinline)) void bk_free(void *p) { free(p); }
+
+/* Leaks N blocks of SIZE + 1 through bk_malloc, frees N others. */
+__attribute__((noinline)) void bpfkit_prefixed_function(int n, size_t size)
+{
+	for (int i = 0; i < n; i++) {
+		sink = bk_malloc(size + 1);
+		bk_free(bk_malloc(size + 2));
 	}
 }
 
@@ -97,6 +116,8 @@ int main(int argc, char **argv)
 	bpfkit_tidy_function(2 * n, size);
 	if (argc > 4 && strcmp(argv[4], "mix") == 0)
 		bpfkit_mixed_function(n);
+	if (argc > 4 && strcmp(argv[4], "prefixed") == 0)
+		bpfkit_prefixed_function(n, size);
 	if (write(1, "leaked\n", 7) != 7)
 		return 1;
 	if (strcmp(argv[3], "exit") == 0) {
@@ -211,17 +232,21 @@ fn reports(lines: &[String]) -> Vec<Report> {
             continue;
         }
         let report = out.last_mut().expect("a line before any report header");
-        let body = line
-            .strip_prefix('\t')
-            .unwrap_or_else(|| panic!("{line:?}"));
-        if let Some(rest) = body.strip_suffix(" allocations from stack") {
+        // As libbpf-tools: a stack's totals start the line, the rest is
+        // indented by a tab.
+        if let Some(rest) = line.strip_suffix(" allocations from stack") {
             let (bytes, count) = rest.split_once(" bytes in ").expect(line);
             report.stacks.push(Stack {
                 bytes: bytes.parse().unwrap(),
                 count: count.parse().unwrap(),
                 ..Default::default()
             });
-        } else if let Some(rest) = body.strip_prefix("addr = ") {
+            continue;
+        }
+        let body = line
+            .strip_prefix('\t')
+            .unwrap_or_else(|| panic!("{line:?}"));
+        if let Some(rest) = body.strip_prefix("addr = ") {
             let (addr, size) = rest.split_once(" size = ").expect(line);
             assert!(addr.starts_with("0x"), "{line}");
             let stack = report.stacks.last_mut().expect(line);
@@ -324,6 +349,114 @@ fn every_allocator_is_traced() {
     }
     // realloc freed its malloc(10); munmap undid the second mmap.
     assert_eq!(mixed.len(), MIXED_SIZES.len(), "{mixed:?}");
+}
+
+#[test]
+fn symbols_prefix_traces_another_allocator() {
+    let mut leaky = Leaky::start_with(&["15", "4000", "stdin", "prefixed"]);
+    let pid = leaky.pid();
+    let bin = leaky_bin().display().to_string();
+    let args = ["-S", "bk_", "-O", &bin, "-T", "100", "-p", &pid, "1", "2"];
+    let (fin, reports) = run_with(&args, || leaky.go());
+    let last = reports.last().expect("a report");
+    let s = last
+        .stacks
+        .iter()
+        .find(|s| s.has_frame(PREFIXED_FN))
+        .unwrap_or_else(|| panic!("no bk_malloc leak: {:?}", fin.stdout));
+    assert_eq!((s.bytes, s.count), (15 * 4001, 15), "{s:?}");
+    // libc's malloc is not traced: the plain leak is not seen.
+    assert!(leak_stack(&reports).is_none(), "{:?}", fin.stdout);
+}
+
+#[test]
+fn sample_rate_skips_allocations() {
+    let mut leaky = Leaky::start(200, 4321);
+    let pid = leaky.pid();
+    // One allocation in a million (by the clock's nanoseconds).
+    let (fin, reports) = run_with(&["-s", "1000000", "-p", &pid, "1", "2"], || leaky.go());
+    let seen = leak_stack(&reports).map_or(0, |s| s.count);
+    assert!(seen < 10, "{seen} of 200 sampled: {:?}", fin.stdout);
+}
+
+#[test]
+fn trace_prints_each_call_to_the_trace_buffer() {
+    const SIZE: &str = "54321";
+    let mut leaky = Leaky::start(7, 54321);
+    let pid = leaky.pid();
+    let (_fin, reports) = run_with(&["-t", "-p", &pid, "1", "2"], || leaky.go());
+    assert!(leak_stack(&reports).is_some());
+    // bpf_printk lines, `leaky-PID [CPU] ... alloc entered, size = 54321`.
+    let trace = std::fs::read_to_string("/sys/kernel/tracing/trace").unwrap();
+    let ours = |what: &str| {
+        trace
+            .lines()
+            .filter(|l| l.contains(&format!("-{pid} ")) && l.contains(what))
+            .count()
+    };
+    assert!(
+        ours(&format!("alloc entered, size = {SIZE}")) >= 7,
+        "{trace}"
+    );
+    assert!(
+        ours(&format!("alloc exited, size = {SIZE}")) >= 7,
+        "{trace}"
+    );
+    assert!(ours("free entered") >= 7, "{trace}");
+}
+
+#[test]
+fn uprobes_attach_as_multi_links_where_the_kernel_can() {
+    // Each way: the note says which, and the leak is traced.
+    let multi = bpfkit::funcprobes::multi_supported();
+    for (force_single, expect) in [
+        (
+            "0",
+            if multi {
+                "2 uprobe_multi links"
+            } else {
+                "single uprobes"
+            },
+        ),
+        ("1", "single uprobes"),
+    ] {
+        let mut leaky = Leaky::start(9, 2468);
+        let pid = leaky.pid();
+        let env = [(bpfkit::funcprobes::FORCE_SINGLE_ENV, force_single)];
+        let tool = Tool::start_env("memleak", &["-p", &pid, "1", "2"], &env);
+        leaky.go();
+        let fin = tool.wait();
+        assert!(fin.status.success(), "{fin:?}");
+        let note = fin
+            .stderr
+            .iter()
+            .find(|l| l.contains("functions traced with"))
+            .unwrap_or_else(|| panic!("no attach note: {fin:?}"));
+        assert!(note.contains(expect), "{note}");
+        let s = leak_stack(&reports(&fin.stdout)).expect("leak reported");
+        assert_eq!((s.bytes, s.count), (9 * 2468, 9), "{s:?}");
+    }
+}
+
+#[test]
+fn pprof_file_has_the_leak_in_use() {
+    let file = std::env::temp_dir().join(format!("{}.pb.gz", common::unique("memleak-pprof")));
+    let path = file.display().to_string();
+    let mut leaky = Leaky::start(40, 5000);
+    let pid = leaky.pid();
+    let (_fin, reports) = run_with(&["--pprof", &path, "-p", &pid, "1", "2"], || leaky.go());
+    assert!(leak_stack(&reports).is_some());
+    let space = common::pprof_top(&file, &["-sample_index=inuse_space"]);
+    let objects = common::pprof_top(&file, &["-sample_index=inuse_objects"]);
+    let _ = std::fs::remove_file(&file);
+    for (top, want) in [(&space, "195.31kB"), (&objects, "40 ")] {
+        let row = top
+            .iter()
+            .find(|l| l.ends_with(LEAKY_FN))
+            .unwrap_or_else(|| panic!("no {LEAKY_FN} row: {top:?}"));
+        // The leaky function holds them itself (flat): 40 x 5000 bytes.
+        assert!(row.trim_start().starts_with(want), "{row} (of {top:?})");
+    }
 }
 
 #[test]
@@ -447,7 +580,7 @@ fn json_output() {
     assert!(f0["line"].as_u64().unwrap() > 0, "{f0}");
     let allocs = top["allocations"].as_array().unwrap();
     assert_eq!(allocs.len(), 50);
-    assert!(allocs.iter().all(|a| a["size"] == 4321), "{top}");
+    assert!(allocs.iter().all(|a| a["bytes"] == 4321), "{top}");
 }
 
 /// The pid memleak reports on stderr for `-c`.
@@ -502,6 +635,23 @@ fn command_exit_ends_tracing() {
     assert_eq!(reports.len(), 1, "{fin:?}");
     let s = leak_stack(&reports).unwrap_or_else(|| panic!("leak not named: {fin:?}"));
     assert_eq!((s.bytes, s.count), (500, 5), "{s:?}");
+}
+
+#[test]
+fn command_gets_default_sigpipe() {
+    // Rust ignores SIGPIPE, and an ignored signal stays ignored across exec:
+    // the command must get it back at its default, so `yes | head` ends
+    // with `yes` killed by SIGPIPE (status 141), not exiting on EPIPE (1).
+    let status_file = std::env::temp_dir().join(common::unique("memleak-sigpipe"));
+    let cmd = format!(
+        "sh -c '{{ yes; echo $? > {}; }} | head -c1 > /dev/null'",
+        status_file.display()
+    );
+    let fin = Tool::start("memleak", &["-c", &cmd, "600"]).wait();
+    assert!(fin.status.success(), "{fin:?}");
+    let status = std::fs::read_to_string(&status_file).unwrap_or_default();
+    let _ = std::fs::remove_file(&status_file);
+    assert_eq!(status.trim(), "141", "yes did not die of SIGPIPE: {fin:?}");
 }
 
 #[test]
@@ -569,10 +719,71 @@ fn allocator_object_option() {
 }
 
 #[test]
+fn options_of_the_other_mode_are_usage_errors() {
+    let me = std::process::id().to_string();
+    for args in [
+        &["-O", "libc", "1", "1"][..],
+        &["-S", "je_", "1", "1"],
+        &["-P", "-p", &me, "1", "1"],
+        &["-P", "-c", "true", "1", "1"],
+    ] {
+        let fin = common::run("memleak", args);
+        assert_eq!(fin.status.code(), Some(2), "{args:?}: {fin:?}");
+    }
+}
+
+#[test]
+fn kernel_thread_pid_is_an_error() {
+    // kthreadd: no user memory, no libc; attaching would trace nothing.
+    let fin = common::run("memleak", &["-p", "2", "1", "1"]);
+    assert_eq!(fin.status.code(), Some(1), "{fin:?}");
+    assert_eq!(fin.stderr.len(), 1, "{fin:?}");
+    assert!(
+        fin.stderr[0].contains("no user memory") && fin.stderr[0].contains("without -p"),
+        "{fin:?}"
+    );
+}
+
+#[test]
 fn min_above_max_is_an_error() {
     let fin = common::run("memleak", &["-z", "10", "-Z", "5", "1", "1"]);
     assert_eq!(fin.status.code(), Some(1), "{fin:?}");
     assert!(fin.stderr.iter().any(|l| l.contains("min size")), "{fin:?}");
+}
+
+#[test]
+fn percpu_allocations_with_percpu_flag() {
+    use libbpf_rs::{MapHandle, MapType};
+    const MAPS: usize = 40;
+    // Per-CPU array maps: each one a percpu allocation held until closed.
+    let mut held = Vec::new();
+    let (fin, reports) = run_with(&["-P", "-F", "-T", "10000", "1", "2"], || {
+        for _ in 0..MAPS {
+            let opts = libbpf_sys::bpf_map_create_opts {
+                sz: std::mem::size_of::<libbpf_sys::bpf_map_create_opts>() as _,
+                ..Default::default()
+            };
+            let map = MapHandle::create(MapType::PercpuArray, None::<&str>, 4, 8, 1, &opts)
+                .expect("creating a per-CPU map");
+            held.push(map);
+        }
+    });
+    let last = reports.last().expect("a report");
+    let percpu = last
+        .stacks
+        .iter()
+        .filter(|s| s.frames.iter().any(|f| f.contains("pcpu_alloc")))
+        .max_by_key(|s| s.count)
+        .unwrap_or_else(|| panic!("no percpu allocation stack: {:?}", fin.stdout));
+    assert!(percpu.count >= MAPS as u64, "{percpu:?}");
+    assert!(
+        percpu
+            .frames
+            .iter()
+            .any(|f| f.contains("alloc_percpu") || f.contains("array_map_alloc")),
+        "{percpu:?}"
+    );
+    drop(held);
 }
 
 /// The object size of the UDP socket slab (what kmem_cache_alloc reports

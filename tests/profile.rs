@@ -253,6 +253,63 @@ fn default_output_is_libbpf_tools_multiline() {
 }
 
 #[test]
+fn thread_filter_with_delimited_stacks() {
+    // The burner's main thread (tid = pid), user + kernel stacks (it reads
+    // /dev/zero), `--` between the kernel and the user frames.
+    let burner = Burner::burning("mixed");
+    let tid = burner.pid();
+    let fin = common::run("profile", &["-L", &tid, "-d", "-F", "199", "2"]);
+    assert!(fin.status.success(), "{fin:?}");
+    let out = &fin.stdout;
+    let blocks: Vec<&[String]> = out
+        .split(|l| l.is_empty())
+        .filter(|b| !b.is_empty())
+        .collect();
+    assert!(!blocks.is_empty(), "{fin:?}");
+    for b in &blocks {
+        // `    -                burner (PID)` then the count.
+        let trailer = &b[b.len() - 2];
+        assert!(
+            trailer.ends_with(&format!(" burner ({tid})")),
+            "other thread: {b:?}"
+        );
+        assert!(b[b.len() - 1].trim().parse::<u64>().unwrap() > 0, "{b:?}");
+    }
+    // A sample in read(2): kernel frames, `--`, then the hot function.
+    let both = blocks
+        .iter()
+        .find(|b| b.iter().any(|l| l == "    --"))
+        .unwrap_or_else(|| panic!("no delimited stack: {out:?}"));
+    let delim = both.iter().position(|l| l == "    --").unwrap();
+    assert!(delim > 0, "{both:?}");
+    assert!(
+        both[delim..].iter().any(|l| l == &format!("    {HOT_FN}")),
+        "{both:?}"
+    );
+}
+
+#[test]
+fn pprof_file_has_the_burner_on_top() {
+    let file = std::env::temp_dir().join(format!("{}.pb.gz", common::unique("profile-pprof")));
+    let path = file.display().to_string();
+    let fin = profile_burner("user", &["--pprof", &path, "2"]);
+    let top = common::pprof_top(&file, &[]);
+    let _ = std::fs::remove_file(&file);
+    assert!(top.iter().any(|l| l == "Type: cpu"), "{top:?}");
+    // `      flat  flat%   sum%        cum   cum%`, then the hottest first.
+    let header = top
+        .iter()
+        .position(|l| l.trim_start().starts_with("flat"))
+        .unwrap_or_else(|| panic!("{top:?}"));
+    let first = top
+        .get(header + 1)
+        .unwrap_or_else(|| panic!("no rows: {top:?} {fin:?}"));
+    assert!(first.ends_with(HOT_FN), "{first} (of {top:?})");
+    let flat = first.split_whitespace().next().unwrap();
+    assert!(flat != "0", "{first}");
+}
+
+#[test]
 fn user_only_has_no_kernel_frames() {
     // Without -U the same burner shows kernel stacks (it reads /dev/zero),
     // so their absence below means something.

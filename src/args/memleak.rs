@@ -31,6 +31,7 @@ pub const EXAMPLES: &str = "EXAMPLES:
 /// Trace outstanding memory allocations
 #[derive(Parser, Debug)]
 #[command(name = "memleak", version, after_help = EXAMPLES)]
+#[command(group = clap::ArgGroup::new("user_mode").args(["pid", "command"]))]
 pub struct Args {
     /// Process ID to trace; if not specified, trace kernel allocs
     #[arg(short, long, value_parser = cli::parse_pid, conflicts_with = "command")]
@@ -56,8 +57,8 @@ pub struct Args {
     #[arg(short = 'C', long)]
     pub combined_only: bool,
 
-    /// Workaround to alleviate misjudgments when free is missing
-    #[arg(short = 'F', long)]
+    /// Workaround to alleviate misjudgments when free is missing (kernel mode: not with -p or -c)
+    #[arg(short = 'F', long, conflicts_with = "user_mode")]
     pub wa_missing_free: bool,
 
     /// Sample every N-th allocation to decrease the overhead
@@ -76,16 +77,27 @@ pub struct Args {
     #[arg(short = 'Z', long, value_name = "MAX_SIZE")]
     pub max_size: Option<u64>,
 
-    /// Attach to allocator functions in the specified object (default libc)
-    #[arg(short = 'O', long = "obj", value_name = "OBJECT")]
+    /// Attach to allocator functions in the specified object (default libc; with -p or -c)
+    #[arg(
+        short = 'O',
+        long = "obj",
+        value_name = "OBJECT",
+        requires = "user_mode"
+    )]
     pub object: Option<String>,
 
-    /// Trace percpu allocations (kernel mode)
-    #[arg(short = 'P', long)]
+    /// Trace percpu allocations (kernel mode: not with -p or -c)
+    #[arg(short = 'P', long, conflicts_with = "user_mode")]
     pub percpu: bool,
 
-    /// Memory allocator symbols prefix (e.g. je_ for jemalloc)
-    #[arg(short = 'S', long, value_name = "SYMBOLS_PREFIX", default_value = "")]
+    /// Memory allocator symbols prefix (e.g. je_ for jemalloc; with -p or -c)
+    #[arg(
+        short = 'S',
+        long,
+        value_name = "SYMBOLS_PREFIX",
+        default_value = "",
+        requires = "user_mode"
+    )]
     pub symbols_prefix: String,
 
     /// The number of unique stack traces that can be stored and displayed
@@ -103,6 +115,10 @@ pub struct Args {
     /// Number of times to print the report before exiting
     #[arg(value_name = "COUNT", value_parser = cli::parse_count)]
     pub count: Option<u64>,
+
+    /// Also write each report to FILE as gzipped pprof (profile.proto: inuse_space, inuse_objects)
+    #[arg(long, value_name = "FILE")]
+    pub pprof: Option<std::path::PathBuf>,
 
     #[command(flatten)]
     pub common: CommonArgs,

@@ -78,8 +78,74 @@ pub struct Args {
     #[arg(value_name = "DURATION", value_parser = cli::parse_duration_secs)]
     pub duration: Option<Duration>,
 
+    /// Also write the profile to FILE as gzipped pprof (profile.proto), for go tool pprof, Pyroscope or Parca
+    #[arg(long, value_name = "FILE", conflicts_with = "samples")]
+    pub pprof: Option<std::path::PathBuf>,
+
     #[command(flatten)]
     pub common: CommonArgs,
+}
+
+impl Args {
+    /// Parses the command line, exiting with a usage error (2) as clap does
+    /// for what clap cannot check itself.
+    pub fn parse_checked() -> Self {
+        let args = Self::parse();
+        if let Err(e) = args.check() {
+            e.exit();
+        }
+        args
+    }
+
+    /// libbpf-tools' `Sampling at 49 Hertz of all threads by user + kernel…`,
+    /// on stderr so stdout holds only the report.
+    pub fn header(&self, ctrl_c: bool) -> String {
+        let list = |ids: &[i32]| {
+            ids.iter()
+                .map(i32::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut s = format!("Sampling at {} Hertz of", self.frequency);
+        if !self.pid.is_empty() {
+            s += &format!(" PID [{}]", list(&self.pid));
+        } else if !self.tid.is_empty() {
+            s += &format!(" TID [{}]", list(&self.tid));
+        } else {
+            s += " all threads";
+        }
+        s += if self.user_stacks_only {
+            " by user"
+        } else if self.kernel_stacks_only {
+            " by kernel"
+        } else {
+            " by user + kernel"
+        };
+        if let Some(c) = self.cpu {
+            s += &format!(" on CPU#{c}");
+        }
+        match (self.duration, ctrl_c) {
+            (Some(d), true) => s += &format!(" for {} secs. Hit Ctrl-C to end.", d.as_secs()),
+            (Some(d), false) => s += &format!(" for {} secs.", d.as_secs()),
+            (None, true) => s += "... Hit Ctrl-C to end.",
+            (None, false) => s += ".",
+        }
+        s
+    }
+
+    /// At most [`MAX_IDS`] pids (-p) or tids (-L): the BPF filter's size.
+    pub fn check(&self) -> Result<(), clap::Error> {
+        use clap::CommandFactory;
+        for (ids, flag) in [(&self.pid, "-p"), (&self.tid, "-L")] {
+            if ids.len() > MAX_IDS {
+                return Err(Self::command().error(
+                    clap::error::ErrorKind::TooManyValues,
+                    format!("{flag} takes at most {MAX_IDS} ids"),
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A sampling frequency in Hz: positive (the kernel caps it at
@@ -99,6 +165,34 @@ mod tests {
     #[test]
     fn cli_is_consistent() {
         Args::command().debug_assert();
+    }
+
+    #[test]
+    fn header_like_libbpf_tools() {
+        let a = Args::try_parse_from(["profile", "-p", "1,2", "-U", "5"]).unwrap();
+        assert_eq!(
+            a.header(true),
+            "Sampling at 49 Hertz of PID [1, 2] by user for 5 secs. Hit Ctrl-C to end."
+        );
+        let a = Args::try_parse_from(["profile", "-C", "1"]).unwrap();
+        assert_eq!(
+            a.header(true),
+            "Sampling at 49 Hertz of all threads by user + kernel on CPU#1... Hit Ctrl-C to end."
+        );
+    }
+
+    #[test]
+    fn too_many_ids_are_usage_errors() {
+        let ids = (1..=31)
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        for flag in ["-p", "-L"] {
+            let a = Args::try_parse_from(["profile", flag, &ids]).unwrap();
+            assert_eq!(a.check().unwrap_err().exit_code(), 2);
+        }
+        let a = Args::try_parse_from(["profile", "-p", "1,2"]).unwrap();
+        assert!(a.check().is_ok());
     }
 
     #[test]

@@ -7,7 +7,10 @@
  * pair it with the returned address and record {size, time, stack id} in
  * `allocs`; the free side deletes the entry. Per-stack totals are kept in
  * `combined_allocs` for -C. User space attaches the uprobes by function
- * name (they are SEC("uprobe"), never auto-attached).
+ * name (they are SEC("uprobe"), never auto-attached). Where the kernel has
+ * uprobe_multi (6.6+), two programs instead serve every function (the
+ * attach cookie says which), attached as two links: detaching them at exit
+ * waits for the kernel once per link, not once per function.
  *
  * Kernel mode (no pid): the kmem/percpu tracepoints. Their context structs
  * changed over the years (kmem_alloc split into kmalloc and
@@ -181,6 +184,32 @@ static __always_inline int record_free(__u64 address)
 
 /* ---- user space allocators (uprobes, attached by name) ---- */
 
+static __always_inline int posix_memalign_enter2(void *memptr, __u64 size)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u64 p = (__u64)memptr;
+
+	bpf_map_update_elem(&memptrs, &tid, &p, BPF_ANY);
+	return alloc_enter(size);
+}
+
+static __always_inline int posix_memalign_exit2(void *ctx, int ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u64 *memptr, addr = 0;
+
+	memptr = bpf_map_lookup_elem(&memptrs, &tid);
+	if (!memptr)
+		return 0;
+	if (ret != 0 ||
+	    bpf_probe_read_user(&addr, sizeof(addr), (void *)*memptr) != 0)
+		addr = 0;
+	bpf_map_delete_elem(&memptrs, &tid);
+	/* Called even on failure: it clears the thread's pending size. */
+	return alloc_exit2(ctx, addr);
+}
+
+
 SEC("uprobe")
 int BPF_UPROBE(malloc_enter, size_t size)
 {
@@ -258,28 +287,13 @@ int BPF_UPROBE(munmap_enter, void *address)
 SEC("uprobe")
 int BPF_UPROBE(posix_memalign_enter, void **memptr, size_t alignment, size_t size)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	__u64 p = (__u64)memptr;
-
-	bpf_map_update_elem(&memptrs, &tid, &p, BPF_ANY);
-	return alloc_enter(size);
+	return posix_memalign_enter2(memptr, size);
 }
 
 SEC("uretprobe")
 int BPF_URETPROBE(posix_memalign_exit, int ret)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	__u64 *memptr, addr = 0;
-
-	memptr = bpf_map_lookup_elem(&memptrs, &tid);
-	if (!memptr)
-		return 0;
-	if (ret != 0 ||
-	    bpf_probe_read_user(&addr, sizeof(addr), (void *)*memptr) != 0)
-		addr = 0;
-	bpf_map_delete_elem(&memptrs, &tid);
-	/* Called even on failure: it clears the thread's pending size. */
-	return alloc_exit2(ctx, addr);
+	return posix_memalign_exit2(ctx, ret);
 }
 
 SEC("uprobe")
@@ -327,6 +341,47 @@ int BPF_UPROBE(pvalloc_enter, size_t size)
 SEC("uretprobe")
 int BPF_URETPROBE(pvalloc_exit)
 {
+	return alloc_exit(ctx);
+}
+
+/* ---- the same, as two uprobe_multi programs ---- */
+
+SEC("uprobe.multi")
+int alloc_multi_enter(struct pt_regs *ctx)
+{
+	__u64 a1 = PT_REGS_PARM1(ctx), a2 = PT_REGS_PARM2(ctx), a3 = PT_REGS_PARM3(ctx);
+
+	switch (bpf_get_attach_cookie(ctx)) {
+	case FN_MALLOC:
+	case FN_VALLOC:
+	case FN_PVALLOC:
+		return alloc_enter(a1);
+	case FN_CALLOC:
+		return alloc_enter(a1 * a2);
+	case FN_REALLOC:
+		record_free(a1);
+		return alloc_enter(a2);
+	case FN_MMAP:
+	case FN_MEMALIGN:
+	case FN_ALIGNED_ALLOC:
+		return alloc_enter(a2);
+	case FN_MREMAP:
+		record_free(a1);
+		return alloc_enter(a3);
+	case FN_FREE:
+	case FN_MUNMAP:
+		return record_free(a1);
+	case FN_POSIX_MEMALIGN:
+		return posix_memalign_enter2((void *)a1, a3);
+	}
+	return 0;
+}
+
+SEC("uretprobe.multi")
+int alloc_multi_exit(struct pt_regs *ctx)
+{
+	if (bpf_get_attach_cookie(ctx) == FN_POSIX_MEMALIGN)
+		return posix_memalign_exit2(ctx, (int)PT_REGS_RC(ctx));
 	return alloc_exit(ctx);
 }
 

@@ -21,4 +21,19 @@ struct combined_alloc_info {
 	__u64 number_of_allocs;
 };
 
+/* The attach cookie of the uprobe_multi programs: which allocator function
+ * fired. The order of memleak's UPROBES table, from 1. */
+#define FN_MALLOC 1
+#define FN_CALLOC 2
+#define FN_REALLOC 3
+#define FN_FREE 4
+#define FN_MMAP 5
+#define FN_MREMAP 6
+#define FN_MUNMAP 7
+#define FN_POSIX_MEMALIGN 8
+#define FN_MEMALIGN 9
+#define FN_VALLOC 10
+#define FN_PVALLOC 11
+#define FN_ALIGNED_ALLOC 12
+
 #endif /* __MEMLEAK_H */

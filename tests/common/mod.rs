@@ -910,3 +910,26 @@ pub fn compile_c_with(name: &str, source: &str, opt: &str, libs: &[&str]) -> Pat
     std::fs::rename(&tmp, &bin).unwrap();
     bin
 }
+
+/// `go tool pprof -top FILE`'s lines (Debian's golang-go: scripts/deps.sh
+/// test), for the tools' `--pprof` files.
+pub fn pprof_top(file: &std::path::Path, extra: &[&str]) -> Vec<String> {
+    let cache = std::env::temp_dir().join("bpfkit-go-cache");
+    let out = Command::new("go")
+        .args(["tool", "pprof", "-top"])
+        .args(extra)
+        .arg(file)
+        .env("GOCACHE", &cache)
+        .env("HOME", std::env::temp_dir())
+        .output()
+        .unwrap_or_else(|e| panic!("the --pprof tests need `go` (apt install golang-go): {e}"));
+    assert!(
+        out.status.success(),
+        "go tool pprof: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}

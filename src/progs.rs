@@ -1,0 +1,70 @@
+//! Choosing which programs of a BPF object load, from their section names:
+//! a tool with several modes loads only the programs of the mode it runs
+//! in, and tracepoint programs only where the kernel has the tracepoint.
+
+use anyhow::Result;
+use libbpf_rs::OpenObject;
+
+/// The (category, name) of a `SEC("tracepoint/CATEGORY/NAME")` (or `tp/`)
+/// section.
+pub fn tracepoint_of(section: &str) -> Option<(&str, &str)> {
+    let rest = section
+        .strip_prefix("tracepoint/")
+        .or_else(|| section.strip_prefix("tp/"))?;
+    rest.split_once('/')
+}
+
+/// Whether a section is a uprobe or uretprobe (single or multi).
+pub fn is_uprobe(section: &str) -> bool {
+    section.starts_with("uprobe") || section.starts_with("uretprobe")
+}
+
+/// Loads the tracepoint programs whose category `want`s and whose
+/// tracepoint this kernel has, and nothing else; returns the
+/// `category:name` of each one loaded.
+pub fn load_tracepoints(
+    object: &mut OpenObject,
+    want: impl Fn(&str) -> bool,
+) -> Result<Vec<String>> {
+    let mut loaded = Vec::new();
+    for mut prog in object.progs_mut() {
+        let section = prog.section().to_string_lossy().into_owned();
+        let on = match tracepoint_of(&section) {
+            Some((cat, name)) if want(cat) && crate::probe::tracepoint_exists(cat, name)? => {
+                loaded.push(format!("{cat}:{name}"));
+                true
+            }
+            _ => false,
+        };
+        prog.set_autoload(on);
+    }
+    Ok(loaded)
+}
+
+/// Loads the programs whose section `want`s, and nothing else.
+pub fn load_only(object: &mut OpenObject, want: impl Fn(&str) -> bool) {
+    for mut prog in object.progs_mut() {
+        let on = want(&prog.section().to_string_lossy());
+        prog.set_autoload(on);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sections() {
+        assert_eq!(
+            tracepoint_of("tracepoint/kmem/kmalloc"),
+            Some(("kmem", "kmalloc"))
+        );
+        assert_eq!(
+            tracepoint_of("tp/sched/sched_switch"),
+            Some(("sched", "sched_switch"))
+        );
+        assert_eq!(tracepoint_of("uprobe"), None);
+        assert_eq!(tracepoint_of("tracepoint/kmem"), None);
+        assert!(is_uprobe("uprobe") && is_uprobe("uretprobe.multi") && !is_uprobe("tp/a/b"));
+    }
+}
