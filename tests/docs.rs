@@ -393,7 +393,7 @@ fn every_tool_checks_its_json_keys_against_the_schema() {
         } else {
             src
         };
-        if !body.contains("assert_keys_in_schema") {
+        if !body.contains("keys_in_schema(") {
             missing.push(tool);
         }
     }
