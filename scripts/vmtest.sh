@@ -78,6 +78,7 @@ for k in "${kernels[@]}"; do
     ( TIMEFORMAT="$version	%R	%U	%S"
       { time timeout 5400 scripts/vm-boot.sh "$vmlinuz" --memory 3G --rwdir "$out" -- \
         env VMTEST_SLOWDOWN="${VMTEST_SLOWDOWN:-4}" \
+        VMTEST_MODULES="$(dirname "$(dirname "$vmlinuz")")/lib/modules/$version" \
         "$root/scripts/vm-run-tests.sh" "$version" "$out" "fentry,kprobe,tracepoint" \
         "$modes" "$subset" </dev/null >"$out/console-$version.log" 2>&1 ; } 2>>"$out/guest-times.txt" \
         || echo "vng for $version exited with $? (see $out/console-$version.log)" >&2 ) &

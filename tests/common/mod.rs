@@ -716,7 +716,8 @@ impl Spinners {
                     .spawn(move || {
                         nice_self();
                         let _ = tx.send(nix::unistd::gettid().as_raw());
-                        let end = Instant::now() + Duration::from_secs(30);
+                        // Scaled: an emulated tool can take longer than 30 s to attach.
+                        let end = Instant::now() + Duration::from_secs(30) * slowdown();
                         let mut x = 0u64;
                         while !stop.load(Ordering::Relaxed) && Instant::now() < end {
                             x = std::hint::black_box(x.wrapping_add(1));
