@@ -77,11 +77,17 @@ fn generate(out: &Path, prefix: &str) -> std::io::Result<()> {
         let tool = cmd.get_name().to_string();
         let name: &'static str = installed_name(&tool, prefix).leak();
         let mut cmd = cmd.name(name).bin_name(name);
+        // A tool without --json (the exporter) has no JSON section.
+        let has_json = cmd.get_arguments().any(|a| a.get_id() == "json");
+        let json_keys = match has_json {
+            true => Some(json_keys(&json, &tool).ok_or_else(|| {
+                std::io::Error::other(format!("docs/json.md has no `keys:` line for {tool}"))
+            })?),
+            false => None,
+        };
         let docs = Docs {
             page: read_doc(&tool)?,
-            json_keys: json_keys(&json, &tool).ok_or_else(|| {
-                std::io::Error::other(format!("docs/json.md has no `keys:` line for {tool}"))
-            })?,
+            json_keys,
             tools: &tools,
             prefix,
         };
@@ -117,8 +123,9 @@ fn read_doc(name: &str) -> std::io::Result<String> {
 struct Docs<'a> {
     /// docs/<tool>.md.
     page: String,
-    /// The text of the tool's `keys:` line in docs/json.md (may be empty).
-    json_keys: String,
+    /// The text of the tool's `keys:` line in docs/json.md (may be empty);
+    /// `None` for a tool without `--json`.
+    json_keys: Option<String>,
     /// Every tool's name (links to their pages become `name(8)`).
     tools: &'a [String],
     /// APP_PREFIX, put before every bpfkit tool name.
@@ -169,7 +176,9 @@ fn man_page(cmd: Command, tool: &str, docs: &Docs) -> std::io::Result<Vec<u8>> {
     );
     let mut sections = Roff::new();
     doc_section(&mut sections, output, docs);
-    json_section(&mut sections, docs);
+    if let Some(keys) = &docs.json_keys {
+        json_section(&mut sections, keys, docs);
+    }
     examples_section(&mut sections, &examples, tool, prefix);
     doc_section(&mut sections, differences, docs);
     notes_section(&mut sections);
@@ -301,7 +310,7 @@ fn doc_section(roff: &mut Roff, (heading, markdown): (&str, &str), docs: &Docs) 
     md_to_roff(roff, markdown, docs);
 }
 
-fn json_section(roff: &mut Roff, docs: &Docs) {
+fn json_section(roff: &mut Roff, keys: &str, docs: &Docs) {
     roff.control("SH", ["JSON"]);
     roff.text(
         [
@@ -318,13 +327,13 @@ fn json_section(roff: &mut Roff, docs: &Docs) {
         .concat(),
     );
     roff.control("PP", []);
-    if docs.json_keys.is_empty() {
+    if keys.is_empty() {
         roff.text([roman(
             "This tool has no keys of its own: only the common keys of docs/json.md.",
         )]);
     } else {
         let mut text = vec![roman("This tool's own keys: ")];
-        text.extend(inlines(&docs.json_keys, docs));
+        text.extend(inlines(keys, docs));
         text.push(roman("."));
         roff.text(text);
     }
@@ -602,7 +611,7 @@ mod tests {
     fn docs<'a>(tools: &'a [String], prefix: &'a str) -> Docs<'a> {
         Docs {
             page: String::new(),
-            json_keys: String::new(),
+            json_keys: Some(String::new()),
             tools,
             prefix,
         }
@@ -655,7 +664,11 @@ mod tests {
                     md_section(&page, heading).unwrap_or_else(|| panic!("{tool}: {heading}"));
                 assert!(!text.is_empty(), "{tool}: empty {heading}");
             }
-            assert!(json_keys(&json, &tool).is_some(), "{tool}: no keys line");
+            let has_json = cmd.get_arguments().any(|a| a.get_id() == "json");
+            assert!(
+                !has_json || json_keys(&json, &tool).is_some(),
+                "{tool}: no keys line"
+            );
         }
     }
 }
