@@ -37,3 +37,13 @@ pub fn tcprtt() -> Needs {
         tracepoint: vec!["tcp:tcp_probe"],
     }
 }
+
+/// capable: cap_capable (fexit, or kprobe + kretprobe as libbpf-tools), or
+/// the capability:cap_capable tracepoint (no capability options there).
+pub fn capable() -> Needs {
+    Needs {
+        fentry: vec!["cap_capable"],
+        kprobe: vec!["cap_capable"],
+        tracepoint: vec!["capability:cap_capable"],
+    }
+}

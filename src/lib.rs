@@ -20,8 +20,10 @@
 pub mod args;
 pub mod bpf;
 pub mod btf;
+pub mod capability;
 pub mod cgroup;
 pub mod cli;
+pub mod event_stacks;
 pub mod events;
 pub mod fmt;
 pub mod hist;

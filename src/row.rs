@@ -140,6 +140,7 @@ impl From<usize> for Cell {
 }
 
 type Value_<'a, R> = Box<dyn Fn(&R) -> Cell + 'a>;
+type Lines<'a, R> = Box<dyn Fn(&R) -> Vec<String> + 'a>;
 
 struct Column<'a, R> {
     header: &'static str,
@@ -157,12 +158,15 @@ struct Column<'a, R> {
 /// The columns of one tool's rows. Built once at start-up from the flags.
 pub struct Table<'a, R> {
     columns: Vec<Column<'a, R>>,
+    /// Lines a table prints under a row (a stack); JSON carries them as keys.
+    below: Option<Lines<'a, R>>,
 }
 
 impl<R> Default for Table<'_, R> {
     fn default() -> Self {
         Table {
             columns: Vec::new(),
+            below: None,
         }
     }
 }
@@ -290,6 +294,14 @@ impl<'a, R> Table<'a, R> {
         .only_if(on)
     }
 
+    /// Lines the table prints under each row, as they are (a row's stack
+    /// frames); JSON has no form for them: give it the same data with
+    /// [`json`](Self::json).
+    pub fn lines_below(mut self, lines: impl Fn(&R) -> Vec<String> + 'a) -> Self {
+        self.below = Some(Box::new(lines));
+        self
+    }
+
     /// The JSON keys, in order (the schema test reads them).
     pub fn keys(&self) -> Vec<&'static str> {
         self.columns.iter().filter_map(|c| c.key).collect()
@@ -378,6 +390,9 @@ impl<'a, R> Table<'a, R> {
             });
         } else {
             out.line(format_args!("{}", self.table_line(row)));
+            for line in self.below.iter().flat_map(|below| below(row)) {
+                out.line(format_args!("{line}"));
+            }
         }
     }
 

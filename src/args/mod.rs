@@ -9,6 +9,7 @@ use clap::CommandFactory;
 
 pub mod bashreadline;
 pub mod bootstrap;
+pub mod capable;
 pub mod execsnoop;
 pub mod exitsnoop;
 pub mod fentry_unlink;
@@ -34,6 +35,7 @@ pub fn commands() -> Vec<clap::Command> {
     vec![
         bashreadline::Args::command(),
         bootstrap::Args::command(),
+        capable::Args::command(),
         execsnoop::Args::command(),
         exitsnoop::Args::command(),
         fentry_unlink::Args::command(),
