@@ -226,16 +226,15 @@ fn unique_pid_reports_each_capability_once() {
     assert_eq!(dac_rows_of(&["-u", "pid"], &["root-only", "root-only"]), 1);
 }
 
-#[test]
-fn pid_filter() {
-    let fx = Fixture::new();
-    // A process of ours that makes a check once told to (a line on stdin).
+/// A process of ours (uid 65534) that makes the check once told to (a
+/// line on stdin).
+fn waiting_cat(fx: &Fixture) -> std::process::Child {
     let script = format!(
         "read x; exec {} {}",
         fx.dir.join(&fx.comm).display(),
         fx.dir.join("root-only").display()
     );
-    let mut target = Command::new("setpriv")
+    Command::new("setpriv")
         .args([
             "--reuid=65534",
             "--regid=65534",
@@ -248,14 +247,45 @@ fn pid_filter() {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .unwrap();
-    let tool = Tool::start(TOOL, &["-p", &target.id().to_string()]);
-    let other = fx.cat(true, &["root-only"]);
+        .unwrap()
+}
+
+fn go(target: &mut std::process::Child) {
     use std::io::Write;
     writeln!(target.stdin.take().unwrap()).unwrap();
     target.wait().unwrap();
+}
+
+#[test]
+fn pid_filter() {
+    let fx = Fixture::new();
+    let mut target = waiting_cat(&fx);
+    let tool = Tool::start(TOOL, &["-p", &target.id().to_string()]);
+    let other = fx.cat(true, &["root-only"]);
+    go(&mut target);
     dac_row(&tool, target.id(), 3);
     let fin = tool.stop();
+    let rows: Vec<Vec<String>> = fin.stdout.iter().skip(1).map(|l| columns(l)).collect();
+    assert!(
+        rows.iter().all(|c| c[2] == target.id().to_string()),
+        "{rows:?}"
+    );
+    assert!(!rows.iter().any(|c| c[2] == other.to_string()));
+}
+
+#[test]
+fn cgroup_filter() {
+    let fx = Fixture::new();
+    let cg = PathBuf::from("/sys/fs/cgroup/unified").join(format!("bpfkit-{}", fx.comm));
+    std::fs::create_dir(&cg).unwrap();
+    let mut target = waiting_cat(&fx);
+    std::fs::write(cg.join("cgroup.procs"), target.id().to_string()).unwrap();
+    let tool = Tool::start(TOOL, &["-c", cg.to_str().unwrap()]);
+    let other = fx.cat(true, &["root-only"]);
+    go(&mut target);
+    dac_row(&tool, target.id(), 3);
+    let fin = tool.stop();
+    let _ = std::fs::remove_dir(&cg);
     let rows: Vec<Vec<String>> = fin.stdout.iter().skip(1).map(|l| columns(l)).collect();
     assert!(
         rows.iter().all(|c| c[2] == target.id().to_string()),
