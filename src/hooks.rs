@@ -47,3 +47,13 @@ pub fn capable() -> Needs {
         tracepoint: vec!["capability:cap_capable"],
     }
 }
+
+/// oomkill: oom_kill_process (libbpf-tools), or the oom:mark_victim
+/// tracepoint (no oom_control there: the pages are unknown).
+pub fn oomkill() -> Needs {
+    Needs {
+        fentry: vec!["oom_kill_process"],
+        kprobe: vec!["oom_kill_process"],
+        tracepoint: vec!["oom:mark_victim"],
+    }
+}

@@ -375,8 +375,14 @@ impl<'a, R> Table<'a, R> {
     }
 
     /// Prints the header (tables only).
+    /// A table whose columns all have empty headers (a sentence per row,
+    /// as oomkill's) has no header line.
     pub fn print_header(&self, out: &Output) {
-        if !out.is_json() {
+        let titled = self
+            .columns
+            .iter()
+            .any(|c| c.in_table && !c.header.is_empty());
+        if !out.is_json() && titled {
             out.line(format_args!("{}", self.header_line()));
         }
     }
@@ -564,5 +570,24 @@ mod tests {
         let (out, buf) = Output::captured(true);
         table(false).print_interval(&out, serde_json::json!({"time": "12:00:00"}), &[]);
         assert_eq!(buf.text(), "{\"rows\":[],\"time\":\"12:00:00\"}\n");
+    }
+
+    #[test]
+    fn lines_below_rows_and_untitled_tables() {
+        let t = Table::new()
+            .left("", 3, "n", |n: &u32| (*n).into())
+            .lines_below(|n| vec![format!("    below {n}")]);
+        let (out, buf) = Output::captured(false);
+        t.print_header(&out);
+        t.print(&out, &7);
+        assert_eq!(
+            buf.text(),
+            "7  \n    below 7\n",
+            "no header line, then the lines below"
+        );
+        let (out, buf) = Output::captured(true);
+        t.print_header(&out);
+        t.print(&out, &7);
+        assert_eq!(buf.text(), "{\"n\":7}\n");
     }
 }

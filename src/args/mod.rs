@@ -18,6 +18,7 @@ pub mod javagc;
 pub mod kprobe_unlink;
 pub mod memleak;
 pub mod minimal;
+pub mod oomkill;
 pub mod opensnoop;
 pub mod profile;
 pub mod runqlat;
@@ -44,6 +45,7 @@ pub fn commands() -> Vec<clap::Command> {
         kprobe_unlink::Args::command(),
         memleak::Args::command(),
         minimal::Args::command(),
+        oomkill::Args::command(),
         opensnoop::Args::command(),
         profile::Args::command(),
         runqlat::Args::command(),
