@@ -17,14 +17,34 @@ fn needs() -> Needs {
     bpfkit::hooks::oomkill()
 }
 
-/// Runs a Python process in a fresh memory cgroup limited to
-/// [`LIMIT_BYTES`] that allocates until the OOM killer kills it; its pid.
+/// A fresh memory cgroup limited to [`LIMIT_BYTES`] without swap: v1's
+/// memory controller where mounted (this machine), else cgroup2's (the
+/// guests), enabled for the root's children.
+fn memory_cgroup() -> PathBuf {
+    let name = common::unique("bpfkit-oom");
+    let v1 = PathBuf::from("/sys/fs/cgroup/memory");
+    if v1.join("memory.limit_in_bytes").exists() {
+        let cg = v1.join(name);
+        std::fs::create_dir(&cg).unwrap();
+        std::fs::write(cg.join("memory.limit_in_bytes"), LIMIT_BYTES.to_string()).unwrap();
+        return cg;
+    }
+    let root = bpfkit::cgroup::cgroup2_root().expect("a memory cgroup: no v1 memory, no cgroup2");
+    std::fs::write(root.join("cgroup.subtree_control"), "+memory")
+        .expect("cgroup2 memory controller");
+    let cg = root.join(name);
+    std::fs::create_dir(&cg).unwrap();
+    std::fs::write(cg.join("memory.max"), LIMIT_BYTES.to_string()).unwrap();
+    let _ = std::fs::write(cg.join("memory.swap.max"), "0");
+    cg
+}
+
+/// Runs a Python process in a fresh memory cgroup that allocates until the
+/// OOM killer kills it; its pid.
 fn oom_kill() -> u32 {
-    let cg = PathBuf::from("/sys/fs/cgroup/memory").join(common::unique("bpfkit-oom"));
-    std::fs::create_dir(&cg).expect("a memory cgroup (v1 memory controller)");
-    std::fs::write(cg.join("memory.limit_in_bytes"), LIMIT_BYTES.to_string()).unwrap();
+    let cg = memory_cgroup();
     let script = format!(
-        "echo $$ > {}/cgroup.procs && exec python3 -c 'x = []\nwhile True: x.append(bytearray(1 << 20))'",
+        "echo $$ > {}/cgroup.procs && exec python3 -c 'x = [bytearray(1 << 20) for _ in range(1 << 20)]'",
         cg.display()
     );
     let mut child = Command::new("sh")
