@@ -37,3 +37,23 @@ pub fn tcprtt() -> Needs {
         tracepoint: vec!["tcp:tcp_probe"],
     }
 }
+
+/// capable: cap_capable (fexit, or kprobe + kretprobe as libbpf-tools), or
+/// the capability:cap_capable tracepoint (no capability options there).
+pub fn capable() -> Needs {
+    Needs {
+        fentry: vec!["cap_capable"],
+        kprobe: vec!["cap_capable"],
+        tracepoint: vec!["capability:cap_capable"],
+    }
+}
+
+/// oomkill: oom_kill_process (libbpf-tools), or the oom:mark_victim
+/// tracepoint (no oom_control there: the pages are unknown).
+pub fn oomkill() -> Needs {
+    Needs {
+        fentry: vec!["oom_kill_process"],
+        kprobe: vec!["oom_kill_process"],
+        tracepoint: vec!["oom:mark_victim"],
+    }
+}

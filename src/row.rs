@@ -149,6 +149,7 @@ impl From<usize> for Cell {
 }
 
 type Value_<'a, R> = Box<dyn Fn(&R) -> Cell + 'a>;
+type Lines<'a, R> = Box<dyn Fn(&R) -> Vec<String> + 'a>;
 
 struct Column<'a, R> {
     header: &'static str,
@@ -168,6 +169,8 @@ pub struct Table<'a, R> {
     columns: Vec<Column<'a, R>>,
     /// A line printed above the table header (tables only).
     title: Option<String>,
+    /// Lines a table prints under a row (a stack); JSON carries them as keys.
+    below: Option<Lines<'a, R>>,
 }
 
 impl<R> Default for Table<'_, R> {
@@ -175,6 +178,7 @@ impl<R> Default for Table<'_, R> {
         Table {
             columns: Vec::new(),
             title: None,
+            below: None,
         }
     }
 }
@@ -350,6 +354,14 @@ impl<'a, R> Table<'a, R> {
             })
     }
 
+    /// Lines the table prints under each row, as they are (a row's stack
+    /// frames); JSON has no form for them: give it the same data with
+    /// [`json`](Self::json).
+    pub fn lines_below(mut self, lines: impl Fn(&R) -> Vec<String> + 'a) -> Self {
+        self.below = Some(Box::new(lines));
+        self
+    }
+
     /// The JSON keys, in order (the schema test reads them).
     pub fn keys(&self) -> Vec<&'static str> {
         self.columns.iter().filter_map(|c| c.key).collect()
@@ -423,11 +435,19 @@ impl<'a, R> Table<'a, R> {
     }
 
     /// Prints the header (tables only).
+    /// A table whose columns all have empty headers (a sentence per row,
+    /// as oomkill's) has no header line.
     pub fn print_header(&self, out: &Output) {
-        if !out.is_json() {
-            if let Some(title) = &self.title {
-                out.line(format_args!("{title}"));
-            }
+        let titled = self
+            .columns
+            .iter()
+            .any(|c| c.in_table && !c.header.is_empty());
+        if !out.is_json()
+            && let Some(title) = &self.title
+        {
+            out.line(format_args!("{title}"));
+        }
+        if !out.is_json() && titled {
             out.line(format_args!("{}", self.header_line()));
         }
     }
@@ -441,6 +461,9 @@ impl<'a, R> Table<'a, R> {
             });
         } else {
             out.line(format_args!("{}", self.table_line(row)));
+            for line in self.below.iter().flat_map(|below| below(row)) {
+                out.line(format_args!("{line}"));
+            }
         }
     }
 
@@ -695,5 +718,24 @@ mod tests {
         let (out, buf) = Output::captured(true);
         table(false).print_interval(&out, serde_json::json!({"time": "12:00:00"}), &[]);
         assert_eq!(buf.text(), "{\"rows\":[],\"time\":\"12:00:00\"}\n");
+    }
+
+    #[test]
+    fn lines_below_rows_and_untitled_tables() {
+        let t = Table::new()
+            .left("", 3, "n", |n: &u32| (*n).into())
+            .lines_below(|n| vec![format!("    below {n}")]);
+        let (out, buf) = Output::captured(false);
+        t.print_header(&out);
+        t.print(&out, &7);
+        assert_eq!(
+            buf.text(),
+            "7  \n    below 7\n",
+            "no header line, then the lines below"
+        );
+        let (out, buf) = Output::captured(true);
+        t.print_header(&out);
+        t.print(&out, &7);
+        assert_eq!(buf.text(), "{\"n\":7}\n");
     }
 }

@@ -10,6 +10,7 @@ use clap::CommandFactory;
 pub mod bashreadline;
 pub mod bootstrap;
 pub mod bpfkit_exporter;
+pub mod capable;
 pub mod execsnoop;
 pub mod exitsnoop;
 pub mod fentry_unlink;
@@ -18,6 +19,7 @@ pub mod javagc;
 pub mod kprobe_unlink;
 pub mod memleak;
 pub mod minimal;
+pub mod oomkill;
 pub mod opensnoop;
 pub mod profile;
 pub mod runqlat;
@@ -36,6 +38,7 @@ pub fn commands() -> Vec<clap::Command> {
         bashreadline::Args::command(),
         bootstrap::Args::command(),
         bpfkit_exporter::Args::command(),
+        capable::Args::command(),
         execsnoop::Args::command(),
         exitsnoop::Args::command(),
         fentry_unlink::Args::command(),
@@ -44,6 +47,7 @@ pub fn commands() -> Vec<clap::Command> {
         kprobe_unlink::Args::command(),
         memleak::Args::command(),
         minimal::Args::command(),
+        oomkill::Args::command(),
         opensnoop::Args::command(),
         profile::Args::command(),
         runqlat::Args::command(),

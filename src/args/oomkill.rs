@@ -1,0 +1,43 @@
+//! `oomkill`'s command line: flags, help text and EXAMPLES (the binary in
+//! src/bin/oomkill.rs parses it; the man page generator reads it).
+
+use std::time::Duration;
+
+use clap::Parser;
+
+use crate::cli::{self, CommonArgs};
+use crate::probe::ProbeArgs;
+
+pub const EXAMPLES: &str = "EXAMPLES:
+    oomkill                 # trace OOM kills
+    oomkill -d 60           # trace for 60 seconds only
+    oomkill --json          # one JSON object per kill";
+
+/// Monitor when the OOM killer is triggered and kills a process
+#[derive(Parser, Debug)]
+#[command(name = "oomkill", version, after_help = EXAMPLES)]
+pub struct Args {
+    /// Duration to trace, in seconds
+    #[arg(short, long, value_parser = cli::parse_duration_secs)]
+    pub duration: Option<Duration>,
+
+    #[command(flatten)]
+    pub probe: ProbeArgs,
+
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_parse() {
+        let a = Args::try_parse_from(["oomkill", "-d", "5", "--probe", "tracepoint"]).unwrap();
+        assert_eq!(a.duration, Some(Duration::from_secs(5)));
+        assert!(Args::try_parse_from(["oomkill", "-d", "0"]).is_err());
+        assert!(Args::try_parse_from(["oomkill", "extra"]).is_err());
+        assert!(Args::try_parse_from(["oomkill", "--probe", "uprobe"]).is_err());
+    }
+}

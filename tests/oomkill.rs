@@ -1,0 +1,161 @@
+//! oomkill against the real kernel: each OOM kill is of a process of the
+//! test's own, in a memory cgroup (v1, /sys/fs/cgroup/memory) the test
+//! makes with a 32 MiB limit; the process allocates until it is killed.
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use bpfkit::probe::{self, Mechanism, Needs, ProbeMode};
+use common::{Tool, lifecycle_checks};
+use serde_json::json;
+
+const TOOL: &str = "oomkill";
+const LIMIT_BYTES: u64 = 32 << 20;
+
+fn needs() -> Needs {
+    bpfkit::hooks::oomkill()
+}
+
+/// A fresh memory cgroup limited to [`LIMIT_BYTES`] without swap: v1's
+/// memory controller where mounted (this machine), else cgroup2's (the
+/// guests), enabled for the root's children.
+fn memory_cgroup() -> PathBuf {
+    let name = common::unique("bpfkit-oom");
+    let v1 = PathBuf::from("/sys/fs/cgroup/memory");
+    if v1.join("memory.limit_in_bytes").exists() {
+        let cg = v1.join(name);
+        std::fs::create_dir(&cg).unwrap();
+        std::fs::write(cg.join("memory.limit_in_bytes"), LIMIT_BYTES.to_string()).unwrap();
+        return cg;
+    }
+    let root = bpfkit::cgroup::cgroup2_root().expect("a memory cgroup: no v1 memory, no cgroup2");
+    std::fs::write(root.join("cgroup.subtree_control"), "+memory")
+        .expect("cgroup2 memory controller");
+    let cg = root.join(name);
+    std::fs::create_dir(&cg).unwrap();
+    std::fs::write(cg.join("memory.max"), LIMIT_BYTES.to_string()).unwrap();
+    let _ = std::fs::write(cg.join("memory.swap.max"), "0");
+    cg
+}
+
+/// Runs a Python process in a fresh memory cgroup that allocates until the
+/// OOM killer kills it; its pid.
+fn oom_kill() -> u32 {
+    let cg = memory_cgroup();
+    let script = format!(
+        "echo $$ > {}/cgroup.procs && exec python3 -c 'x = [bytearray(1 << 20) for _ in range(1 << 20)]'",
+        cg.display()
+    );
+    let mut child = Command::new("sh")
+        .args(["-c", &script])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let status = child.wait().unwrap();
+    let _ = std::fs::remove_dir(&cg);
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(status.signal(), Some(9), "not OOM-killed: {status:?}");
+    pid
+}
+
+/// The pages as the mechanism shows them: the tracepoint has no
+/// oom_control; elsewhere the cgroup's limit (no swap is counted).
+fn assert_pages(pages: &str, mechanism: Mechanism) {
+    if mechanism == Mechanism::Tracepoint {
+        assert_eq!(pages, "?");
+    } else {
+        let n: u64 = pages.parse().unwrap_or_else(|_| panic!("pages {pages:?}"));
+        assert!(n >= LIMIT_BYTES / 4096, "pages {n}");
+    }
+}
+
+fn sees_kill(args: &[&str], mechanism: Mechanism) {
+    let tool = Tool::start(TOOL, args);
+    common::assert_using(&tool, mechanism);
+    let pid = oom_kill();
+    let needle =
+        format!("Triggered by PID {pid} (\"python3\"), OOM kill of PID {pid} (\"python3\"), ");
+    let line = tool.expect_line(&needle);
+    let rest = &line[line.find(&needle).unwrap() + needle.len()..];
+    let (pages, loadavg) = rest.split_once(" pages, loadavg: ").expect(&line);
+    assert_pages(pages, mechanism);
+    assert_eq!(loadavg.split_whitespace().count(), 5, "{line}");
+    assert!(
+        line.as_bytes()[2] == b':' && line.as_bytes()[8] == b' ',
+        "time first: {line}"
+    );
+    let fin = tool.stop();
+    assert!(fin.status.success(), "{fin:?}");
+    assert!(
+        !fin.stdout.iter().any(|l| l.is_empty()),
+        "no header, no blank lines: {:?}",
+        fin.stdout
+    );
+}
+
+#[test]
+fn kill_in_a_memory_cgroup() {
+    let (args, m) = common::default_mechanism(&needs());
+    sees_kill(&args, m);
+}
+
+#[test]
+fn json_rows() {
+    let (mut args, m) = common::default_mechanism(&needs());
+    args.push("--json");
+    let tool = Tool::start(TOOL, &args);
+    let pid = oom_kill();
+    let v = tool.expect_json("victim_pid", &json!(pid));
+    assert_eq!(v["trigger_pid"], json!(pid), "{v}");
+    assert_eq!(v["victim_comm"], "python3", "{v}");
+    assert_eq!(v["trigger_comm"], "python3", "{v}");
+    if m == Mechanism::Tracepoint {
+        assert!(v["pages"].is_null(), "{v}");
+    } else {
+        assert!(
+            v["pages"].as_u64().is_some_and(|n| n >= LIMIT_BYTES / 4096),
+            "{v}"
+        );
+    }
+    assert!(v["loadavg"].is_string() && v["time"].is_string(), "{v}");
+    tool.stop().assert_json_only();
+}
+
+// ---- one test per mechanism ----
+
+fn forced(mechanism: Mechanism) {
+    common::check_mechanism(TOOL, &needs(), mechanism, sees_kill);
+}
+
+#[test]
+fn mechanism_auto() {
+    let m = probe::choose(ProbeMode::Auto, &needs())
+        .expect("some mechanism")
+        .mechanism;
+    sees_kill(&["--probe=auto"], m);
+}
+
+#[test]
+fn mechanism_fentry() {
+    forced(Mechanism::Fentry);
+}
+
+#[test]
+fn mechanism_kprobe() {
+    forced(Mechanism::Kprobe);
+}
+
+#[test]
+fn mechanism_tracepoint() {
+    forced(Mechanism::Tracepoint);
+}
+
+#[test]
+fn lifecycle() {
+    lifecycle_checks(TOOL, &[], || {
+        oom_kill();
+    });
+}
