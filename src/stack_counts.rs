@@ -194,7 +194,8 @@ pub fn wait(
     sym: Option<&Symbolizer>,
     pid_of: impl Fn(&[u8]) -> Option<u32>,
 ) {
-    let end = duration.map(|d| Instant::now() + d);
+    // A time too far away to represent (`-d u64::MAX`) is no deadline.
+    let end = duration.and_then(|d| Instant::now().checked_add(d));
     let mut seen: HashSet<u32> = HashSet::new();
     let mut next_scan = Instant::now();
     loop {

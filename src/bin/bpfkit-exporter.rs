@@ -1,8 +1,9 @@
 //! bpfkit-exporter — the tools' BPF programs as Prometheus metrics: one
-//! process per node serves http://ADDR/metrics (docs/exporter.md).
+//! process per node serves http://ADDR/metrics (docs/bpfkit-exporter.md).
 //!
 //! The logic lives in the library (src/export/): collectors, the metric
 //! encoding and the HTTP side.
+#![forbid(unsafe_code)]
 
 use std::process::ExitCode;
 
