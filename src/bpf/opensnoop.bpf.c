@@ -120,14 +120,15 @@ static __always_inline struct open_event *open_event(struct trace_event_raw_sys_
 		count_result(ret);
 		return NULL;
 	}
-	if (full_path) {
-		full = reserve_or_count(&events, sizeof(*full));
-		e = full ? &full->e : NULL;
-	} else {
-		e = reserve_or_count(&events, sizeof(*e));
-	}
+	/* One reservation, null-checked as itself: a second pointer derived
+	 * from it (full ? &full->e : NULL) lost the check on 6.1's verifier
+	 * ("Unreleased reference"). full_path is read-only data, so the size is
+	 * a constant for the verifier. */
+	e = reserve_or_count(&events, full_path ? sizeof(struct open_event_full) : sizeof(*e));
 	if (!e)
 		return NULL;
+	if (full_path)
+		full = (struct open_event_full *)e;
 	e->pid = id >> 32;
 	e->tid = (__u32)id;
 	e->uid = (__u32)bpf_get_current_uid_gid();
