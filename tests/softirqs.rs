@@ -12,13 +12,30 @@ use serde_json::Value;
 
 /// Paced loopback UDP ping-pong (about 2000 packets/s at most: a flood
 /// starves user space in a slow TCG guest while every softirq is traced).
-fn traffic() -> Background {
+fn traffic() -> Traffic {
     traffic_on(None)
 }
 
+/// Loopback traffic that no other test of this binary makes at the same
+/// time: the per-CPU test counts what lands on the other CPU.
+struct Traffic {
+    bg: Background,
+    _serial: std::sync::MutexGuard<'static, ()>,
+}
+
+impl std::ops::Deref for Traffic {
+    type Target = Background;
+    fn deref(&self) -> &Background {
+        &self.bg
+    }
+}
+
+static TRAFFIC: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// [`traffic`] from a thread pinned to `cpu`, if given.
-fn traffic_on(cpu: Option<usize>) -> Background {
-    Background::start(move || {
+fn traffic_on(cpu: Option<usize>) -> Traffic {
+    let serial = TRAFFIC.lock().unwrap_or_else(|e| e.into_inner());
+    let bg = Background::start(move || {
         if let Some(cpu) = cpu {
             common::pin_current_thread(cpu);
         }
@@ -33,7 +50,11 @@ fn traffic_on(cpu: Option<usize>) -> Background {
             let _ = rx.recv(&mut buf);
             thread::sleep(Duration::from_micros(500));
         }
-    })
+    });
+    Traffic {
+        bg,
+        _serial: serial,
+    }
 }
 
 /// Runs `softirqs args` (which must end by itself) with loopback traffic.
