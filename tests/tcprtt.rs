@@ -75,8 +75,6 @@ impl Drop for Pair {
     }
 }
 
-/// A port nobody connects to: a listener held open and never used.
-
 /// Round trips a test must see in its 1.5 s of traffic: 100 on the host;
 /// fewer in an emulated guest (BPFKIT_TEST_SLOWDOWN), where a paced
 /// loopback exchange runs that much slower. Any count still proves the
@@ -85,6 +83,7 @@ fn min_rtts() -> u64 {
     100 / u64::from(common::slowdown())
 }
 
+/// A port nobody connects to: a listener held open and never used.
 fn idle_port() -> (TcpListener, u16) {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
