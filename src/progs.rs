@@ -49,6 +49,30 @@ pub fn load_only(object: &mut OpenObject, want: impl Fn(&str) -> bool) {
     }
 }
 
+/// The syscall tracepoint programs of an object with two versions of each
+/// syscall's program: exit-only ones, which read the arguments from the
+/// task's saved registers (`bpf_task_pt_regs`, Linux 5.15), and
+/// `*_paired` enter+exit ones for older kernels. Loads the version this
+/// kernel can run, and neither for a syscall it does not have (`open` on
+/// arm64, `openat2` before 5.6).
+pub fn load_syscall_programs(object: &mut OpenObject) -> Result<()> {
+    let exit_only = crate::kernel::TASK_PT_REGS.available();
+    for mut prog in object.progs_mut() {
+        let section = prog.section().to_string_lossy().into_owned();
+        let paired = prog.name().to_string_lossy().ends_with("_paired");
+        let syscall = tracepoint_of(&section).and_then(|(_, name)| {
+            name.strip_prefix("sys_exit_")
+                .or_else(|| name.strip_prefix("sys_enter_"))
+        });
+        let exists = match syscall {
+            Some(s) => crate::probe::tracepoint_exists("syscalls", &format!("sys_exit_{s}"))?,
+            None => true,
+        };
+        prog.set_autoload(exists && paired != exit_only);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,8 +11,9 @@ use bpfkit::args::opensnoop::Args;
 use bpfkit::row::{Cell, Table};
 use bpfkit::skel::opensnoop::OpensnoopSkelBuilder;
 use bpfkit::skel::opensnoop::types::{open_event, open_event_full};
-use bpfkit::{bpf, events, fmt, kernel, probe};
+use bpfkit::{bpf, events, fmt, progs};
 use clap::Parser;
+use libbpf_rs::skel::OpenSkel;
 
 fn main() -> ExitCode {
     bpfkit::main("opensnoop", run)
@@ -30,35 +31,9 @@ fn run() -> Result<()> {
     rodata.targ_failed = args.failed;
     rodata.targ_success = args.success;
     rodata.full_path = args.full_path;
-    // open(2) and openat2(2) are not on every kernel/architecture. Before
-    // 5.15 (no bpf_task_pt_regs) enter+exit pairs replace the exit-only programs.
-    let exit_only = kernel::TASK_PT_REGS.available();
-    let p = &mut open.progs;
-    for (syscall, exit, enter_paired, exit_paired) in [
-        (
-            "open",
-            &mut p.exit_open,
-            &mut p.enter_open_paired,
-            &mut p.exit_open_paired,
-        ),
-        (
-            "openat",
-            &mut p.exit_openat,
-            &mut p.enter_openat_paired,
-            &mut p.exit_openat_paired,
-        ),
-        (
-            "openat2",
-            &mut p.exit_openat2,
-            &mut p.enter_openat2_paired,
-            &mut p.exit_openat2_paired,
-        ),
-    ] {
-        let exists = probe::tracepoint_exists("syscalls", &format!("sys_exit_{syscall}"))?;
-        exit.set_autoload(exists && exit_only);
-        enter_paired.set_autoload(exists && !exit_only);
-        exit_paired.set_autoload(exists && !exit_only);
-    }
+    // Exit-only programs where the kernel has bpf_task_pt_regs (5.15),
+    // else enter+exit pairs; none for a syscall this kernel lacks.
+    progs::load_syscall_programs(open.open_object_mut())?;
     let mut skel = bpf::load(open)?;
     bpf::attach(&mut skel)?;
     events::stream_records(&skel, &args.common, args.duration, &table(&args), |bytes| {
