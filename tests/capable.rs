@@ -343,31 +343,7 @@ fn missing_cgroup_is_an_error() {
 
 // ---- one test per mechanism ----
 
-fn forced(mechanism: Mechanism) {
-    common::check_mechanism(TOOL, &needs(), mechanism, sees_denied_and_allowed);
-}
-
-#[test]
-fn mechanism_auto() {
-    // Stated per kernel, not asked of the detection the tool uses: this
-    // host's tracepoint, fentry in the guests (BPFKIT_EXPECT_MECHANISMS).
-    sees_denied_and_allowed(&["--probe=auto"], common::expected_auto_mechanism());
-}
-
-#[test]
-fn mechanism_fentry() {
-    forced(Mechanism::Fentry);
-}
-
-#[test]
-fn mechanism_kprobe() {
-    forced(Mechanism::Kprobe);
-}
-
-#[test]
-fn mechanism_tracepoint() {
-    forced(Mechanism::Tracepoint);
-}
+crate::mechanism_tests!(TOOL, needs(), sees_denied_and_allowed);
 
 #[test]
 fn lifecycle() {

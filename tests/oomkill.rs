@@ -126,31 +126,7 @@ fn json_rows() {
 
 // ---- one test per mechanism ----
 
-fn forced(mechanism: Mechanism) {
-    common::check_mechanism(TOOL, &needs(), mechanism, sees_kill);
-}
-
-#[test]
-fn mechanism_auto() {
-    // Stated per kernel, not asked of the detection the tool uses: this
-    // host's tracepoint, fentry in the guests (BPFKIT_EXPECT_MECHANISMS).
-    sees_kill(&["--probe=auto"], common::expected_auto_mechanism());
-}
-
-#[test]
-fn mechanism_fentry() {
-    forced(Mechanism::Fentry);
-}
-
-#[test]
-fn mechanism_kprobe() {
-    forced(Mechanism::Kprobe);
-}
-
-#[test]
-fn mechanism_tracepoint() {
-    forced(Mechanism::Tracepoint);
-}
+crate::mechanism_tests!(TOOL, needs(), sees_kill);
 
 #[test]
 fn lifecycle() {

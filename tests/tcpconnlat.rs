@@ -336,35 +336,11 @@ fn sees_connects(args: &[&str], mechanism: Mechanism) {
     assert!(fin.status.success(), "{fin:?}");
 }
 
-fn forced(mechanism: Mechanism) {
-    common::check_mechanism(TOOL, &needs(), mechanism, sees_connects);
-}
-
 #[test]
 fn mechanism_default() {
     // No flag: `auto`, or what the runner forces through BPFKIT_PROBE.
     let (args, m) = common::default_mechanism(&needs());
     sees_connects(&args, m);
-}
-
-#[test]
-fn mechanism_auto() {
-    sees_connects(&["--probe=auto"], common::expected_auto_mechanism());
-}
-
-#[test]
-fn mechanism_fentry() {
-    forced(Mechanism::Fentry);
-}
-
-#[test]
-fn mechanism_kprobe() {
-    forced(Mechanism::Kprobe);
-}
-
-#[test]
-fn mechanism_tracepoint() {
-    forced(Mechanism::Tracepoint);
 }
 
 #[test]
@@ -376,6 +352,8 @@ fn duration_ends_the_run() {
     assert!(started.elapsed() >= Duration::from_secs(1));
     assert_eq!(fin.stdout.len(), 1, "only the header: {:?}", fin.stdout);
 }
+
+crate::mechanism_tests!(TOOL, needs(), sees_connects);
 
 #[test]
 fn lifecycle() {

@@ -317,10 +317,6 @@ fn sees_rtt(args: &[&str], mechanism: Mechanism) {
     assert!(total(&fin) > min_rtts(), "{a:?}: {:?}", fin.stdout);
 }
 
-fn forced(mechanism: Mechanism) {
-    common::check_mechanism("tcprtt", &needs(), mechanism, sees_rtt);
-}
-
 #[test]
 fn mechanism_default() {
     // No flag: `auto`, or what the runner forces through BPFKIT_PROBE.
@@ -328,22 +324,7 @@ fn mechanism_default() {
     sees_rtt(&args, m);
 }
 
-#[test]
-fn mechanism_auto() {
-    sees_rtt(&["--probe=auto"], common::expected_auto_mechanism());
-}
-#[test]
-fn mechanism_fentry() {
-    forced(Mechanism::Fentry);
-}
-#[test]
-fn mechanism_kprobe() {
-    forced(Mechanism::Kprobe);
-}
-#[test]
-fn mechanism_tracepoint() {
-    forced(Mechanism::Tracepoint);
-}
+crate::mechanism_tests!("tcprtt", needs(), sees_rtt);
 
 #[test]
 fn lifecycle() {

@@ -634,6 +634,33 @@ pub fn default_mechanism(needs: &Needs) -> (Vec<&'static str>, Mechanism) {
     (args, choice.mechanism)
 }
 
+/// The mechanism tests of a multi-mechanism tool, one per mechanism:
+/// `mechanism_auto` expects the mechanism stated for this kernel
+/// ([`expected_auto_mechanism`]); `mechanism_fentry`, `_kprobe` and
+/// `_tracepoint` force theirs ([`check_mechanism`]). `sees(args, m)` runs
+/// the tool with `args` and checks it saw real events through `m`.
+#[macro_export]
+macro_rules! mechanism_tests {
+    ($tool:expr, $needs:expr, $sees:expr) => {
+        #[test]
+        fn mechanism_auto() {
+            ($sees)(&["--probe=auto"], common::expected_auto_mechanism());
+        }
+        #[test]
+        fn mechanism_fentry() {
+            common::check_mechanism($tool, &$needs, bpfkit::probe::Mechanism::Fentry, $sees);
+        }
+        #[test]
+        fn mechanism_kprobe() {
+            common::check_mechanism($tool, &$needs, bpfkit::probe::Mechanism::Kprobe, $sees);
+        }
+        #[test]
+        fn mechanism_tracepoint() {
+            common::check_mechanism($tool, &$needs, bpfkit::probe::Mechanism::Tracepoint, $sees);
+        }
+    };
+}
+
 /// One forced mechanism of a multi-mechanism tool. Where this kernel offers
 /// it, `sees(&["--probe=<m>"], m)` must observe real events through it;
 /// elsewhere the tool must exit 1 naming the mechanism and why. Under
