@@ -11,6 +11,23 @@ expected_labels = sys.argv[2:]
 rows = OrderedDict()
 labels = list(expected_labels)
 bad = []
+why = {}  # index in bad -> lines of the failed run's log
+
+
+def failure_lines(log, most=6):
+    """Why a run failed, from its log: each failed test's panic line and the
+    line after it (the assertion's message), so CI's tail says what broke."""
+    try:
+        lines = open(log, errors="replace").read().splitlines()
+    except OSError:
+        return [f"(no log {log})"]
+    out = []
+    for i, line in enumerate(lines):
+        if line.startswith("---- ") or ("panicked at" in line) or line.startswith("scripts/vmtest-ci.list"):
+            out.append(line[:300])
+            if "panicked at" in line and i + 1 < len(lines):
+                out.append("  " + lines[i + 1][:600])
+    return out[:most * 3] or [line[:300] for line in lines[-5:]]
 
 
 def cell(label, name, mode, text):
@@ -33,6 +50,7 @@ for line in summary:
     cell(label, name, mode, f"{'ok' if ok else 'FAIL'} {passed}/{passed + failed}")
     if not ok:
         bad.append(f"{name} ({mode}) on {label}: {passed} passed, {failed} failed, exit {rc}")
+        why[len(bad) - 1] = failure_lines(f"{outdir}/{label}/{name}.{mode}.log")
 for label, name, mode in planned:
     if label not in rows.get((name, mode), {}):
         cell(label, name, mode, "DIED")
@@ -50,6 +68,8 @@ print(f"{'tests run':<27}" + " ".join(f"{tests_run.get(l, 0):<{width}}" for l in
 print(f"{'seconds in tests':<27}" + " ".join(f"{seconds.get(l, 0):<{width}}" for l in labels))
 runs = sum(1 for r in rows.values() for c in r.values() if c.startswith("ok"))
 print(f"{runs} passed, {len(bad)} failed")
-for b in bad:
+for i, b in enumerate(bad):
     print("  " + b)
+    for line in why.get(i, []):
+        print("      " + line)
 sys.exit(1 if bad else 0)
