@@ -62,6 +62,14 @@ pub fn commands() -> Vec<clap::Command> {
     ]
 }
 
+/// A tool's arguments parsed from `argv` (without the program name), for
+/// the argument tests of `src/args/<tool>.rs`.
+#[cfg(test)]
+pub(crate) fn try_parse<A: clap::Parser>(argv: &[&str]) -> Result<A, clap::Error> {
+    let name = A::command().get_name().to_string();
+    A::try_parse_from(std::iter::once(name.as_str()).chain(argv.iter().copied()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
