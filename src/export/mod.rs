@@ -26,6 +26,7 @@ pub mod stats;
 
 mod exec;
 mod hardirqs;
+mod oomkill;
 mod opens;
 mod runqlat;
 mod signals;
@@ -92,6 +93,7 @@ pub const COLLECTORS: &[Spec] = &[
     exec::SPEC,
     signals::SPEC,
     opens::SPEC,
+    oomkill::SPEC,
     xdp::SPEC,
 ];
 

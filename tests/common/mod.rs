@@ -10,6 +10,7 @@ use std::sync::{Arc, Condvar, Mutex, Once};
 use std::thread;
 
 pub mod netns;
+pub mod oom;
 use std::time::{Duration, Instant};
 
 /// How many times slower than the host this machine runs the tests:
