@@ -130,10 +130,10 @@ mod tests {
         assert!(a.time && a.timestamp && a.fails && a.print_uid && a.quote);
         assert_eq!(a.uid, Some(1000));
         assert_eq!(a.cgroup, Some(PathBuf::from("/sys/fs/cgroup/unified/x")));
-        let a = Args::try_parse_from(["execsnoop", "--cgroup", "/cg"]).unwrap();
-        assert_eq!(a.cgroup, Some(PathBuf::from("/cg")));
-        assert_eq!(Args::try_parse_from(["execsnoop"]).unwrap().cgroup, None);
         assert_eq!(a.max_args, 5);
+        let long = Args::try_parse_from(["execsnoop", "--cgroup", "/cg"]).unwrap();
+        assert_eq!(long.cgroup, Some(PathBuf::from("/cg")));
+        assert_eq!(Args::try_parse_from(["execsnoop"]).unwrap().cgroup, None);
         assert_eq!(Args::try_parse_from(["execsnoop"]).unwrap().max_args, 20);
         assert!(Args::try_parse_from(["execsnoop", "--max-args", "0"]).is_err());
         assert!(Args::try_parse_from(["execsnoop", "--max-args", "61"]).is_err());
