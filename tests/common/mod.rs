@@ -9,6 +9,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Condvar, Mutex, Once};
 use std::thread;
 
+pub mod cgroup;
 pub mod netns;
 pub mod oom;
 use std::time::{Duration, Instant};
