@@ -139,10 +139,13 @@ fn table(args: &Args) -> Table<'static, Open> {
 }
 
 /// The lines under a row with `-c`: one caller each, or a note that the
-/// kernel took no user stack; none without `-c`.
+/// kernel took no user stack; none without `-c`. A name cannot split the
+/// output: control bytes are escaped (a demangled name is any text).
 fn caller_lines(callers: &Side, indent: usize) -> Vec<String> {
     match callers {
-        Side::Frames(names) => names.iter().map(|n| format!("{:indent$}{n}", "")).collect(),
+        Side::Frames(names) => (names.iter())
+            .map(|n| format!("{:indent$}{}", "", fmt::escape_control(n)))
+            .collect(),
         Side::Missed => vec![format!("{:indent$}[Missed User Stack]", "")],
         Side::Absent => Vec::new(),
     }
@@ -218,6 +221,8 @@ mod tests {
             );
             o.callers = Side::Missed;
             assert_eq!(caller_lines(&o.callers, 2), ["  [Missed User Stack]"]);
+            o.callers = Side::Frames(vec!["odd\nname".into()]);
+            assert_eq!(caller_lines(&o.callers, 1), [r" odd\nname"]);
         }
     }
 
