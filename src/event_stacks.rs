@@ -61,6 +61,19 @@ impl<'m> EventStacks<'m> {
     }
 }
 
+/// Process `pid`'s user frames carried in the event itself (a
+/// `bpf_get_stack()` buffer, innermost first, 0 where the stack ended), as
+/// opensnoop -c takes them: no stack map. [`Side::Missed`] when the kernel
+/// took none; `verbose`: every frame with its address and offset.
+pub fn user_buffer(symbolizer: &Symbolizer, verbose: bool, pid: u32, addrs: &[u64]) -> Side {
+    let addrs: Vec<u64> = addrs.iter().copied().take_while(|&a| a != 0).collect();
+    if addrs.is_empty() {
+        return Side::Missed;
+    }
+    let frames = symbolizer.user(pid, &addrs);
+    Side::Frames(stacks::frame_names(&frames, Style::Lines { verbose }))
+}
+
 /// The lines under an event's row, as libbpf-tools capable prints them:
 /// kernel frames, user frames (innermost first), then `-  comm (pid)`;
 /// nothing when neither stack was asked for.
@@ -117,5 +130,13 @@ mod tests {
             serde_json::json!(["cap_capable", "capable"])
         );
         assert_eq!(json(&Side::Missed).to_json(), serde_json::Value::Null);
+    }
+
+    #[test]
+    fn an_empty_stack_buffer_is_missed() {
+        assert_eq!(
+            user_buffer(&Symbolizer::new(), false, 1, &[0, 0]),
+            Side::Missed
+        );
     }
 }

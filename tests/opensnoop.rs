@@ -371,3 +371,89 @@ fn full_path_resolves_cwd_and_dirfd() {
     assert!(tool.stop().status.success());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A C program that opens the path in argv[1] from a function with a known
+/// name when told to (a line on stdin), then stays until stdin closes, so
+/// its maps can be read to name the frames. The kernel walks frame
+/// pointers: `open_it` has a frame (its return address names
+/// `bpfkit_known_opener`), and it calls glibc's `syscall()`, which leaves
+/// the frame pointer alone, where Debian's `open()` uses it as a scratch
+/// register (frames read through it are garbage).
+const OPENER_C: &str = r#"
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+__attribute__((noinline)) int open_it(const char *path)
+{
+	int fd = syscall(SYS_openat, AT_FDCWD, path, O_RDONLY);
+	__asm__ volatile("" ::: "memory");
+	return fd;
+}
+
+__attribute__((noinline)) int bpfkit_known_opener(const char *path)
+{
+	int fd = open_it(path);
+	__asm__ volatile("" ::: "memory");
+	return fd;
+}
+
+int main(int argc, char **argv)
+{
+	char line[16];
+
+	if (argc < 2 || !fgets(line, sizeof(line), stdin))
+		return 1;
+	bpfkit_known_opener(argv[1]);
+	while (fgets(line, sizeof(line), stdin))
+		;
+	return 0;
+}
+"#;
+
+/// `-c` (libbpf-tools' callers): the frames under the opener's row, lined
+/// up with PATH, name the function that opened; `--json -c` has them as
+/// `callers`.
+#[test]
+fn callers_name_the_opening_function() {
+    use std::io::Write;
+    let opener = common::compile_c("opener", OPENER_C, "-O1");
+    let path = missing_path();
+    let mut child = Command::new(&opener)
+        .arg(&path)
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id().to_string();
+    let table = Tool::start("opensnoop", &["-c", "-p", &pid]);
+    let json = Tool::start("opensnoop", &["-c", "--json", "-p", &pid]);
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"go\n").unwrap();
+    let row = table.expect_line(&path);
+    let caller = table.expect_line("bpfkit_known_opener");
+    let v = json.expect_json("path", &json!(path));
+    drop(stdin);
+    child.wait().unwrap();
+
+    let at = row.find(&path).unwrap();
+    assert_eq!(
+        caller,
+        format!("{:at$}bpfkit_known_opener", ""),
+        "under the path"
+    );
+    let lines = table.lines();
+    let i = lines.iter().position(|l| *l == row).unwrap();
+    assert!(
+        lines[i + 1..i + 3].contains(&caller),
+        "the callers follow the row: {lines:?}"
+    );
+    assert!(lines[0].ends_with(" PATH/CALLER"), "{:?}", lines[0]);
+    let callers = v["callers"].as_array().expect("callers array");
+    assert!(callers.len() <= 2, "{v}");
+    assert!(callers.contains(&json!("bpfkit_known_opener")), "{v}");
+    assert!(table.stop().status.success());
+    let fin = json.stop();
+    assert!(fin.status.success());
+    fin.assert_json_only();
+}

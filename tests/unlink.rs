@@ -23,9 +23,45 @@ fn needs_of(tool: &str) -> bpfkit::probe::Needs {
     })
 }
 
+/// The names (at most 15 bytes, as the kernel keeps them) of the BPF
+/// programs `tool` holds.
+fn prog_names(tool: &Tool) -> Vec<String> {
+    let mut names: Vec<String> = (tool.prog_ids().iter())
+        .map(|id| {
+            let out = std::process::Command::new("bpftool")
+                .args(["prog", "show", "id", &id.to_string(), "-j"])
+                .output()
+                .expect("running bpftool");
+            let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("bpftool JSON");
+            v["name"].as_str().unwrap_or_default().to_string()
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+/// The lessons' pairs: the entry program reads pid, comm and name (the
+/// lesson's `fentry:`/`KPROBE ENTRY` line), the exit program adds the
+/// result to what the entry stashed and sends the row: a row proves both
+/// ran. The tracepoints pair sys_enter/sys_exit the same way.
+fn programs_of(mechanism: Mechanism) -> &'static [&'static str] {
+    match mechanism {
+        Mechanism::Fentry => &["fentry_do_unlin", "fexit_do_unlink"],
+        Mechanism::Kprobe => &["kprobe_do_unlin", "kretprobe_do_u"],
+        Mechanism::Tracepoint => &["tp_enter_unlink", "tp_exit_unlinka"],
+    }
+}
+
 fn sees_unlinks(tool: &str, args: &[&str], mechanism: Mechanism) {
     let t = Tool::start(tool, args);
     common::assert_using(&t, mechanism);
+    let names = prog_names(&t);
+    for p in programs_of(mechanism) {
+        assert!(
+            names.iter().any(|n| n.starts_with(p)),
+            "{tool} {args:?}: no {p} program attached: {names:?}"
+        );
+    }
     let path = unlink_unique();
     // PID COMM FILENAME RET
     let line = t.expect_line(&path);

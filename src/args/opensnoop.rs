@@ -20,6 +20,7 @@ pub const EXAMPLES: &str = "EXAMPLES:
     opensnoop -d 10     # trace for 10 seconds only
     opensnoop -n main   # only print process names containing \"main\"
     opensnoop -e        # show extended fields
+    opensnoop -c        # show calling functions
     opensnoop -F        # show full path for an open file";
 
 /// Trace open family syscalls
@@ -61,6 +62,11 @@ pub struct Args {
     #[arg(short, long = "extended-fields")]
     pub extended: bool,
 
+    /// Show calling functions: two frames of the opener's user stack
+    /// (above the libc wrapper), under each row
+    #[arg(short, long)]
+    pub callers: bool,
+
     /// Show full path: a relative path joined to the opener's working
     /// directory, or to the directory its dirfd names
     #[arg(short = 'F', long)]
@@ -90,9 +96,10 @@ mod tests {
             "-n",
             "cat",
             "-e",
+            "-c",
         ])
         .unwrap();
-        assert!(a.timestamp && a.print_uid && a.failed && a.extended);
+        assert!(a.timestamp && a.print_uid && a.failed && a.extended && a.callers);
         assert_eq!((a.target.pid, a.target.tid), (Some(5), Some(6)));
         assert_eq!(a.uid, Some(0));
         assert_eq!(a.name.as_deref(), Some("cat"));

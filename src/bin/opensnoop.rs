@@ -1,6 +1,7 @@
 //! opensnoop — trace the open family of syscalls (the tutorial's lesson 4).
 //!
-//! Same flags and columns as libbpf-tools opensnoop, plus `--json`.
+//! Same flags and columns as libbpf-tools opensnoop, plus `--json`; `-c`
+//! prints the opener's calling functions under its row, as libbpf-tools.
 #![forbid(unsafe_code)]
 
 use std::mem::MaybeUninit;
@@ -8,9 +9,12 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use bpfkit::args::opensnoop::Args;
+use bpfkit::event_stacks;
 use bpfkit::row::{Cell, Table};
 use bpfkit::skel::opensnoop::OpensnoopSkelBuilder;
 use bpfkit::skel::opensnoop::types::{open_event, open_event_full};
+use bpfkit::stacks::Side;
+use bpfkit::sym::Symbolizer;
 use bpfkit::{bpf, events, fmt, progs};
 use clap::Parser;
 use libbpf_rs::skel::OpenSkel;
@@ -31,18 +35,27 @@ fn run() -> Result<()> {
     rodata.targ_failed = args.failed;
     rodata.targ_success = args.success;
     rodata.full_path = args.full_path;
+    rodata.callers = args.callers;
     // Exit-only programs where the kernel has bpf_task_pt_regs (5.15),
     // else enter+exit pairs; none for a syscall this kernel lacks.
     progs::load_syscall_programs(open.open_object_mut())?;
     let mut skel = bpf::load(open)?;
     bpf::attach(&mut skel)?;
+    let symbolizer = Symbolizer::new();
     events::stream_records(&skel, &args.common, args.duration, &table(&args), |bytes| {
-        let open = match args.full_path {
+        let mut open = match args.full_path {
             true => Open::from(&bpfkit::decode::<open_event_full>(bytes)?),
             false => Open::from(&bpfkit::decode::<open_event>(bytes)?),
         };
         let name = args.name.as_deref();
-        name.is_none_or(|n| open.comm.contains(n)).then_some(open)
+        if !name.is_none_or(|n| open.comm.contains(n)) {
+            return None;
+        }
+        if args.callers {
+            let (verbose, pid) = (args.common.verbose, open.pid as u32);
+            open.callers = event_stacks::user_buffer(&symbolizer, verbose, pid, &open.caller_addrs);
+        }
+        Some(open)
     })
 }
 
@@ -55,6 +68,9 @@ struct Open {
     ret: i32,
     flags: u64,
     path: String,
+    /// With `-c`: the return addresses the kernel took, then their names.
+    caller_addrs: Vec<u64>,
+    callers: Side,
 }
 
 impl From<&open_event> for Open {
@@ -67,6 +83,8 @@ impl From<&open_event> for Open {
             ret: e.ret,
             flags: e.flags,
             path: fmt::c_chars(&e.path),
+            caller_addrs: e.callers.to_vec(),
+            callers: Side::Absent,
         }
     }
 }
@@ -89,7 +107,18 @@ impl From<&open_event_full> for Open {
 }
 
 /// libbpf-tools' columns: FD is -1 and ERR the errno when the open failed.
+/// With `-c`, the header's last column is `PATH/CALLER` and the callers'
+/// names are listed under the row, lined up with the path.
 fn table(args: &Args) -> Table<'static, Open> {
+    // The width of the columns before PATH, as libbpf-tools counts it.
+    let indent = 9 * usize::from(args.timestamp)
+        + 8 * usize::from(args.print_uid)
+        + 7
+        + 17
+        + 4
+        + 4
+        + 9 * usize::from(args.extended);
+    let path = if args.callers { "PATH/CALLER" } else { "PATH" };
     Table::new()
         .time(args.timestamp)
         .left("UID", 7, "uid", |o: &Open| o.uid.into())
@@ -103,7 +132,23 @@ fn table(args: &Args) -> Table<'static, Open> {
         })
         .left("FLAGS", 8, "flags", |o| Cell::Octal(o.flags))
         .shown_if(args.extended)
-        .last("PATH", "path", |o| Cell::text(&o.path))
+        .last(path, "path", |o| Cell::text(&o.path))
+        .json("callers", |o| event_stacks::json(&o.callers))
+        .only_if(args.callers)
+        .lines_below(move |o| caller_lines(&o.callers, indent))
+}
+
+/// The lines under a row with `-c`: one caller each, or a note that the
+/// kernel took no user stack; none without `-c`. A name cannot split the
+/// output: control bytes are escaped (a demangled name is any text).
+fn caller_lines(callers: &Side, indent: usize) -> Vec<String> {
+    match callers {
+        Side::Frames(names) => (names.iter())
+            .map(|n| format!("{:indent$}{}", "", fmt::escape_control(n)))
+            .collect(),
+        Side::Missed => vec![format!("{:indent$}[Missed User Stack]", "")],
+        Side::Absent => Vec::new(),
+    }
 }
 
 #[cfg(test)]
@@ -120,6 +165,8 @@ mod tests {
             ret,
             flags: 0o100,
             path: path.into(),
+            caller_addrs: Vec::new(),
+            callers: Side::Absent,
         }
     }
 
@@ -148,9 +195,40 @@ mod tests {
         );
     }
 
+    /// libbpf-tools -c: `PATH/CALLER`, each caller on a line of its own,
+    /// starting under the path.
+    #[test]
+    fn callers_print_under_the_path() {
+        for argv in [
+            &["opensnoop", "-c"][..],
+            &["opensnoop", "-c", "-T", "-U", "-e"],
+        ] {
+            let args = Args::try_parse_from(argv).unwrap();
+            let t = table(&args);
+            let header = t.header_line();
+            assert!(header.ends_with(" PATH/CALLER"), "{header}");
+            let (out, cap) = Output::captured(false);
+            let mut o = open(3, "/etc/passwd");
+            o.callers = Side::Frames(vec!["load_config".into(), "main".into()]);
+            t.print(&out, &o);
+            let text = cap.text();
+            let lines: Vec<&str> = text.lines().collect();
+            let at = header.find("PATH").unwrap();
+            assert_eq!(lines[0].find("/etc/passwd"), Some(at), "{lines:?}");
+            assert_eq!(
+                lines[1..],
+                [format!("{:at$}load_config", ""), format!("{:at$}main", "")]
+            );
+            o.callers = Side::Missed;
+            assert_eq!(caller_lines(&o.callers, 2), ["  [Missed User Stack]"]);
+            o.callers = Side::Frames(vec!["odd\nname".into()]);
+            assert_eq!(caller_lines(&o.callers, 1), [r" odd\nname"]);
+        }
+    }
+
     #[test]
     fn json_keys_follow_the_schema() {
-        let args = Args::try_parse_from(["opensnoop", "-T", "-U", "-e"]).unwrap();
+        let args = Args::try_parse_from(["opensnoop", "-T", "-U", "-e", "-c"]).unwrap();
         bpfkit::row::assert_keys_in_schema("opensnoop", &table(&args).keys());
     }
 
@@ -165,5 +243,15 @@ mod tests {
             serde_json::json!({"uid": 1000, "pid": 181, "tid": 182, "comm": "cat",
                 "fd": -1, "errno": 2, "flags": 64, "path": "/nope"})
         );
+        let args = Args::try_parse_from(["opensnoop", "--json", "-c"]).unwrap();
+        let (out, cap) = Output::captured(true);
+        let mut o = open(3, "/etc/passwd");
+        o.callers = Side::Frames(vec!["load_config".into(), "main".into()]);
+        table(&args).print(&out, &o);
+        o.callers = Side::Missed;
+        table(&args).print(&out, &o);
+        let v = cap.json_lines();
+        assert_eq!(v[0]["callers"], serde_json::json!(["load_config", "main"]));
+        assert_eq!(v[1]["callers"], serde_json::Value::Null);
     }
 }

@@ -11,6 +11,9 @@
  * Filters: process (tgid), thread, uid, failed-only, success-only (both
  * result filters run before the ring-buffer reserve, so a dropped call costs
  * no event).
+ * With -c the event also carries two return addresses of the opener's user
+ * stack (bpf_get_stack with BPF_F_USER_STACK, frame-pointer walk), after the
+ * innermost frame, which is the libc wrapper: libbpf-tools' callers.
  * Before Linux 5.15 (no bpf_task_pt_regs) user space loads the *_paired
  * programs instead: sys_enter_* saves the path pointer and flags per thread
  * (as libbpf-tools' opensnoop does) and sys_exit_* picks them up. */
@@ -31,6 +34,8 @@ const volatile bool targ_failed = false;
 const volatile bool targ_success = false;
 /* -F: send the directory a relative path starts from (struct open_event_full). */
 const volatile bool full_path = false;
+/* -c: keep the opener's callers from its user stack (libbpf-tools' -c). */
+const volatile bool callers = false;
 /* bpfkit-exporter: count opens by result in `results` instead of sending
  * events (no ring-buffer traffic per open). */
 const volatile bool targ_count_only = false;
@@ -100,6 +105,24 @@ static __always_inline struct pt_regs *syscall_regs(void)
 	return bpf_task_pt_regs(bpf_get_current_task_btf());
 }
 
+/* -c: frames 1.. of the user stack; frame 0 is where the task entered the
+ * kernel, the libc wrapper of the syscall. A stack that ends early leaves
+ * zeros. */
+static __always_inline void fill_callers(void *ctx, struct open_event *e)
+{
+	__u64 stack[OPEN_CALLERS + 1] = {};
+	int i;
+
+	if (!callers) {
+		for (i = 0; i < OPEN_CALLERS; i++)
+			e->callers[i] = 0;
+		return;
+	}
+	bpf_get_stack(ctx, stack, sizeof(stack), BPF_F_USER_STACK);
+	for (i = 0; i < OPEN_CALLERS; i++)
+		e->callers[i] = stack[i + 1];
+}
+
 /* Reserves and fills everything but the flags; NULL when filtered or lost. */
 static __always_inline struct open_event *open_event(struct trace_event_raw_sys_exit *ctx,
 						     const char *path, int dirfd)
@@ -134,6 +157,7 @@ static __always_inline struct open_event *open_event(struct trace_event_raw_sys_
 	e->uid = (__u32)bpf_get_current_uid_gid();
 	e->ret = ret;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	fill_callers(ctx, e);
 	if (bpf_probe_read_user_str(e->path, sizeof(e->path), path) < 0)
 		e->path[0] = '\0';
 	if (full) {

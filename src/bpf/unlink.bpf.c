@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /* Lessons 2 and 3: unlink(2) seen at do_unlinkat, three ways.
  *
- *  - fentry/fexit do_unlinkat (lesson 3): typed arguments, the return value
- *    and the arguments together at fexit;
- *  - kprobe/kretprobe do_unlinkat (lesson 2): the entry stashes the name per
- *    thread, the return probe pairs it with the result;
+ *  - fentry/fexit do_unlinkat (lesson 3): the lesson's two programs. fentry
+ *    reads the pid, comm and name at entry (its bpf_printk line) and stashes
+ *    them per thread; fexit pairs them with the result (its line adds ret).
+ *    fexit alone sees the arguments too, but do_unlinkat has putname()'d
+ *    the struct filename by then (freed unless audit holds it): reading the
+ *    name at fexit reads freed memory;
+ *  - kprobe/kretprobe do_unlinkat (lesson 2): the same pairing;
  *  - tracepoints sys_enter/exit_unlinkat and _unlink: for kernels without
  *    kprobes or fentry (unlinkat with AT_REMOVEDIR is rmdir, not
  *    do_unlinkat, so it is left out to match the kernel-function hooks).
@@ -29,7 +32,7 @@ struct {
 	__uint(max_entries, 1024 * 1024);
 } events SEC(".maps");
 
-/* kprobe: the name read at entry, per thread. */
+/* fentry and kprobe: the name read at entry, per thread. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 10240);
@@ -71,37 +74,8 @@ static __always_inline void emit(const struct unlink_event *src, int ret)
 	submit_event(&events, e);
 }
 
-static __always_inline void emit_kernel_name(__u64 id, const char *name, int ret)
-{
-	struct unlink_event *e = reserve_or_count(&events, sizeof(*e));
-
-	if (!e)
-		return;
-	e->pid = id >> 32;
-	e->tid = (__u32)id;
-	e->ret = ret;
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), name);
-	submit_event(&events, e);
-}
-
-/* ---- fentry/fexit (lesson 3) ---- */
-
-SEC("fexit/do_unlinkat")
-int BPF_PROG(fexit_do_unlinkat, int dfd, struct filename *name, long ret)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-
-	if (!traced(id))
-		return 0;
-	emit_kernel_name(id, BPF_CORE_READ(name, name), (int)ret);
-	return 0;
-}
-
-/* ---- kprobe/kretprobe (lesson 2) ---- */
-
-SEC("kprobe/do_unlinkat")
-int BPF_KPROBE(kprobe_do_unlinkat, int dfd, struct filename *name)
+/* Entry (fentry, kprobe): pid, comm and the kernel's copy of the name. */
+static __always_inline int stash_entry(struct filename *name)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)id, zero = 0;
@@ -116,12 +90,15 @@ int BPF_KPROBE(kprobe_do_unlinkat, int dfd, struct filename *name)
 	e->tid = tid;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), BPF_CORE_READ(name, name));
-	bpf_map_update_elem(&inflight, &tid, e, BPF_ANY);
+	/* A full map loses this call's event: counted like a full ring buffer. */
+	if (bpf_map_update_elem(&inflight, &tid, e, BPF_ANY))
+		count_drop();
 	return 0;
 }
 
-SEC("kretprobe/do_unlinkat")
-int BPF_KRETPROBE(kretprobe_do_unlinkat, long ret)
+/* Exit (fexit, kretprobe): the entry's event with the result. A call whose
+ * entry was not seen (it started before the tool) is not reported. */
+static __always_inline int emit_stashed(long ret)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct unlink_event *e = bpf_map_lookup_elem(&inflight, &tid);
@@ -131,6 +108,34 @@ int BPF_KRETPROBE(kretprobe_do_unlinkat, long ret)
 	emit(e, (int)ret);
 	bpf_map_delete_elem(&inflight, &tid);
 	return 0;
+}
+
+/* ---- fentry/fexit (lesson 3) ---- */
+
+SEC("fentry/do_unlinkat")
+int BPF_PROG(fentry_do_unlinkat, int dfd, struct filename *name)
+{
+	return stash_entry(name);
+}
+
+SEC("fexit/do_unlinkat")
+int BPF_PROG(fexit_do_unlinkat, int dfd, struct filename *name, long ret)
+{
+	return emit_stashed(ret);
+}
+
+/* ---- kprobe/kretprobe (lesson 2) ---- */
+
+SEC("kprobe/do_unlinkat")
+int BPF_KPROBE(kprobe_do_unlinkat, int dfd, struct filename *name)
+{
+	return stash_entry(name);
+}
+
+SEC("kretprobe/do_unlinkat")
+int BPF_KRETPROBE(kretprobe_do_unlinkat, long ret)
+{
+	return emit_stashed(ret);
 }
 
 /* ---- tracepoints (fallback) ---- */
