@@ -59,8 +59,7 @@ pub fn join_start_dir(
 const PATH_DEPTH: usize = 16;
 
 /// [`join_start_dir`] for a `struct dir_path` as BPF sends it: `names` is
-/// its PATH_DEPTH fixed-size slots, `depth` how many are filled. An empty
-/// `path` (fstat, `AT_EMPTY_PATH`) is the start itself, without a slash.
+/// its PATH_DEPTH fixed-size slots, `depth` how many are filled.
 pub fn join_dir_path(
     names: &[i8],
     depth: u32,
@@ -74,11 +73,7 @@ pub fn join_dir_path(
         .take(depth as usize)
         .map(c_chars)
         .collect();
-    let full = join_start_dir(&names, truncated, failed, path);
-    match full.strip_suffix('/') {
-        Some(start) if path.is_empty() && !start.is_empty() => start.to_string(),
-        _ => full,
-    }
+    join_start_dir(&names, truncated, failed, path)
 }
 
 /// A NUL-terminated kernel char array (`comm`, paths) as text.

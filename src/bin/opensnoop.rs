@@ -89,19 +89,18 @@ impl From<&open_event> for Open {
     }
 }
 
-/// Slots of `dir_path.names` (src/bpf/path.h).
-const PATH_DEPTH: usize = 16;
-
 /// With `-F`, the path is joined to the directory it started from.
 impl From<&open_event_full> for Open {
     fn from(f: &open_event_full) -> Self {
-        let dir = &f.dir;
-        let slot = dir.names.len() / PATH_DEPTH;
-        let names: Vec<String> = (dir.names.chunks(slot).take(dir.depth as usize))
-            .map(fmt::c_chars)
-            .collect();
+        let d = &f.dir;
         let mut open = Open::from(&f.e);
-        open.path = fmt::join_start_dir(&names, dir.truncated != 0, dir.failed != 0, &open.path);
+        open.path = fmt::join_dir_path(
+            &d.names,
+            d.depth,
+            d.truncated != 0,
+            d.failed != 0,
+            &open.path,
+        );
         open
     }
 }

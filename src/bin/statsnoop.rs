@@ -63,8 +63,20 @@ impl From<&stat_event> for Stat {
             comm: fmt::c_chars(&e.comm),
             ret: e.ret,
             syscall: e.syscall,
-            path: fmt::join_dir_path(&d.names, d.depth, d.truncated != 0, d.failed != 0, &path),
+            path: start_and_path(
+                fmt::join_dir_path(&d.names, d.depth, d.truncated != 0, d.failed != 0, &path),
+                &path,
+            ),
         }
+    }
+}
+
+/// An empty path (fstat, `AT_EMPTY_PATH`) names where it starts: the
+/// file itself, without the slash a joined path ends in.
+fn start_and_path(joined: String, path: &str) -> String {
+    match joined.strip_suffix('/') {
+        Some(start) if path.is_empty() && !start.is_empty() => start.to_string(),
+        _ => joined,
     }
 }
 
@@ -153,6 +165,13 @@ mod tests {
             (v["pid"].as_u64(), v["tid"].as_u64()),
             (Some(181), Some(182))
         );
+    }
+
+    #[test]
+    fn an_empty_path_is_the_file_it_starts_from() {
+        assert_eq!(start_and_path("/etc/hostname/".into(), ""), "/etc/hostname");
+        assert_eq!(start_and_path("/".into(), ""), "/");
+        assert_eq!(start_and_path("/tmp/a".into(), "a"), "/tmp/a");
     }
 
     #[test]
