@@ -22,7 +22,8 @@ Keys (one per line, all but cmd optional):
   settle    seconds to wait after starting `setup` (default 0.5), e.g. for
             a JVM to start
   workload  a shell command run once the tool has attached (it printed
-            "Hit Ctrl-C to end" on stderr, or 5 s passed)
+            "Hit Ctrl-C to end" on stderr, or 120 s passed: attaching
+            kprobes in an emulated guest takes that long)
   after     seconds to wait after the workload before SIGINT (default 1);
             a tool that ends by itself (-d, COUNT) is just waited for
   keep      a regex: only output lines matching it are kept (plus `header`)
@@ -49,7 +50,8 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "target", "debug")
-READY = "Hit Ctrl-C to end"
+# What a tool prints on stderr once attached (the exporter: once it serves).
+READY = ("Hit Ctrl-C to end", "serving http://")
 # Workloads run with a plain environment: no locale files in opensnoop's
 # output, no PATH search through a developer's directories in execsnoop's.
 ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C", "HOME": "/root"}
@@ -74,7 +76,7 @@ def reader(stream, sink, ready):
     for raw in iter(stream.readline, b""):
         line = raw.decode(errors="replace").rstrip("\n")
         sink.append(line)
-        if READY in line:
+        if any(r in line for r in READY):
             ready.set()
     ready.set()
 
@@ -111,7 +113,8 @@ def run_example(spec):
     ]
     for t in threads:
         t.start()
-    ready.wait(timeout=15)
+    # A tool that never says it is ready (no banner) costs this wait.
+    ready.wait(timeout=120)
     time.sleep(0.3)
     if setup is not None:
         try:
