@@ -24,6 +24,7 @@ mod opens;
 mod runqlat;
 mod signals;
 mod softirqs;
+mod tcpconnect;
 mod tcpconnlat;
 mod tcprtt;
 mod tcpstates;
@@ -82,6 +83,7 @@ pub const COLLECTORS: &[Spec] = &[
     softirqs::SPEC,
     tcprtt::SPEC,
     tcpconnlat::SPEC,
+    tcpconnect::SPEC,
     tcpstates::SPEC,
     exec::SPEC,
     signals::SPEC,
