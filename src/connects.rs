@@ -107,7 +107,8 @@ pub fn note_in_progress(pending: &dyn MapCore) {
 
 fn in_progress_line(n: usize) -> Option<String> {
     let what = if n == 1 { "connect" } else { "connects" };
-    (n > 0).then(|| format!("{n} {what} in progress at exit not shown (no answer to the SYN yet)"))
+    (n > 0)
+        .then(|| format!("{n} {what} in progress at exit not reported (no answer to the SYN yet)"))
 }
 
 #[cfg(test)]
@@ -131,7 +132,7 @@ mod tests {
         assert_eq!(in_progress_line(0), None);
         assert_eq!(
             in_progress_line(1).as_deref(),
-            Some("1 connect in progress at exit not shown (no answer to the SYN yet)")
+            Some("1 connect in progress at exit not reported (no answer to the SYN yet)")
         );
         assert!(
             in_progress_line(2)

@@ -370,6 +370,32 @@ fn count_per_source_port_in_json() {
 }
 
 #[test]
+fn count_mode_prints_on_sigterm_and_detaches() {
+    let l = listen("127.0.0.1");
+    let port = l.local_addr().unwrap().port().to_string();
+    let tool = Tool::start(TOOL, &["-c", "-P", &port]);
+    let ids = tool.prog_ids();
+    assert!(!ids.is_empty());
+    let _streams: Vec<TcpStream> = (0..2)
+        .map(|_| TcpStream::connect(l.local_addr().unwrap()).unwrap())
+        .collect();
+    let fin = tool.signal(nix::sys::signal::Signal::SIGTERM);
+    assert!(fin.status.success(), "{fin:?}");
+    assert_eq!(
+        columns(fin.stdout.last().unwrap()),
+        ["127.0.0.1", "127.0.0.1", &port, "2"]
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(3) * common::slowdown();
+    while !common::loaded_prog_ids().is_disjoint(&ids) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "programs left after SIGTERM"
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
 fn count_mode_ends_after_its_duration() {
     let fin = common::run(TOOL, &["-c", "-d", "1", "-P", "1"]);
     assert!(fin.status.success(), "{fin:?}");
