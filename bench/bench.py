@@ -154,6 +154,45 @@ def bench_tcpconnlat():
             print(f"  {name:<23} {rate:>10,.0f} connects/s ({100 * rate / base:5.1f}% of untraced), {note}")
 
 
+def bench_tcpconnect():
+    """tcpconnect beside tcpconnlat's connect storm: one event per connect
+    (each mechanism), and -c (a map update per connect, no event)."""
+    print(f"== tcpconnect (kernel {os.uname().release}) ==")
+    ours = [os.path.join(REL, "tcpconnect")]
+    c_tool = "/usr/sbin/tcpconnect"
+    have_c = os.path.exists(c_tool)
+    startups = median_startups([ours, [c_tool]] if have_c else [ours], b"PID")
+    s_ours, n = startups[0]
+    print(f"startup (exec -> header, median of {n}, runs interleaved): bpfkit {fmt_s(s_ours)}", end="")
+    if have_c and startups[1][0] is None:
+        r = subprocess.run([c_tool], capture_output=True, text=True, timeout=30)
+        why = (r.stderr.strip().splitlines() or ["no header"])[-1]
+        print(f" | libbpf-tools: fails here ({why})")
+    elif have_c:
+        print(f" | libbpf-tools {fmt_s(startups[1][0])} (median of {startups[1][1]})")
+    else:
+        print(" | libbpf-tools: not installed")
+    untraced = [connect_rate(CONNECTS)]
+    rows = [(f"bpfkit --probe={mech}", ours + [f"--probe={mech}"]) for mech in ["fentry", "kprobe", "tracepoint"]]
+    rows.append(("bpfkit -c", ours + ["-c"]))
+    if have_c:
+        rows += [("libbpf-tools", [c_tool]), ("libbpf-tools -c", [c_tool, "-c"])]
+    results = []
+    for name, cmd in rows:
+        rate, note = traced_connect_rate(cmd, CONNECTS)
+        results.append((name, rate, note))
+        if rate is not None:
+            untraced.append(connect_rate(CONNECTS))
+    base = statistics.median(untraced)
+    print(f"{CONNECTS} loopback connects: untraced {base:,.0f} connects/s"
+          f" (median of {', '.join(f'{u:,.0f}' for u in untraced)})")
+    for name, rate, note in results:
+        if rate is None:
+            print(f"  {name:<23} n/a: {note}")
+        else:
+            print(f"  {name:<23} {rate:>10,.0f} connects/s ({100 * rate / base:5.1f}% of untraced), {note}")
+
+
 def bench_tcpconnlat_vm():
     """The same inside Debian's 6.12 kernel under qemu TCG, where fentry and
     kprobes exist (absolute numbers are emulation-slow; compare ratios)."""
@@ -579,6 +618,7 @@ def main():
         sys.exit("bench: run as root (make bench does)")
     only = sys.argv[1:]
     benches = {"opensnoop": bench_opensnoop, "tcpconnlat": bench_tcpconnlat, "tcpconnlat-vm": bench_tcpconnlat_vm,
+               "tcpconnect": bench_tcpconnect,
                "sched": bench_sched, "memleak": bench_memleak, "net": bench_net,
                "profile": bench_profile, "exporter": bench_exporter}
     for name, fn in benches.items():

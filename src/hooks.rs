@@ -57,3 +57,15 @@ pub fn oomkill() -> Needs {
         tracepoint: vec!["oom:mark_victim"],
     }
 }
+
+/// tcpconnect: connect's return (fexit, or kprobe + kretprobe as
+/// libbpf-tools), or the socket state tracepoint (CLOSE → SYN_SENT, in the
+/// connecting task) completed by the first answer or SYN retransmission.
+pub fn tcpconnect() -> Needs {
+    let funcs = vec!["tcp_v4_connect", "tcp_v6_connect"];
+    Needs {
+        fentry: funcs.clone(),
+        kprobe: funcs,
+        tracepoint: vec!["sock:inet_sock_set_state", "tcp:tcp_retransmit_skb"],
+    }
+}

@@ -24,6 +24,7 @@ pub mod btf;
 pub mod capability;
 pub mod cgroup;
 pub mod cli;
+pub mod connects;
 pub mod event_stacks;
 pub mod events;
 pub mod export;

@@ -211,6 +211,7 @@ fn prometheus_scrapes_the_load_the_test_makes() {
         "softirqs",
         "tcprtt",
         "tcpconnlat",
+        "tcpconnect",
         "tcpstates",
         "exec",
         "signals",
@@ -280,6 +281,39 @@ fn prometheus_scrapes_the_load_the_test_makes() {
     let (ok, said) = promtool(&text);
     assert!(ok, "promtool check metrics: {said}\n{text}");
     let fin = exporter.signal(Signal::SIGTERM);
+    assert!(fin.status.success(), "{fin:?}");
+}
+
+#[test]
+fn tcpconnect_counts_connects_per_family() {
+    let (exporter, port) = start(&["--collectors", "tcpconnect"]);
+    let v4 = "bpfkit_tcp_connects_total{family=\"ipv4\"}";
+    let v6 = "bpfkit_tcp_connects_total{family=\"ipv6\"}";
+    let text = scrape(port);
+    let (ok, said) = promtool(&text);
+    assert!(ok, "promtool check metrics: {said}\n{text}");
+    let count = |text: &str, series: &str| sample(text, series).unwrap_or_else(|| panic!("{text}"));
+    let (v4_0, v6_0) = (count(&text, v4), count(&text, v6));
+    let mut streams = Vec::new();
+    for (ip, n) in [("127.0.0.1:0", 6), ("[::1]:0", 4)] {
+        let listener = TcpListener::bind(ip).unwrap();
+        for _ in 0..n {
+            streams.push(TcpStream::connect(listener.local_addr().unwrap()).unwrap());
+        }
+    }
+    // The scrapes' own connects count too (IPv4): at least ours are there.
+    let deadline = Instant::now() + common::event_timeout();
+    let text = loop {
+        let text = scrape(port);
+        let seen = count(&text, v4) >= v4_0 + 6.0 && count(&text, v6) >= v6_0 + 4.0;
+        if seen || Instant::now() > deadline {
+            break text;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(count(&text, v4) >= v4_0 + 6.0, "{text}");
+    assert!(count(&text, v6) >= v6_0 + 4.0, "{text}");
+    let fin = exporter.stop();
     assert!(fin.status.success(), "{fin:?}");
 }
 

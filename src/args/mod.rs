@@ -27,6 +27,7 @@ pub mod runqslower;
 pub mod sigsnoop;
 pub mod softirqs;
 pub mod statsnoop;
+pub mod tcpconnect;
 pub mod tcpconnlat;
 pub mod tcprtt;
 pub mod tcpstates;
@@ -56,6 +57,7 @@ pub fn commands() -> Vec<clap::Command> {
         sigsnoop::Args::command(),
         softirqs::Args::command(),
         statsnoop::Args::command(),
+        tcpconnect::Args::command(),
         tcpconnlat::Args::command(),
         tcprtt::Args::command(),
         tcpstates::Args::command(),

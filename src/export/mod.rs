@@ -31,6 +31,7 @@ mod opens;
 mod runqlat;
 mod signals;
 mod softirqs;
+mod tcpconnect;
 mod tcpconnlat;
 mod tcprtt;
 mod tcpstates;
@@ -89,6 +90,7 @@ pub const COLLECTORS: &[Spec] = &[
     softirqs::SPEC,
     tcprtt::SPEC,
     tcpconnlat::SPEC,
+    tcpconnect::SPEC,
     tcpstates::SPEC,
     exec::SPEC,
     signals::SPEC,
