@@ -1,13 +1,8 @@
 //! TCP active opens (connects) by address family (tcpconnect's programs:
 //! one ring-buffer event per connect whose SYN went out).
 
-use std::cell::RefCell;
-use std::os::fd::RawFd;
-use std::rc::Rc;
-
 use anyhow::Result;
-use libbpf_rs::RingBuffer;
-use libbpf_rs::skel::{OpenSkel, Skel};
+use libbpf_rs::skel::OpenSkel;
 
 use super::metrics::Metrics;
 use super::{Collector, Options, Spec};
@@ -30,13 +25,6 @@ struct Connects {
     ipv6: u64,
 }
 
-struct Tcpconnect {
-    // Declared first: dropped before the skeleton it reads from.
-    ring: RingBuffer<'static>,
-    seen: Rc<RefCell<Connects>>,
-    skel: TcpconnectSkel<'static>,
-}
-
 fn load(opts: &Options) -> Result<Box<dyn Collector>> {
     let mut open = bpf::open(
         TcpconnectSkelBuilder::default(),
@@ -51,44 +39,26 @@ fn load(opts: &Options) -> Result<Box<dyn Collector>> {
     )?;
     let mut skel = bpf::load(open)?;
     bpf::attach(&mut skel)?;
-    let seen: Rc<RefCell<Connects>> = Rc::default();
-    let sink = Rc::clone(&seen);
-    let ring = super::ring(&skel.maps.events, move |e: &tcpconnect_event| {
-        if let Ok(mut c) = sink.try_borrow_mut() {
-            match e.af {
-                net::AF_INET => c.ipv4 += 1,
-                net::AF_INET6 => c.ipv6 += 1,
-                _ => {}
-            }
-        }
-    })?;
-    Ok(Box::new(Tcpconnect { ring, seen, skel }))
+    super::folding(skel, count, report)
 }
 
-impl Collector for Tcpconnect {
-    fn programs(&self) -> Vec<(String, RawFd)> {
-        super::loaded_programs(self.skel.object())
+fn count(c: &mut Connects, e: &tcpconnect_event) {
+    match e.af {
+        net::AF_INET => c.ipv4 += 1,
+        net::AF_INET6 => c.ipv6 += 1,
+        _ => {}
     }
+}
 
-    fn poll(&mut self) -> Result<()> {
-        super::consume(&self.ring)
+fn report(_: &TcpconnectSkel<'static>, c: &mut Connects, out: &mut Metrics) -> Result<()> {
+    for (family, n) in [("ipv4", c.ipv4), ("ipv6", c.ipv6)] {
+        out.counter(
+            "tcp_connects",
+            "TCP active opens (connect() sent a SYN), by address family; \
+             v4-mapped connects on IPv6 sockets count as ipv6.",
+            vec![("family", family.to_string())],
+            n,
+        );
     }
-
-    fn lost(&self) -> Result<Option<u64>> {
-        bpf::percpu_sum(&self.skel.maps.drops).map(Some)
-    }
-
-    fn collect(&mut self, out: &mut Metrics) -> Result<()> {
-        let c = self.seen.borrow();
-        for (family, n) in [("ipv4", c.ipv4), ("ipv6", c.ipv6)] {
-            out.counter(
-                "tcp_connects",
-                "TCP active opens (connect() sent a SYN), by address family; \
-                 v4-mapped connects on IPv6 sockets count as ipv6.",
-                vec![("family", family.to_string())],
-                n,
-            );
-        }
-        Ok(())
-    }
+    Ok(())
 }
