@@ -26,6 +26,7 @@ pub mod runqlat;
 pub mod runqslower;
 pub mod sigsnoop;
 pub mod softirqs;
+pub mod syscount;
 pub mod tcpconnlat;
 pub mod tcprtt;
 pub mod tcpstates;
@@ -54,6 +55,7 @@ pub fn commands() -> Vec<clap::Command> {
         runqslower::Args::command(),
         sigsnoop::Args::command(),
         softirqs::Args::command(),
+        syscount::Args::command(),
         tcpconnlat::Args::command(),
         tcprtt::Args::command(),
         tcpstates::Args::command(),
