@@ -2,7 +2,8 @@
 //! `$OUT_DIR/skels.rs`, which `src/lib.rs` includes as `bpfkit::skel`: adding
 //! a BPF program needs no edit here or in the library. A program that defines
 //! an `events` map (ring or perf buffer) gets `bpfkit::events::EventMaps`, so
-//! `events::stream` takes its skeleton as it is.
+//! `events::stream` takes its skeleton as it is; every skeleton gets
+//! `bpfkit::bpf::Drops` (its `drops` map, if it includes drops.bpf.h).
 
 use std::env;
 use std::ffi::OsStr;
@@ -77,18 +78,22 @@ fn main() {
                     );
                 }
                 let text = fs::read_to_string(src).unwrap_or_default();
+                let camel = camel_case(&name);
+                let drops = if text.contains("#include \"drops.bpf.h\"") {
+                    "Some(&self.maps.drops)"
+                } else {
+                    "None"
+                };
+                let _ = writeln!(
+                    index,
+                    "impl crate::bpf::Drops for {name}::{camel}Skel<'_> {{ \
+                     fn drops(&self) -> Option<&libbpf_rs::MapMut<'_>> {{ {drops} }} }}"
+                );
                 if text.contains("} events SEC(\".maps\")") {
-                    let drops = if text.contains("#include \"drops.bpf.h\"") {
-                        "Some(&self.maps.drops)"
-                    } else {
-                        "None"
-                    };
                     let _ = writeln!(
                         index,
                         "impl crate::events::EventMaps for {name}::{camel}Skel<'_> {{ \
-                         fn events(&self) -> &libbpf_rs::MapMut<'_> {{ &self.maps.events }} \
-                         fn drops(&self) -> Option<&libbpf_rs::MapMut<'_>> {{ {drops} }} }}",
-                        camel = camel_case(&name)
+                         fn events(&self) -> &libbpf_rs::MapMut<'_> {{ &self.maps.events }} }}"
                     );
                 }
             }

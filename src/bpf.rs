@@ -123,6 +123,18 @@ pub fn explain(err: libbpf_rs::Error, what: &str) -> anyhow::Error {
     }
 }
 
+/// A loaded skeleton's count of events BPF could not hand over: the
+/// per-CPU `drops` map of `drops.bpf.h`, where the program includes it.
+/// build.rs implements it for every skeleton.
+pub trait Drops {
+    fn drops(&self) -> Option<&libbpf_rs::MapMut<'_>>;
+
+    /// The events lost so far; None for a program that cannot lose any.
+    fn lost(&self) -> Result<Option<u64>> {
+        self.drops().map(|m| percpu_sum(m)).transpose()
+    }
+}
+
 /// Sums a one-slot per-CPU `u64` counter map, such as `drops` from `drops.bpf.h`.
 pub fn percpu_sum(map: &dyn MapCore) -> Result<u64> {
     let values = map

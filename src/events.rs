@@ -289,12 +289,11 @@ fn events_word(n: u64) -> &'static str {
     if n == 1 { "event" } else { "events" }
 }
 
-/// The maps of an event tool's BPF object: its `events` ring or perf buffer
-/// and, where it includes `drops.bpf.h`, its reserve-failure counter.
-/// build.rs implements it for every skeleton that defines `events`.
-pub trait EventMaps {
+/// The `events` ring or perf buffer of an event tool's BPF object (and,
+/// through [`crate::bpf::Drops`], its reserve-failure counter). build.rs
+/// implements it for every skeleton that defines `events`.
+pub trait EventMaps: crate::bpf::Drops {
     fn events(&self) -> &libbpf_rs::MapMut<'_>;
-    fn drops(&self) -> Option<&libbpf_rs::MapMut<'_>>;
 }
 
 /// Streams a tool's events as rows until it is told to stop: prints the

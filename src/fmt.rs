@@ -55,6 +55,32 @@ pub fn join_start_dir(
     full
 }
 
+/// Slots of `struct dir_path`'s `names` (src/bpf/path.h's PATH_DEPTH).
+const PATH_DEPTH: usize = 16;
+
+/// [`join_start_dir`] for a `struct dir_path` as BPF sends it: `names` is
+/// its PATH_DEPTH fixed-size slots, `depth` how many are filled. An empty
+/// `path` (fstat, `AT_EMPTY_PATH`) is the start itself, without a slash.
+pub fn join_dir_path(
+    names: &[i8],
+    depth: u32,
+    truncated: bool,
+    failed: bool,
+    path: &str,
+) -> String {
+    let slot = (names.len() / PATH_DEPTH).max(1);
+    let names: Vec<String> = names
+        .chunks(slot)
+        .take(depth as usize)
+        .map(c_chars)
+        .collect();
+    let full = join_start_dir(&names, truncated, failed, path);
+    match full.strip_suffix('/') {
+        Some(start) if path.is_empty() && !start.is_empty() => start.to_string(),
+        _ => full,
+    }
+}
+
 /// A NUL-terminated kernel char array (`comm`, paths) as text.
 /// Invalid UTF-8 is replaced rather than rejected: a task name is data.
 pub fn c_str(bytes: &[u8]) -> String {

@@ -58,19 +58,35 @@ pub fn load_only(object: &mut OpenObject, want: impl Fn(&str) -> bool) {
 pub fn load_syscall_programs(object: &mut OpenObject) -> Result<()> {
     let exit_only = crate::kernel::TASK_PT_REGS.available();
     for mut prog in object.progs_mut() {
-        let section = prog.section().to_string_lossy().into_owned();
         let paired = prog.name().to_string_lossy().ends_with("_paired");
-        let syscall = tracepoint_of(&section).and_then(|(_, name)| {
-            name.strip_prefix("sys_exit_")
-                .or_else(|| name.strip_prefix("sys_enter_"))
-        });
-        let exists = match syscall {
-            Some(s) => crate::probe::tracepoint_exists("syscalls", &format!("sys_exit_{s}"))?,
-            None => true,
-        };
-        prog.set_autoload(exists && paired != exit_only);
+        let on = syscall_exists(&prog)? && paired != exit_only;
+        prog.set_autoload(on);
     }
     Ok(())
+}
+
+/// Loads every syscall tracepoint program of `object` whose syscall this
+/// kernel has (`newstat` is not on arm64, `statx` not before 4.11).
+pub fn load_present_syscalls(object: &mut OpenObject) -> Result<()> {
+    for mut prog in object.progs_mut() {
+        let on = syscall_exists(&prog)?;
+        prog.set_autoload(on);
+    }
+    Ok(())
+}
+
+/// Whether the syscall of a `syscalls:sys_{enter,exit}_*` program exists
+/// here (true for any other program).
+fn syscall_exists(prog: &libbpf_rs::OpenProgramMut<'_>) -> Result<bool> {
+    let section = prog.section().to_string_lossy().into_owned();
+    let syscall = tracepoint_of(&section).and_then(|(_, name)| {
+        name.strip_prefix("sys_exit_")
+            .or_else(|| name.strip_prefix("sys_enter_"))
+    });
+    match syscall {
+        Some(s) => crate::probe::tracepoint_exists("syscalls", &format!("sys_exit_{s}")),
+        None => Ok(true),
+    }
 }
 
 #[cfg(test)]

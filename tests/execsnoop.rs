@@ -2,8 +2,10 @@
 //! arguments itself and checks the row the tool printed for them.
 mod common;
 
+use std::io::Write;
 use std::process::{Command, Stdio};
 
+use common::cgroup::{Cgroup, cgroup2_root};
 use common::{Tool, lifecycle_checks, unique};
 use serde_json::json;
 
@@ -211,6 +213,84 @@ fn name_and_line_filters() {
     );
     assert!(!fin.stdout.iter().any(|l| l.contains(&other)));
     std::fs::remove_file(&link).unwrap();
+}
+
+/// A symlink to /bin/true with a unique name: exec'd through it, the comm
+/// is that name (and the file cannot be ETXTBSY). Removed on drop.
+struct UniqueTrue {
+    name: String,
+    path: String,
+}
+
+impl UniqueTrue {
+    fn new(prefix: &str) -> UniqueTrue {
+        let mut name = unique(prefix);
+        name.truncate(15);
+        let path = format!("/tmp/{name}");
+        let _ = std::fs::remove_file(&path);
+        std::os::unix::fs::symlink("/bin/true", &path).unwrap();
+        UniqueTrue { name, path }
+    }
+}
+
+impl Drop for UniqueTrue {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+#[test]
+fn cgroup_filter_shows_only_execs_inside() {
+    let cg = Cgroup::new("bpfkit-execsnoop-");
+    let tool = Tool::start("execsnoop", &["-c", cg.arg()]);
+    // A shell blocked on its stdin is moved into the cgroup, then execs.
+    let inside = unique("bpfkit-exec-in-");
+    let mut sh = Command::new("sh")
+        .args(["-c", &format!("read x; exec /bin/true {inside}")])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    cg.add(sh.id());
+    // Outside (like this test): a command of its own name, exec'd first.
+    let outside = UniqueTrue::new("bkc");
+    let outside_arg = unique("bpfkit-exec-out-");
+    exec(&outside.path, &[&outside_arg]);
+    sh.stdin.as_mut().unwrap().write_all(b"go\n").unwrap();
+    assert!(sh.wait().unwrap().success());
+
+    let r = row(&tool.expect_line(&inside), 0);
+    assert_eq!(r.comm, "true");
+    assert_eq!(r.pid, sh.id().to_string());
+    assert_eq!(r.ppid, me());
+    assert_eq!(r.args, format!("/bin/true {inside}"));
+    let fin = tool.stop();
+    assert!(fin.status.success(), "{fin:?}");
+    let rows: Vec<Row> = fin.stdout.iter().skip(1).map(|l| row(l, 0)).collect();
+    assert!(
+        !rows.iter().any(|r| r.comm == outside.name),
+        "an exec outside the cgroup: {:?}",
+        fin.stdout
+    );
+    assert!(
+        rows.iter().all(|r| r.pid == sh.id().to_string()),
+        "only the process in the cgroup: {:?}",
+        fin.stdout
+    );
+    // Without -c it is there: the name and the exec are right.
+    let all = Tool::start("execsnoop", &[]);
+    let again = unique("bpfkit-exec-out-");
+    exec(&outside.path, &[&again]);
+    assert_eq!(row(&all.expect_line(&again), 0).comm, outside.name);
+    assert!(all.stop().status.success());
+}
+
+#[test]
+fn missing_cgroup_is_an_error() {
+    let path = format!("{}/bpfkit-no-such-cgroup", cgroup2_root().display());
+    let fin = common::run("execsnoop", &["-c", &path]);
+    assert_eq!(fin.status.code(), Some(1), "{fin:?}");
+    assert_eq!(fin.stderr, [format!("execsnoop: no such cgroup: {path}")]);
+    assert!(fin.stdout.is_empty(), "{fin:?}");
 }
 
 #[test]

@@ -5,6 +5,7 @@ mod common;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Stdio};
 
+use common::cgroup::{Cgroup, cgroup2_root};
 use common::{Tool, lifecycle_checks};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
@@ -189,6 +190,72 @@ fn pid_filter_shows_only_that_process() {
         "-p {pid} must hide pid {other}: {rows:?}"
     );
     assert_eq!(rows.len(), 1, "{rows:?}");
+}
+
+/// Runs `/bin/true` under a unique name (a symlink to it) to completion:
+/// its exit row has that name as PCOMM. Returns the name and the pid.
+fn exit_named(prefix: &str) -> (String, u32) {
+    let mut name = common::unique(prefix);
+    name.truncate(15);
+    let path = format!("/tmp/{name}");
+    let _ = std::fs::remove_file(&path);
+    std::os::unix::fs::symlink("/bin/true", &path).unwrap();
+    let mut child = Command::new(&path).spawn().unwrap();
+    let pid = child.id();
+    assert!(child.wait().unwrap().success());
+    std::fs::remove_file(&path).unwrap();
+    (name, pid)
+}
+
+#[test]
+fn cgroup_filter_shows_only_exits_inside() {
+    let cg = Cgroup::new("bpfkit-exitsnoop-");
+    let mut target = waiting_sh("exit 6");
+    let pid = target.id();
+    cg.add(pid);
+    let tool = Tool::start("exitsnoop", &["-c", cg.arg()]);
+    // Outside (like this test): a command of its own name ends first.
+    let (outside, outside_pid) = exit_named("bkx");
+    release(&mut target);
+    assert_eq!(target.wait().unwrap().code(), Some(6));
+    let r = expect_row(&tool, pid, false);
+    assert_eq!((r.comm.as_str(), r.exit.as_str()), ("sh", "code 6"));
+    assert_eq!(r.ppid, me());
+    let fin = tool.stop();
+    assert!(fin.status.success(), "{fin:?}");
+    let rows: Vec<Row> = fin
+        .stdout
+        .iter()
+        .skip(1)
+        .filter_map(|l| parse(l, false))
+        .collect();
+    assert!(
+        !rows
+            .iter()
+            .any(|r| r.comm == outside || r.pid == outside_pid.to_string()),
+        "an exit outside the cgroup: {:?}",
+        fin.stdout
+    );
+    assert_eq!(
+        rows.len(),
+        1,
+        "only the process in the cgroup: {:?}",
+        fin.stdout
+    );
+    // Without -c it is there: the name and the exit are right.
+    let all = Tool::start("exitsnoop", &[]);
+    let (name, pid) = exit_named("bkx");
+    assert_eq!(expect_row(&all, pid, false).comm, name);
+    assert!(all.stop().status.success());
+}
+
+#[test]
+fn missing_cgroup_is_an_error() {
+    let path = format!("{}/bpfkit-no-such-cgroup", cgroup2_root().display());
+    let fin = common::run("exitsnoop", &["-c", &path]);
+    assert_eq!(fin.status.code(), Some(1), "{fin:?}");
+    assert_eq!(fin.stderr, [format!("exitsnoop: no such cgroup: {path}")]);
+    assert!(fin.stdout.is_empty(), "{fin:?}");
 }
 
 /// A python helper: on each stdin line it runs one step. Step 1 starts a

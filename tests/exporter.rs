@@ -485,3 +485,26 @@ fn runqlat_per_pid_namespace_is_capped() {
     assert!(ok, "{said}");
     assert!(exporter.stop().status.success());
 }
+
+#[test]
+fn oom_kills_are_counted() {
+    let (exporter, port) = start(&["--collectors", "oomkill"]);
+    let kills = |text: &str| {
+        sample(text, "bpfkit_oom_kills_total").unwrap_or_else(|| panic!("no kill counter: {text}"))
+    };
+    let before = kills(&scrape(port));
+    common::oom::oom_kill();
+    // The event reaches the ring buffer as the kill happens; the exporter
+    // folds it in within its poll interval.
+    let deadline = Instant::now() + common::event_timeout();
+    let mut after = kills(&scrape(port));
+    while after < before + 1.0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+        after = kills(&scrape(port));
+    }
+    // Other OOM kills on the machine may come on top, never fewer.
+    assert!(after >= before + 1.0, "{before} -> {after}");
+    let (ok, out) = promtool(&scrape(port));
+    assert!(ok, "{out}");
+    assert!(exporter.stop().status.success());
+}

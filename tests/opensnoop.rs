@@ -249,12 +249,28 @@ fn uid_and_name_filters() {
 }
 
 #[test]
-fn duration_ends_the_tool() {
+fn duration_prints_the_opens_then_ends_by_itself() {
+    // Scaled, so a slow guest has as long to report the open.
+    let secs = 2 * u64::from(common::slowdown());
     let started = std::time::Instant::now();
-    let fin = common::run("opensnoop", &["-d", "1"]);
+    let tool = Tool::start("opensnoop", &["-d", &secs.to_string()]);
+    let missing = missing_path();
+    assert!(File::open(&missing).is_err());
+    // Ends by itself: wait() fails the test after exit_timeout().
+    let fin = tool.wait();
     assert!(fin.status.success(), "{fin:?}");
-    assert!(started.elapsed() < common::exit_timeout());
-    assert!(fin.stdout[0].starts_with("PID"));
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(secs),
+        "-d {secs} ended early"
+    );
+    assert_eq!(
+        fin.stdout[0].split_whitespace().collect::<Vec<_>>(),
+        ["PID", "COMM", "FD", "ERR", "PATH"]
+    );
+    let row = (fin.stdout.iter().map(|l| columns(l))).find(|c| c.get(4) == Some(&missing));
+    let c = row.unwrap_or_else(|| panic!("no row for {missing}: {:?}", fin.stdout));
+    assert_eq!(c[0], std::process::id().to_string());
+    assert_eq!((c[2].as_str(), c[3].as_str()), ("-1", "2"), "{c:?}");
 }
 
 #[test]

@@ -157,6 +157,65 @@ fn tid_filter() {
     }
 }
 
+/// Spinners named `prefix`… padded to the 15 bytes a comm holds.
+fn spin_named_15(prefix: &str) -> Spinners {
+    let name = format!("{:z<15}", thread_name(prefix));
+    Spinners::start(2 * cpus() + 2, &name)
+}
+
+#[test]
+fn comm_filter_keeps_names_with_the_prefix() {
+    let ours = spin_named_15("rqcA");
+    let others = spin_named_15("rqcB");
+    // A prefix of our name; and a name too long for a comm, which is cut
+    // to its first 15 bytes (ours) with a warning, like libbpf-tools.
+    let prefix = ours.name[..ours.name.len() - 3].to_string();
+    let long = format!("{}-and-more", ours.name);
+    let by_prefix = Tool::start("runqslower", &["--json", "-c", &prefix, "1"]);
+    let by_long = Tool::start("runqslower", &["--json", "-c", &long, "1"]);
+    let warning = format!(
+        "warning: command name '{long}' is too long (max 15 bytes), matching its first 15: '{}'",
+        ours.name
+    );
+    assert!(
+        by_long.stderr_lines().contains(&warning),
+        "{:?}",
+        by_long.stderr_lines()
+    );
+    assert!(
+        !by_prefix
+            .stderr_lines()
+            .iter()
+            .any(|l| l.contains("warning"))
+    );
+    for tool in [&by_prefix, &by_long] {
+        let v = tool.expect_json("comm", &json!(ours.name));
+        let tid = v["tid"].as_i64().unwrap() as i32;
+        assert!(ours.tids.contains(&tid), "{v} not one of {:?}", ours.tids);
+    }
+    thread::sleep(Duration::from_millis(300));
+    drop(ours);
+    drop(others);
+    for tool in [by_prefix, by_long] {
+        let fin = tool.stop();
+        assert!(fin.status.success(), "{fin:?}");
+        fin.assert_json_only();
+        for l in &fin.stdout {
+            let v: Value = serde_json::from_str(l).unwrap();
+            assert!(
+                v["comm"].as_str().unwrap().starts_with(&prefix),
+                "not {prefix}…: {v}"
+            );
+        }
+    }
+    // The other spinners waited as long: without -c they are reported.
+    let others = spin_named_15("rqcB");
+    let all = Tool::start("runqslower", &["--json", "1"]);
+    all.expect_json("comm", &json!(others.name));
+    drop(others);
+    assert!(all.stop().status.success());
+}
+
 #[test]
 fn json_output() {
     let tool = Tool::start("runqslower", &["--json", "1"]);

@@ -344,13 +344,29 @@ fn mechanism_default() {
 }
 
 #[test]
-fn duration_ends_the_run() {
+fn duration_prints_the_connects_then_ends_by_itself() {
+    // Scaled, so a slow guest has as long to report the connect.
+    let secs = 2 * u64::from(common::slowdown());
     let started = Instant::now();
-    // 10 s minimum: no connect on this machine qualifies.
-    let fin = common::run(TOOL, &["-d", "1", "10000"]);
+    let tool = Tool::start(TOOL, &["-d", &secs.to_string()]);
+    let conn = connect("127.0.0.1");
+    // Ends by itself: wait() fails the test after exit_timeout().
+    let fin = tool.wait();
     assert!(fin.status.success(), "{fin:?}");
-    assert!(started.elapsed() >= Duration::from_secs(1));
-    assert_eq!(fin.stdout.len(), 1, "only the header: {:?}", fin.stdout);
+    assert!(
+        started.elapsed() >= Duration::from_secs(secs),
+        "-d {secs} ended early"
+    );
+    assert_eq!(
+        fin.stdout[0],
+        "PID    COMM         IP SADDR            DADDR            DPORT LAT(ms)"
+    );
+    let (me, dport) = (me(), conn.dport.to_string());
+    let row = (fin.stdout.iter().map(|l| columns(l)))
+        .find(|c| c.first() == Some(&me) && c.get(5) == Some(&dport));
+    let c = row.unwrap_or_else(|| panic!("no row for DPORT {dport}: {:?}", fin.stdout));
+    assert_eq!(c[2..5], ["4", "127.0.0.1", "127.0.0.1"], "{c:?}");
+    assert_latency(&c[6]);
 }
 
 crate::mechanism_tests!(TOOL, needs(), sees_connects);

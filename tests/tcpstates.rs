@@ -306,9 +306,36 @@ fn bad_port_list_is_a_usage_error() {
 }
 
 #[test]
-fn duration_ends_the_run() {
-    let fin = common::run(TOOL, &["-d", "1"]);
+fn duration_prints_the_changes_then_ends_by_itself() {
+    // Scaled, so a slow guest has as long to report the connection.
+    let secs = 2 * u64::from(common::slowdown());
+    let started = std::time::Instant::now();
+    let tool = Tool::start(TOOL, &["-d", &secs.to_string()]);
+    let (port, _) = connect_and_close("127.0.0.1");
+    // Ends by itself: wait() fails the test after exit_timeout().
+    let fin = tool.wait();
     assert!(fin.status.success(), "{fin:?}");
+    assert!(
+        started.elapsed() >= Duration::from_secs(secs),
+        "-d {secs} ended early"
+    );
+    // The client socket (RPORT = the listener's port), every change.
+    let port = port.to_string();
+    let rows: Vec<Vec<String>> = (fin.stdout.iter().map(|l| columns(l)))
+        .filter(|c| c.get(6) == Some(&port))
+        .collect();
+    assert_eq!(
+        transitions(&rows),
+        [
+            "CLOSE -> SYN_SENT",
+            "SYN_SENT -> ESTABLISHED",
+            "ESTABLISHED -> FIN_WAIT1",
+            "FIN_WAIT1 -> FIN_WAIT2",
+            "FIN_WAIT2 -> CLOSE"
+        ],
+        "{:?}",
+        fin.stdout
+    );
 }
 
 #[test]

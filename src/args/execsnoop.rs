@@ -1,6 +1,8 @@
 //! `execsnoop`'s command line: flags, help text and EXAMPLES (the binary in
 //! src/bin/execsnoop.rs parses it; the man page generator reads it).
 
+use std::path::PathBuf;
+
 use clap::Parser;
 
 use crate::cli::{self, CommonArgs};
@@ -18,7 +20,8 @@ pub const EXAMPLES: &str = "EXAMPLES:
     execsnoop -t        # include timestamps
     execsnoop -q        # add \"quotemarks\" around arguments
     execsnoop -n main   # only print command lines containing \"main\"
-    execsnoop -l tpkg   # only print command where arguments contains \"tpkg\"";
+    execsnoop -l tpkg   # only print command where arguments contains \"tpkg\"
+    execsnoop -c CG     # trace process under cgroupsPath CG";
 
 /// Trace exec syscalls
 #[derive(Parser, Debug)]
@@ -55,6 +58,10 @@ pub struct Args {
     /// Print UID column
     #[arg(short = 'U', long)]
     pub print_uid: bool,
+
+    /// Trace process in cgroup path (a cgroup v2 directory)
+    #[arg(short, long, value_name = "CGROUP")]
+    pub cgroup: Option<PathBuf>,
 
     /// Maximum number of arguments parsed and displayed (1-60)
     #[arg(long, value_name = "MAX_ARGS", default_value = DEFAULT_MAX_ARGS,
@@ -116,11 +123,17 @@ mod tests {
             "tpkg",
             "--max-args",
             "5",
+            "-c",
+            "/sys/fs/cgroup/unified/x",
         ])
         .unwrap();
         assert!(a.time && a.timestamp && a.fails && a.print_uid && a.quote);
         assert_eq!(a.uid, Some(1000));
+        assert_eq!(a.cgroup, Some(PathBuf::from("/sys/fs/cgroup/unified/x")));
         assert_eq!(a.max_args, 5);
+        let long = Args::try_parse_from(["execsnoop", "--cgroup", "/cg"]).unwrap();
+        assert_eq!(long.cgroup, Some(PathBuf::from("/cg")));
+        assert_eq!(Args::try_parse_from(["execsnoop"]).unwrap().cgroup, None);
         assert_eq!(Args::try_parse_from(["execsnoop"]).unwrap().max_args, 20);
         assert!(Args::try_parse_from(["execsnoop", "--max-args", "0"]).is_err());
         assert!(Args::try_parse_from(["execsnoop", "--max-args", "61"]).is_err());

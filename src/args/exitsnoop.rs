@@ -1,6 +1,7 @@
 //! `exitsnoop`'s command line: flags, help text and EXAMPLES (the binary in
 //! src/bin/exitsnoop.rs parses it; the man page generator reads it).
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
@@ -13,6 +14,7 @@ pub const EXAMPLES: &str = "EXAMPLES:
     exitsnoop -x          # trace error exits only
     exitsnoop -p 1216     # only trace PID 1216
     exitsnoop -T          # trace by thread
+    exitsnoop -c CG       # trace process under cgroupsPath CG
     exitsnoop --json      # one JSON object per exit";
 
 /// Trace process termination
@@ -34,6 +36,10 @@ pub struct Args {
     #[arg(short = 'T', long)]
     pub threaded: bool,
 
+    /// Trace process in cgroup path (a cgroup v2 directory)
+    #[arg(short, long, value_name = "CGROUP")]
+    pub cgroup: Option<PathBuf>,
+
     /// Duration to trace, in seconds
     #[arg(short, long, value_parser = cli::parse_duration_secs)]
     pub duration: Option<Duration>,
@@ -53,6 +59,11 @@ mod tests {
         assert!(a.timestamp && a.failed && a.threaded);
         assert_eq!(a.target.pid, Some(42));
         assert_eq!(a.duration, Some(Duration::from_secs(3)));
+        assert_eq!(a.cgroup, None);
+        let a = Args::try_parse_from(["exitsnoop", "-c", "/sys/fs/cgroup/unified/x"]).unwrap();
+        assert_eq!(a.cgroup, Some(PathBuf::from("/sys/fs/cgroup/unified/x")));
+        let a = Args::try_parse_from(["exitsnoop", "--cgroup=/cg"]).unwrap();
+        assert_eq!(a.cgroup, Some(PathBuf::from("/cg")));
         let a = Args::try_parse_from(["exitsnoop", "--threaded", "--json"]).unwrap();
         assert!(a.threaded && !a.timestamp && a.common.json);
         assert!(Args::try_parse_from(["exitsnoop", "-p", "0"]).is_err());

@@ -66,15 +66,9 @@ impl Args {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     fn parse(argv: &[&str]) -> Result<Args, clap::Error> {
-        Args::try_parse_from(std::iter::once("hardirqs").chain(argv.iter().copied()))
-    }
-
-    #[test]
-    fn cli_is_valid() {
-        Args::command().debug_assert();
+        crate::args::try_parse(argv)
     }
 
     #[test]
@@ -103,7 +97,9 @@ mod tests {
 
     #[test]
     fn help_names_values_like_libbpf_tools() {
-        let help = Args::command().render_help().to_string();
+        let help = <Args as clap::CommandFactory>::command()
+            .render_help()
+            .to_string();
         assert!(
             help.contains("-c, --cgroup </sys/fs/cgroup/unified>"),
             "{help}"

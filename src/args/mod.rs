@@ -26,6 +26,7 @@ pub mod runqlat;
 pub mod runqslower;
 pub mod sigsnoop;
 pub mod softirqs;
+pub mod statsnoop;
 pub mod syscount;
 pub mod tcpconnlat;
 pub mod tcprtt;
@@ -55,6 +56,7 @@ pub fn commands() -> Vec<clap::Command> {
         runqslower::Args::command(),
         sigsnoop::Args::command(),
         softirqs::Args::command(),
+        statsnoop::Args::command(),
         syscount::Args::command(),
         tcpconnlat::Args::command(),
         tcprtt::Args::command(),
@@ -62,6 +64,14 @@ pub fn commands() -> Vec<clap::Command> {
         tcsnoop::Args::command(),
         xdpcount::Args::command(),
     ]
+}
+
+/// A tool's arguments parsed from `argv` (without the program name), for
+/// the argument tests of `src/args/<tool>.rs`.
+#[cfg(test)]
+pub(crate) fn try_parse<A: clap::Parser>(argv: &[&str]) -> Result<A, clap::Error> {
+    let name = A::command().get_name().to_string();
+    A::try_parse_from(std::iter::once(name.as_str()).chain(argv.iter().copied()))
 }
 
 #[cfg(test)]

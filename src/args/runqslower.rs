@@ -10,6 +10,7 @@ pub const EXAMPLES: &str = "EXAMPLES:
     runqslower 1000    # trace latency higher than 1000 us
     runqslower -p 123  # trace pid 123
     runqslower -t 123  # trace tid 123 (use for threads only)
+    runqslower -c ksof # trace processes with names starting with 'ksof'
     runqslower -P      # also show previous task name and TID";
 
 /// Trace high run queue latency.
@@ -23,12 +24,39 @@ pub struct Args {
     #[command(flatten)]
     pub target: cli::PidTidArgs,
 
+    /// filter processes by command name prefix
+    #[arg(short, long, value_name = "COMM")]
+    pub comm: Option<String>,
+
     /// also show previous task name and TID
     #[arg(short = 'P', long)]
     pub previous: bool,
 
     #[command(flatten)]
     pub common: CommonArgs,
+}
+
+/// The kernel keeps a task's name in 16 bytes, NUL included.
+pub const COMM_BYTES: usize = 15;
+
+impl Args {
+    /// `-c`'s prefix as the kernel compares it (its first [`COMM_BYTES`]
+    /// bytes), and the warning to print when it was longer (libbpf-tools
+    /// truncates with a warning too).
+    pub fn comm_prefix(&self) -> Option<(Vec<u8>, Option<String>)> {
+        let comm = self.comm.as_deref()?;
+        let bytes = comm.as_bytes();
+        if bytes.len() <= COMM_BYTES {
+            return Some((bytes.to_vec(), None));
+        }
+        let kept = bytes[..COMM_BYTES].to_vec();
+        let warning = format!(
+            "warning: command name '{comm}' is too long (max {COMM_BYTES} bytes), \
+             matching its first {COMM_BYTES}: '{}'",
+            String::from_utf8_lossy(&kept)
+        );
+        Some((kept, Some(warning)))
+    }
 }
 
 /// libbpf-tools: a positive number of microseconds.
@@ -65,6 +93,30 @@ mod tests {
         let a = parse(&["--previous", "--pid=1", "--tid", "2", "--json", "1"]).unwrap();
         assert!(a.previous && a.common.json);
         assert_eq!(a.min_us, 1);
+        assert_eq!(a.comm, None);
+        let a = parse(&["-c", "ksof", "100"]).unwrap();
+        assert_eq!((a.comm.as_deref(), a.min_us), (Some("ksof"), 100));
+        assert_eq!(parse(&["--comm=sh"]).unwrap().comm.as_deref(), Some("sh"));
+    }
+
+    #[test]
+    fn comm_prefix_is_cut_to_what_the_kernel_keeps() {
+        assert_eq!(parse(&[]).unwrap().comm_prefix(), None);
+        let a = parse(&["-c", "ksoftirqd/0"]).unwrap();
+        assert_eq!(a.comm_prefix(), Some((b"ksoftirqd/0".to_vec(), None)));
+        let a = parse(&["-c", "123456789012345"]).unwrap();
+        assert_eq!(
+            a.comm_prefix().unwrap(),
+            (b"123456789012345".to_vec(), None)
+        );
+        let a = parse(&["-c", "systemd-journald"]).unwrap();
+        let (kept, warning) = a.comm_prefix().unwrap();
+        assert_eq!(kept, b"systemd-journal");
+        assert_eq!(
+            warning.unwrap(),
+            "warning: command name 'systemd-journald' is too long (max 15 bytes), \
+             matching its first 15: 'systemd-journal'"
+        );
     }
 
     #[test]

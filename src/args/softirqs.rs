@@ -54,15 +54,9 @@ pub struct Args {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     fn parse(argv: &[&str]) -> Result<Args, clap::Error> {
-        Args::try_parse_from(std::iter::once("softirqs").chain(argv.iter().copied()))
-    }
-
-    #[test]
-    fn cli_is_valid() {
-        Args::command().debug_assert();
+        crate::args::try_parse(argv)
     }
 
     #[test]

@@ -98,15 +98,9 @@ pub fn parse_port(s: &str) -> Result<u16, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     fn parse(argv: &[&str]) -> Result<Args, clap::Error> {
-        Args::try_parse_from(std::iter::once("tcprtt").chain(argv.iter().copied()))
-    }
-
-    #[test]
-    fn cli_is_valid() {
-        Args::command().debug_assert();
+        crate::args::try_parse(argv)
     }
 
     #[test]

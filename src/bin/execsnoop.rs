@@ -1,8 +1,7 @@
 //! execsnoop — lesson 7: trace exec() syscalls, with their arguments,
 //! through a perf buffer.
 //!
-//! Same flags and columns as libbpf-tools execsnoop (without `-c CGROUP`),
-//! plus `--json`. A record is variable-length: the fixed `exec_event` header,
+//! Same flags and columns as libbpf-tools execsnoop, plus `--json`. A record is variable-length: the fixed `exec_event` header,
 //! then `args_size` bytes of NUL-terminated argument strings.
 #![forbid(unsafe_code)]
 
@@ -13,7 +12,7 @@ use anyhow::Result;
 use bpfkit::args::execsnoop::Args;
 use bpfkit::row::{Cell, Table};
 use bpfkit::skel::execsnoop::{ExecsnoopSkelBuilder, types::exec_event};
-use bpfkit::{bpf, events, fmt, probe};
+use bpfkit::{bpf, cgroup, events, fmt, probe};
 use clap::Parser;
 
 fn main() -> ExitCode {
@@ -22,17 +21,25 @@ fn main() -> ExitCode {
 
 fn run() -> Result<()> {
     let args = Args::parse();
+    if let Some(path) = &args.cgroup {
+        // Fail before loading anything when the path is wrong.
+        cgroup::open_cgroup(path)?;
+    }
     let mut object = MaybeUninit::uninit();
     let mut open = bpf::open(ExecsnoopSkelBuilder::default(), &mut object, &args.common)?;
     let rodata = bpf::rodata(open.maps.rodata_data.as_deref_mut())?;
     rodata.ignore_failed = !args.fails;
     rodata.targ_uid = args.uid.unwrap_or(u32::MAX);
     rodata.max_args = args.max_args;
+    rodata.filter_cg = args.cgroup.is_some();
     // execveat(2) (3.19+) is not traced on every kernel/architecture.
     let present = probe::tracepoint_exists("syscalls", "sys_enter_execveat")?;
     open.progs.enter_execveat.set_autoload(present);
     open.progs.exit_execveat.set_autoload(present);
     let mut skel = bpf::load(open)?;
+    if let Some(path) = &args.cgroup {
+        cgroup::set_filter(&skel.maps.cgroup_map, path)?;
+    }
     // Like libbpf-tools: TIME(s) counts from just before the probes attach.
     let start = fmt::Elapsed::start();
     bpf::attach(&mut skel)?;

@@ -18,7 +18,7 @@ use anyhow::Result;
 use bpfkit::args::exitsnoop::Args;
 use bpfkit::row::{Align, Cell, Table};
 use bpfkit::skel::exitsnoop::{ExitsnoopSkelBuilder, types::exit_event};
-use bpfkit::{bpf, events, fmt};
+use bpfkit::{bpf, cgroup, events, fmt};
 use clap::Parser;
 
 fn main() -> ExitCode {
@@ -28,13 +28,21 @@ fn main() -> ExitCode {
 fn run() -> Result<()> {
     let args = Args::parse();
     args.target.require()?;
+    if let Some(path) = &args.cgroup {
+        // Fail before loading anything when the path is wrong.
+        cgroup::open_cgroup(path)?;
+    }
     let mut object = MaybeUninit::uninit();
     let mut open = bpf::open(ExitsnoopSkelBuilder::default(), &mut object, &args.common)?;
     let rodata = bpf::rodata(open.maps.rodata_data.as_deref_mut())?;
     rodata.target_pid = args.target.pid.unwrap_or(0);
     rodata.trace_failed_only = args.failed;
     rodata.trace_by_process = !args.threaded;
+    rodata.filter_cg = args.cgroup.is_some();
     let mut skel = bpf::load(open)?;
+    if let Some(path) = &args.cgroup {
+        cgroup::set_filter(&skel.maps.cgroup_map, path)?;
+    }
     bpf::attach(&mut skel)?;
     events::stream(
         &skel,

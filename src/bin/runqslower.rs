@@ -13,7 +13,7 @@ use anyhow::Result;
 use bpfkit::args::runqslower::Args;
 use bpfkit::row::{Cell, Table};
 use bpfkit::skel::runqslower::{RunqslowerSkelBuilder, types::event};
-use bpfkit::{bpf, events, fmt, probe};
+use bpfkit::{bpf, events, fmt, output, probe};
 use clap::Parser;
 use libbpf_rs::skel::OpenSkel;
 
@@ -27,12 +27,22 @@ fn main() -> ExitCode {
 fn run() -> Result<()> {
     let args = Args::parse();
     args.target.require()?;
+    let comm = args.comm_prefix();
+    if let Some((_, Some(warning))) = &comm {
+        output::note(format_args!("{warning}"));
+    }
     let mut object = MaybeUninit::uninit();
     let mut open = bpf::open(RunqslowerSkelBuilder::default(), &mut object, &args.common)?;
     let rodata = bpf::rodata(open.maps.rodata_data.as_deref_mut())?;
     rodata.min_us = args.min_us;
     rodata.targ_tgid = args.target.pid.unwrap_or(0);
     rodata.targ_pid = args.target.tid.unwrap_or(0);
+    if let Some((prefix, _)) = &comm {
+        rodata.filter_comm = true;
+        for (dst, &b) in rodata.targ_comm.iter_mut().zip(prefix) {
+            *dst = b as _;
+        }
+    }
     probe::apply_raw_tp_style(open.open_object_mut(), &TRACEPOINTS);
     let mut skel = bpf::load(open)?;
     bpf::attach(&mut skel)?;

@@ -7,12 +7,14 @@
  * uninitialized stack fields. Here, like libbpf-tools execsnoop, the enter
  * tracepoint stashes pid/ppid/uid and the argument strings per thread, and
  * the exit tracepoint adds the return value and the (new) comm and emits only
- * the used part of the record through the perf buffer. */
+ * the used part of the record through the perf buffer. Filters in the
+ * kernel: -u uid, -x failed execs, -c cgroup (cgroup.bpf.h). */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include "execsnoop.h"
 #include "drops.bpf.h"
+#include "cgroup.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -69,6 +71,10 @@ static __always_inline int trace_enter(const char *filename, const char *const *
 	int i;
 
 	if (targ_uid != (uid_t)-1 && targ_uid != uid)
+		return 0;
+	/* -c: the exec'ing task's cgroup (the exit hook only sees what this
+	 * one stashed). */
+	if (!cgroup_allowed())
 		return 0;
 	r = bpf_map_lookup_elem(&heap, &zero);
 	if (!r)

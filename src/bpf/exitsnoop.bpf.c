@@ -12,13 +12,15 @@
  *    tracepoint's group_dead (older kernels: signal->live reaching 0);
  *  - AGE: the tutorial sets duration 0; here it is measured from the
  *    task's start_time (the group leader's for a process).
- * Filters (in the kernel): -p process, -x failed exits only, -T threads. */
+ * Filters (in the kernel): -p process, -x failed exits only, -T threads,
+ * -c cgroup (the exiting task is current: cgroup.bpf.h). */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include "exitsnoop.h"
 #include "drops.bpf.h"
 #include "task.bpf.h"
+#include "cgroup.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -44,6 +46,8 @@ int handle_exit(struct trace_event_raw_sched_process_exit *ctx)
 	int status;
 
 	if (target_pid && target_pid != (pid_t)pid)
+		return 0;
+	if (!cgroup_allowed())
 		return 0;
 	if (trace_by_process && !is_group_dead(ctx, task))
 		return 0;

@@ -26,6 +26,9 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile __u64 min_us = 0;
 const volatile pid_t targ_pid = 0;	/* -t: thread id */
 const volatile pid_t targ_tgid = 0;	/* -p: process id */
+/* -c: only tasks whose comm starts with targ_comm (as libbpf-tools). */
+const volatile bool filter_comm = false;
+const volatile char targ_comm[TASK_COMM_LEN] = {};
 
 /* tid -> when it became runnable (ns) */
 struct {
@@ -43,6 +46,23 @@ struct {
 /* For the skeleton's Rust type. */
 struct event _event = {};
 
+/* p's comm starts with targ_comm. Checked when p starts waiting, so a wait
+ * is reported under the filter if the task had the name then. */
+static __always_inline bool comm_allowed(struct task_struct *p)
+{
+	char comm[TASK_COMM_LEN] = {};
+	int i;
+
+	if (!filter_comm)
+		return true;
+	BPF_CORE_READ_STR_INTO(&comm, p, comm);
+	for (i = 0; i < TASK_COMM_LEN && targ_comm[i] != '\0'; i++) {
+		if (comm[i] != targ_comm[i])
+			return false;
+	}
+	return true;
+}
+
 static __always_inline int trace_enqueue(struct task_struct *p)
 {
 	u32 tgid = BPF_CORE_READ(p, tgid);
@@ -54,6 +74,8 @@ static __always_inline int trace_enqueue(struct task_struct *p)
 	if (targ_tgid && targ_tgid != tgid)
 		return 0;
 	if (targ_pid && targ_pid != pid)
+		return 0;
+	if (!comm_allowed(p))
 		return 0;
 
 	ts = bpf_ktime_get_ns();

@@ -1,9 +1,7 @@
 //! Hard IRQ handler time and count by handler name (hardirqs' programs).
 
-use std::os::fd::RawFd;
-
 use anyhow::Result;
-use libbpf_rs::skel::{OpenSkel, Skel};
+use libbpf_rs::skel::OpenSkel;
 
 use super::metrics::{LabelCap, Metrics};
 use super::{Collector, Options, Spec};
@@ -17,11 +15,6 @@ pub const SPEC: Spec = Spec {
     default: true,
     load,
 };
-
-struct Hardirqs {
-    skel: HardirqsSkel<'static>,
-    names: LabelCap,
-}
 
 fn load(opts: &Options) -> Result<Box<dyn Collector>> {
     let mut open = bpf::open(
@@ -38,42 +31,33 @@ fn load(opts: &Options) -> Result<Box<dyn Collector>> {
     );
     let mut skel = bpf::load(open)?;
     bpf::attach(&mut skel)?;
-    Ok(Box::new(Hardirqs {
-        skel,
-        names: LabelCap::new(opts.max_series),
-    }))
+    Ok(super::reading(skel, LabelCap::new(opts.max_series), report))
 }
 
-impl Collector for Hardirqs {
-    fn programs(&self) -> Vec<(String, RawFd)> {
-        super::loaded_programs(self.skel.object())
+fn report(skel: &HardirqsSkel<'static>, names: &mut LabelCap, out: &mut Metrics) -> Result<()> {
+    let mut entries: Vec<(String, (u64, u64))> =
+        super::read_map::<irq_key, info>(&skel.maps.infos)?
+            .into_iter()
+            .map(|(k, v)| (fmt::c_chars(&k.name), (v.count, v.total)))
+            .collect();
+    entries.sort();
+    let folded = names.fold(entries, |a, b| {
+        a.0 += b.0;
+        a.1 += b.1;
+    });
+    for (name, (count, ns)) in folded {
+        out.counter(
+            "hardirqs",
+            "Hard IRQ handler runs, by handler name.",
+            vec![("irq", name.clone())],
+            count,
+        );
+        out.counter_f(
+            "hardirq_seconds",
+            "Time spent in hard IRQ handlers, by handler name.",
+            vec![("irq", name)],
+            ns as f64 * 1e-9,
+        );
     }
-
-    fn collect(&mut self, out: &mut Metrics) -> Result<()> {
-        let mut entries: Vec<(String, (u64, u64))> =
-            super::read_map::<irq_key, info>(&self.skel.maps.infos)?
-                .into_iter()
-                .map(|(k, v)| (fmt::c_chars(&k.name), (v.count, v.total)))
-                .collect();
-        entries.sort();
-        let folded = self.names.fold(entries, |a, b| {
-            a.0 += b.0;
-            a.1 += b.1;
-        });
-        for (name, (count, ns)) in folded {
-            out.counter(
-                "hardirqs",
-                "Hard IRQ handler runs, by handler name.",
-                vec![("irq", name.clone())],
-                count,
-            );
-            out.counter_f(
-                "hardirq_seconds",
-                "Time spent in hard IRQ handlers, by handler name.",
-                vec![("irq", name)],
-                ns as f64 * 1e-9,
-            );
-        }
-        Ok(())
-    }
+    Ok(())
 }

@@ -7,11 +7,17 @@
 //! ([`Collector::poll`], called between scrapes). Adding a collector is one
 //! file and one line in [`COLLECTORS`].
 
+use std::cell::RefCell;
 use std::mem::MaybeUninit;
 use std::os::fd::RawFd;
+use std::rc::Rc;
 
 use anyhow::Result;
+use libbpf_rs::skel::Skel;
 use libbpf_rs::{MapCore, MapFlags, OpenObject, RingBuffer, RingBufferBuilder};
+
+use crate::bpf::Drops;
+use crate::events::EventMaps;
 
 pub mod metrics;
 pub mod run;
@@ -20,6 +26,7 @@ pub mod stats;
 
 mod exec;
 mod hardirqs;
+mod oomkill;
 mod opens;
 mod runqlat;
 mod signals;
@@ -86,6 +93,7 @@ pub const COLLECTORS: &[Spec] = &[
     exec::SPEC,
     signals::SPEC,
     opens::SPEC,
+    oomkill::SPEC,
     xdp::SPEC,
 ];
 
@@ -119,6 +127,81 @@ pub fn select(names: Option<&[String]>, xdp_interfaces: &[String]) -> Result<Vec
         anyhow::bail!("the xdp collector needs --xdp-interface IF (the interface to count on)");
     }
     Ok(chosen)
+}
+
+/// One loaded skeleton as a collector: `state` is what user space keeps
+/// between scrapes (counts folded from ring-buffer events, label caps), and
+/// `report` adds the metrics at each scrape. Programs and lost events come
+/// from the skeleton itself.
+struct Loaded<S, St> {
+    // Declared first: dropped before the skeleton it reads from.
+    ring: Option<RingBuffer<'static>>,
+    state: Rc<RefCell<St>>,
+    skel: S,
+    report: Report<S, St>,
+}
+
+/// How a collector turns its skeleton's maps and its state into metrics.
+type Report<S, St> = fn(&S, &mut St, &mut Metrics) -> Result<()>;
+
+impl<S: Skel<'static> + Drops, St> Collector for Loaded<S, St> {
+    fn programs(&self) -> Vec<(String, RawFd)> {
+        loaded_programs(self.skel.object())
+    }
+
+    fn poll(&mut self) -> Result<()> {
+        self.ring.as_ref().map_or(Ok(()), consume)
+    }
+
+    fn lost(&self) -> Result<Option<u64>> {
+        self.skel.lost()
+    }
+
+    fn collect(&mut self, out: &mut Metrics) -> Result<()> {
+        (self.report)(&self.skel, &mut self.state.borrow_mut(), out)
+    }
+}
+
+/// A collector that reads what BPF counted in its maps at each scrape.
+fn reading<S, St>(skel: S, state: St, report: Report<S, St>) -> Box<dyn Collector>
+where
+    S: Skel<'static> + Drops + 'static,
+    St: 'static,
+{
+    let state = Rc::new(RefCell::new(state));
+    Box::new(Loaded {
+        ring: None,
+        state,
+        skel,
+        report,
+    })
+}
+
+/// A collector that folds each event of its skeleton's ring buffer into its
+/// state (between scrapes, in [`Collector::poll`]).
+fn folding<S, T, St>(
+    skel: S,
+    mut fold: impl FnMut(&mut St, &T) + 'static,
+    report: Report<S, St>,
+) -> Result<Box<dyn Collector>>
+where
+    S: Skel<'static> + EventMaps + 'static,
+    T: plain::Plain + Default,
+    St: Default + 'static,
+{
+    let state: Rc<RefCell<St>> = Rc::default();
+    let sink = Rc::clone(&state);
+    let ring = ring(skel.events(), move |e: &T| {
+        if let Ok(mut s) = sink.try_borrow_mut() {
+            fold(&mut s, e);
+        }
+    })?;
+    Ok(Box::new(Loaded {
+        ring: Some(ring),
+        state,
+        skel,
+        report,
+    }))
 }
 
 /// Storage for a skeleton's object that lives as long as the process: a

@@ -1,10 +1,7 @@
 //! open/openat/openat2 calls by result (opensnoop's programs, counting in
 //! a BPF map: no event per open).
 
-use std::os::fd::RawFd;
-
 use anyhow::Result;
-use libbpf_rs::skel::Skel;
 
 use super::metrics::{LabelCap, Metrics};
 use super::{Collector, Options, Spec};
@@ -17,11 +14,6 @@ pub const SPEC: Spec = Spec {
     default: true,
     load,
 };
-
-struct Opens {
-    skel: OpensnoopSkel<'static>,
-    results: LabelCap,
-}
 
 fn load(opts: &Options) -> Result<Box<dyn Collector>> {
     let mut open = bpf::open(
@@ -46,10 +38,7 @@ fn load(opts: &Options) -> Result<Box<dyn Collector>> {
     }
     let mut skel = bpf::load(open)?;
     bpf::attach(&mut skel)?;
-    Ok(Box::new(Opens {
-        skel,
-        results: LabelCap::new(opts.max_series),
-    }))
+    Ok(super::reading(skel, LabelCap::new(opts.max_series), report))
 }
 
 /// `ok`, or the errno's name (`ENOENT`).
@@ -61,30 +50,20 @@ fn result_label(ret: i32) -> String {
     }
 }
 
-impl Collector for Opens {
-    fn programs(&self) -> Vec<(String, RawFd)> {
-        super::loaded_programs(self.skel.object())
+fn report(skel: &OpensnoopSkel<'static>, results: &mut LabelCap, out: &mut Metrics) -> Result<()> {
+    let mut entries: Vec<(i32, u64)> = super::read_map(&skel.maps.results)?;
+    // Successes first, then errnos by number: a stable admission order.
+    entries.sort_by_key(|e| e.0.unsigned_abs());
+    let labelled = entries.into_iter().map(|(r, n)| (result_label(r), n));
+    for (result, n) in results.fold(labelled, |a, b| *a += b) {
+        out.counter(
+            "file_opens",
+            "open, openat and openat2 calls, by result (ok or the errno).",
+            vec![("result", result)],
+            n,
+        );
     }
-
-    fn lost(&self) -> Result<Option<u64>> {
-        bpf::percpu_sum(&self.skel.maps.drops).map(Some)
-    }
-
-    fn collect(&mut self, out: &mut Metrics) -> Result<()> {
-        let mut entries: Vec<(i32, u64)> = super::read_map(&self.skel.maps.results)?;
-        // Successes first, then errnos by number: a stable admission order.
-        entries.sort_by_key(|e| e.0.unsigned_abs());
-        let labelled = entries.into_iter().map(|(r, n)| (result_label(r), n));
-        for (result, n) in self.results.fold(labelled, |a, b| *a += b) {
-            out.counter(
-                "file_opens",
-                "open, openat and openat2 calls, by result (ok or the errno).",
-                vec![("result", result)],
-                n,
-            );
-        }
-        Ok(())
-    }
+    Ok(())
 }
 
 #[cfg(test)]

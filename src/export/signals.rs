@@ -1,13 +1,8 @@
 //! Signals generated, by signal (sigsnoop's signal_generate program).
 
-use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::os::fd::RawFd;
-use std::rc::Rc;
 
 use anyhow::Result;
-use libbpf_rs::RingBuffer;
-use libbpf_rs::skel::Skel;
 
 use super::metrics::Metrics;
 use super::{Collector, Options, Spec};
@@ -22,12 +17,8 @@ pub const SPEC: Spec = Spec {
     load,
 };
 
-struct Signals {
-    ring: RingBuffer<'static>,
-    /// Signal number → signals generated (at most 64 numbers).
-    seen: Rc<RefCell<BTreeMap<i32, u64>>>,
-    skel: SigsnoopSkel<'static>,
-}
+/// Signal number → signals generated (at most 64 numbers).
+type Seen = BTreeMap<i32, u64>;
 
 fn load(opts: &Options) -> Result<Box<dyn Collector>> {
     let mut open = bpf::open(
@@ -50,42 +41,25 @@ fn load(opts: &Options) -> Result<Box<dyn Collector>> {
     }
     let mut skel = bpf::load(open)?;
     bpf::attach(&mut skel)?;
-    let seen: Rc<RefCell<BTreeMap<i32, u64>>> = Rc::default();
-    let sink = Rc::clone(&seen);
-    let ring = super::ring(&skel.maps.events, move |e: &sigsnoop_event| {
-        if let Ok(mut m) = sink.try_borrow_mut() {
-            let sig = if (1..=64).contains(&e.sig) { e.sig } else { 0 };
-            *m.entry(sig).or_default() += 1;
-        }
-    })?;
-    Ok(Box::new(Signals { ring, seen, skel }))
+    super::folding(skel, count, report)
 }
 
-impl Collector for Signals {
-    fn programs(&self) -> Vec<(String, RawFd)> {
-        super::loaded_programs(self.skel.object())
-    }
+fn count(seen: &mut Seen, e: &sigsnoop_event) {
+    let sig = if (1..=64).contains(&e.sig) { e.sig } else { 0 };
+    *seen.entry(sig).or_default() += 1;
+}
 
-    fn poll(&mut self) -> Result<()> {
-        super::consume(&self.ring)
+fn report(_: &SigsnoopSkel<'static>, seen: &mut Seen, out: &mut Metrics) -> Result<()> {
+    for (&sig, &n) in seen.iter() {
+        out.counter(
+            "signals",
+            "Signals generated (signal:signal_generate), by signal.",
+            vec![(
+                "signal",
+                fmt::signal_name(sig).unwrap_or_else(|| "unknown".into()),
+            )],
+            n,
+        );
     }
-
-    fn lost(&self) -> Result<Option<u64>> {
-        bpf::percpu_sum(&self.skel.maps.drops).map(Some)
-    }
-
-    fn collect(&mut self, out: &mut Metrics) -> Result<()> {
-        for (&sig, &n) in self.seen.borrow().iter() {
-            out.counter(
-                "signals",
-                "Signals generated (signal:signal_generate), by signal.",
-                vec![(
-                    "signal",
-                    fmt::signal_name(sig).unwrap_or_else(|| "unknown".into()),
-                )],
-                n,
-            );
-        }
-        Ok(())
-    }
+    Ok(())
 }

@@ -1,9 +1,7 @@
 //! Soft IRQ time and count by vector (softirqs' programs).
 
-use std::os::fd::RawFd;
-
 use anyhow::{Context, Result};
-use libbpf_rs::skel::{OpenSkel, Skel};
+use libbpf_rs::skel::OpenSkel;
 use libbpf_rs::{MapCore, MapFlags};
 
 use super::metrics::Metrics;
@@ -23,10 +21,6 @@ pub const VECTORS: [&str; 10] = [
     "hi", "timer", "net_tx", "net_rx", "block", "irq_poll", "tasklet", "sched", "hrtimer", "rcu",
 ];
 
-struct Softirqs {
-    skel: SoftirqsSkel<'static>,
-}
-
 fn load(opts: &Options) -> Result<Box<dyn Collector>> {
     let mut open = bpf::open(
         SoftirqsSkelBuilder::default(),
@@ -39,7 +33,7 @@ fn load(opts: &Options) -> Result<Box<dyn Collector>> {
     probe::apply_raw_tp_style(open.open_object_mut(), &["softirq_entry", "softirq_exit"]);
     let mut skel = bpf::load(open)?;
     bpf::attach(&mut skel)?;
-    Ok(Box::new(Softirqs { skel }))
+    Ok(super::reading(skel, (), report))
 }
 
 /// `counts[NR_SOFTIRQS]` then `times[NR_SOFTIRQS]`, the start of `.bss`.
@@ -58,36 +52,29 @@ fn parse_bss(bytes: &[u8]) -> Option<([u64; 10], [u64; 10])> {
     Some((counts, times))
 }
 
-impl Collector for Softirqs {
-    fn programs(&self) -> Vec<(String, RawFd)> {
-        super::loaded_programs(self.skel.object())
+fn report(skel: &SoftirqsSkel<'static>, _: &mut (), out: &mut Metrics) -> Result<()> {
+    // A copy of .bss through the map (no shared mutable memory).
+    let bytes = skel
+        .maps
+        .bss
+        .lookup(&0u32.to_ne_bytes(), MapFlags::ANY)?
+        .context("the softirqs .bss map is empty")?;
+    let (counts, times) = parse_bss(&bytes).context("the softirqs .bss is too short")?;
+    for (v, name) in VECTORS.iter().enumerate() {
+        out.counter(
+            "softirqs",
+            "Soft IRQ handler runs, by vector.",
+            vec![("vector", name.to_string())],
+            counts[v],
+        );
+        out.counter_f(
+            "softirq_seconds",
+            "Time spent in soft IRQ handlers, by vector.",
+            vec![("vector", name.to_string())],
+            times[v] as f64 * 1e-9,
+        );
     }
-
-    fn collect(&mut self, out: &mut Metrics) -> Result<()> {
-        // A copy of .bss through the map (no shared mutable memory).
-        let bytes = self
-            .skel
-            .maps
-            .bss
-            .lookup(&0u32.to_ne_bytes(), MapFlags::ANY)?
-            .context("the softirqs .bss map is empty")?;
-        let (counts, times) = parse_bss(&bytes).context("the softirqs .bss is too short")?;
-        for (v, name) in VECTORS.iter().enumerate() {
-            out.counter(
-                "softirqs",
-                "Soft IRQ handler runs, by vector.",
-                vec![("vector", name.to_string())],
-                counts[v],
-            );
-            out.counter_f(
-                "softirq_seconds",
-                "Time spent in soft IRQ handlers, by vector.",
-                vec![("vector", name.to_string())],
-                times[v] as f64 * 1e-9,
-            );
-        }
-        Ok(())
-    }
+    Ok(())
 }
 
 #[cfg(test)]

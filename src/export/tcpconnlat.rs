@@ -1,13 +1,8 @@
 //! TCP connect latency histogram (tcpconnlat's programs: connect() to
 //! handshake done, one event per active open).
 
-use std::cell::RefCell;
-use std::os::fd::RawFd;
-use std::rc::Rc;
-
 use anyhow::Result;
-use libbpf_rs::RingBuffer;
-use libbpf_rs::skel::{OpenSkel, Skel};
+use libbpf_rs::skel::OpenSkel;
 
 use super::metrics::{Metrics, log2_hist, log2_slot};
 use super::{Collector, Options, Spec};
@@ -32,13 +27,6 @@ struct Latencies {
     sum_us: u64,
 }
 
-struct Tcpconnlat {
-    // Declared first: dropped before the skeleton it reads from.
-    ring: RingBuffer<'static>,
-    seen: Rc<RefCell<Latencies>>,
-    skel: TcpconnlatSkel<'static>,
-}
-
 fn load(opts: &Options) -> Result<Box<dyn Collector>> {
     let mut open = bpf::open(
         TcpconnlatSkelBuilder::default(),
@@ -52,38 +40,20 @@ fn load(opts: &Options) -> Result<Box<dyn Collector>> {
     )?;
     let mut skel = bpf::load(open)?;
     bpf::attach(&mut skel)?;
-    let seen: Rc<RefCell<Latencies>> = Rc::default();
-    let sink = Rc::clone(&seen);
-    let ring = super::ring(&skel.maps.events, move |e: &tcpconnlat_event| {
-        if let Ok(mut l) = sink.try_borrow_mut() {
-            l.slots[log2_slot(e.delta_us, SLOTS)] += 1;
-            l.sum_us += e.delta_us;
-        }
-    })?;
-    Ok(Box::new(Tcpconnlat { ring, seen, skel }))
+    super::folding(skel, count, report)
 }
 
-impl Collector for Tcpconnlat {
-    fn programs(&self) -> Vec<(String, RawFd)> {
-        super::loaded_programs(self.skel.object())
-    }
+fn count(l: &mut Latencies, e: &tcpconnlat_event) {
+    l.slots[log2_slot(e.delta_us, SLOTS)] += 1;
+    l.sum_us += e.delta_us;
+}
 
-    fn poll(&mut self) -> Result<()> {
-        super::consume(&self.ring)
-    }
-
-    fn lost(&self) -> Result<Option<u64>> {
-        bpf::percpu_sum(&self.skel.maps.drops).map(Some)
-    }
-
-    fn collect(&mut self, out: &mut Metrics) -> Result<()> {
-        let l = self.seen.borrow();
-        out.histogram(
-            "tcp_connect_latency_seconds",
-            "Time from connect() to the TCP handshake completing, for active opens.",
-            vec![],
-            log2_hist(&l.slots, 1e-6, l.sum_us as f64 * 1e-6),
-        );
-        Ok(())
-    }
+fn report(_: &TcpconnlatSkel<'static>, l: &mut Latencies, out: &mut Metrics) -> Result<()> {
+    out.histogram(
+        "tcp_connect_latency_seconds",
+        "Time from connect() to the TCP handshake completing, for active opens.",
+        vec![],
+        log2_hist(&l.slots, 1e-6, l.sum_us as f64 * 1e-6),
+    );
+    Ok(())
 }

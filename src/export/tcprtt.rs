@@ -1,10 +1,8 @@
 //! TCP round-trip time histogram (tcprtt's programs: smoothed RTT of
 //! established connections as packets arrive).
 
-use std::os::fd::RawFd;
-
 use anyhow::Result;
-use libbpf_rs::skel::{OpenSkel, Skel};
+use libbpf_rs::skel::OpenSkel;
 use libbpf_rs::{MapCore, MapFlags};
 
 use super::metrics::{Metrics, log2_hist};
@@ -21,10 +19,6 @@ pub const SPEC: Spec = Spec {
     load,
 };
 
-struct Tcprtt {
-    skel: TcprttSkel<'static>,
-}
-
 fn load(opts: &Options) -> Result<Box<dyn Collector>> {
     let mut open = bpf::open(
         TcprttSkelBuilder::default(),
@@ -37,30 +31,23 @@ fn load(opts: &Options) -> Result<Box<dyn Collector>> {
     probe::apply(open.open_object_mut(), ProbeMode::Auto, &hooks::tcprtt())?;
     let mut skel = bpf::load(open)?;
     bpf::attach(&mut skel)?;
-    Ok(Box::new(Tcprtt { skel }))
+    Ok(super::reading(skel, (), report))
 }
 
-impl Collector for Tcprtt {
-    fn programs(&self) -> Vec<(String, RawFd)> {
-        super::loaded_programs(self.skel.object())
-    }
-
-    fn collect(&mut self, out: &mut Metrics) -> Result<()> {
-        // Not per address: one histogram under the all-zero key.
-        let key = [0u8; std::mem::size_of::<hist_key>()];
-        let h: hist = self
-            .skel
-            .maps
-            .hists
-            .lookup(&key, MapFlags::ANY)?
-            .and_then(|b| crate::decode(&b))
-            .unwrap_or_default();
-        out.histogram(
-            "tcp_rtt_seconds",
-            "Smoothed round-trip time of established TCP connections, sampled per received packet.",
-            vec![],
-            log2_hist(&h.slots, 1e-6, h.latency as f64 * 1e-6),
-        );
-        Ok(())
-    }
+fn report(skel: &TcprttSkel<'static>, _: &mut (), out: &mut Metrics) -> Result<()> {
+    // Not per address: one histogram under the all-zero key.
+    let key = [0u8; std::mem::size_of::<hist_key>()];
+    let h: hist = skel
+        .maps
+        .hists
+        .lookup(&key, MapFlags::ANY)?
+        .and_then(|b| crate::decode(&b))
+        .unwrap_or_default();
+    out.histogram(
+        "tcp_rtt_seconds",
+        "Smoothed round-trip time of established TCP connections, sampled per received packet.",
+        vec![],
+        log2_hist(&h.slots, 1e-6, h.latency as f64 * 1e-6),
+    );
+    Ok(())
 }

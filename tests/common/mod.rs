@@ -9,7 +9,9 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Condvar, Mutex, Once};
 use std::thread;
 
+pub mod cgroup;
 pub mod netns;
+pub mod oom;
 use std::time::{Duration, Instant};
 
 /// How many times slower than the host this machine runs the tests:
