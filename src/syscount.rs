@@ -201,11 +201,4 @@ mod tests {
             cap.text()
         );
     }
-
-    #[test]
-    fn json_keys_follow_the_schema() {
-        for argv in [&[][..], &["-L"], &["-Lm"], &["-P"], &["-PL"]] {
-            crate::row::assert_keys_in_schema("syscount", &table(&args(argv)).keys());
-        }
-    }
 }

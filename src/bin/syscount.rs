@@ -79,3 +79,18 @@ fn run() -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_keys_follow_the_schema() {
+        for argv in [&[][..], &["-L"], &["-Lm"], &["-P"], &["-PL"]] {
+            let args =
+                Args::try_parse_from(std::iter::once("syscount").chain(argv.iter().copied()));
+            let keys = syscount::table(&args.unwrap()).keys();
+            bpfkit::row::assert_keys_in_schema("syscount", &keys);
+        }
+    }
+}
