@@ -55,10 +55,13 @@ struct data_t _data_t = {};
 
 static const struct data_t zero;
 
+/* The syscall number in the saved registers. tp_btf programs load it
+ * directly (a typed pointer); raw_tp ones go through a probe-read helper,
+ * a call on every syscall. */
 #if defined(__TARGET_ARCH_x86)
-#define SYSCALL_NR(regs) BPF_CORE_READ(regs, orig_ax)
+#define SYSCALL_NR_FIELD orig_ax
 #elif defined(__TARGET_ARCH_arm64)
-#define SYSCALL_NR(regs) BPF_CORE_READ(regs, syscallno)
+#define SYSCALL_NR_FIELD syscallno
 #else
 #error "syscount: no syscall number register for this architecture"
 #endif
@@ -135,7 +138,7 @@ int BPF_PROG(sys_enter_btf, struct pt_regs *regs, long id)
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit_btf, struct pt_regs *regs, long ret)
 {
-	return on_exit(SYSCALL_NR(regs), ret);
+	return on_exit(regs->SYSCALL_NR_FIELD, ret);
 }
 
 SEC("raw_tp/sys_enter")
@@ -147,5 +150,5 @@ int BPF_PROG(sys_enter_raw, struct pt_regs *regs, long id)
 SEC("raw_tp/sys_exit")
 int BPF_PROG(sys_exit_raw, struct pt_regs *regs, long ret)
 {
-	return on_exit(SYSCALL_NR(regs), ret);
+	return on_exit(BPF_CORE_READ(regs, SYSCALL_NR_FIELD), ret);
 }
