@@ -9,6 +9,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::cgroup::{Cgroup, cgroup2_root};
 use common::{Finished, Tool, compile_c, lifecycle_checks, run};
 use serde_json::Value;
 
@@ -362,4 +363,36 @@ fn lifecycle() {
     lifecycle_checks("syscount", &["-i", "1"], || {
         let _ = std::process::id();
     });
+}
+
+#[test]
+fn cgroup_filter_counts_only_processes_inside() {
+    let cg = Cgroup::new("bpfkit-syscount-");
+    let mut inside = Target::start();
+    cg.add(inside.child.id());
+    let mut outside = Target::start();
+    let tool = Tool::start("syscount", &["-c", cg.arg(), "-P", "-x"]);
+    outside.go();
+    inside.go();
+    let fin = tool.stop();
+    assert!(fin.status.success(), "{fin:?}");
+    // -x: only the failed calls, the inside target's only.
+    let rows = rows(&fin, &format!("{:<22} {:>8}", "PID    COMM", "COUNT"));
+    assert_eq!(
+        rows,
+        [(
+            format!("{} {COMM}", inside.pid()),
+            vec![FAILED_CALLS.to_string()]
+        )],
+        "{fin:?}"
+    );
+    drop((inside, outside));
+}
+
+#[test]
+fn missing_cgroup_is_an_error() {
+    let path = format!("{}/bpfkit-no-such-cgroup", cgroup2_root().display());
+    let fin = run("syscount", &["-c", &path]);
+    assert_eq!(fin.status.code(), Some(1), "{fin:?}");
+    assert_eq!(fin.stderr, [format!("syscount: no such cgroup: {path}")]);
 }
