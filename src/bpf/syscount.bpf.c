@@ -77,12 +77,18 @@ static __always_inline int on_enter(void)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tid = pid_tgid;
-	__u64 ts;
+	__u64 ts, *slot;
 
 	if (!traced(pid_tgid))
 		return 0;
 	ts = bpf_ktime_get_ns();
-	bpf_map_update_elem(&start, &tid, &ts, BPF_ANY);
+	/* The thread's slot, overwritten in place: an update of an existing
+	 * key would take a fresh element from the LRU lists every syscall. */
+	slot = bpf_map_lookup_elem(&start, &tid);
+	if (slot)
+		*slot = ts;
+	else
+		bpf_map_update_elem(&start, &tid, &ts, BPF_ANY);
 	return 0;
 }
 
