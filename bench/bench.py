@@ -613,6 +613,57 @@ def bench_exporter():
         print(f"  {name:<28} {rate:>10,.0f} switches/s ({100 * rate / base:5.1f}% of untraced), exporter CPU {cpu:.2f} s")
 
 
+SYSCALL_CALLS = int(os.environ.get("SYSCALL_CALLS", "5000000"))
+
+
+def syscall_rate():
+    out = subprocess.run([os.path.join(REL, "examples", "syscall_storm"), str(SYSCALL_CALLS)],
+                         capture_output=True, text=True, check=True).stdout
+    m = re.search(r"rate=(\d+)", out)
+    return float(m.group(1)) if m else float("nan")
+
+
+def bench_syscount():
+    """getppid() storm untraced, under bpfkit syscount (raw tracepoints) and
+    under libbpf-tools syscount (tracefs tracepoints), with and without -L."""
+    print("== syscount ==")
+    c_tool = "/usr/sbin/syscount"
+    cmds = [[os.path.join(REL, "syscount")]]
+    if os.path.exists(c_tool):
+        cmds.append([c_tool])
+    startups = median_startups(cmds, b"Tracing")
+    line = f"startup (exec -> attached, median): bpfkit {fmt_s(startups[0][0])} (n={startups[0][1]})"
+    if len(startups) > 1:
+        line += f" | libbpf-tools {fmt_s(startups[1][0])} (n={startups[1][1]})"
+    print(line)
+    # Untraced before and after: the median of those is the baseline.
+    untraced = [syscall_rate()]
+    rows = []
+    for flags in ([], ["-L"]):
+        rows.append((f"bpfkit syscount {' '.join(flags)}".strip(), [os.path.join(REL, "syscount")] + flags))
+        if os.path.exists(c_tool):
+            rows.append((f"libbpf-tools syscount {' '.join(flags)}".strip(), [c_tool] + flags))
+    results = []
+    for name, cmd in rows:
+        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+        time.sleep(3.0)  # attach
+        if p.poll() is not None:
+            results.append((name, None, f"exited {p.returncode}"))
+            continue
+        rate = syscall_rate()
+        p.send_signal(signal.SIGINT)
+        _, _, ru = os.wait4(p.pid, 0)
+        results.append((name, rate, f"tool CPU {ru.ru_utime + ru.ru_stime:.2f} s"))
+        untraced.append(syscall_rate())
+    base = statistics.median(untraced)
+    print(f"getppid() storm, {SYSCALL_CALLS} calls: untraced {base:,.0f} calls/s (median of {len(untraced)})")
+    for name, rate, note in results:
+        if rate is None:
+            print(f"  {name:<26} n/a: {note}")
+        else:
+            print(f"  {name:<26} {rate:>12,.0f} calls/s ({100 * rate / base:5.1f}% of untraced), {note}")
+
+
 def main():
     if os.geteuid() != 0:
         sys.exit("bench: run as root (make bench does)")
@@ -620,7 +671,7 @@ def main():
     benches = {"opensnoop": bench_opensnoop, "tcpconnlat": bench_tcpconnlat, "tcpconnlat-vm": bench_tcpconnlat_vm,
                "tcpconnect": bench_tcpconnect,
                "sched": bench_sched, "memleak": bench_memleak, "net": bench_net,
-               "profile": bench_profile, "exporter": bench_exporter}
+               "profile": bench_profile, "exporter": bench_exporter, "syscount": bench_syscount}
     for name, fn in benches.items():
         if not only or name in only:
             fn()

@@ -50,6 +50,7 @@ pub mod stack_counts;
 pub mod stacks;
 pub mod stop;
 pub mod sym;
+pub mod syscount;
 pub mod unlink;
 pub mod uprobe;
 

@@ -542,3 +542,40 @@ fn oom_kills_are_counted() {
     assert!(ok, "{out}");
     assert!(exporter.stop().status.success());
 }
+
+#[test]
+fn syscalls_are_counted_by_name_and_capped() {
+    const CALLS: u64 = 2345;
+    let series = "bpfkit_syscalls_total{syscall=\"sched_get_priority_max\"}";
+    let (exporter, port) = start(&["--collectors", "syscount"]);
+    let before = sample(&scrape(port), series).unwrap_or(0.0);
+    for _ in 0..CALLS {
+        // SAFETY: a syscall without memory arguments; libc never makes it
+        // by itself, so these are the test's own.
+        unsafe { libc::syscall(libc::SYS_sched_get_priority_max, libc::SCHED_FIFO) };
+    }
+    let text = scrape(port);
+    let after = sample(&text, series).unwrap_or_else(|| panic!("no {series}: {text}"));
+    // Counted at the syscall's return, before the scrape: no wait needed.
+    // Other processes may make the call too, never fewer.
+    assert!(after >= before + CALLS as f64, "{before} -> {after}");
+    let (ok, said) = promtool(&text);
+    assert!(ok, "{said}");
+    assert!(exporter.stop().status.success());
+
+    // Two series of their own at most, the rest in `other`.
+    let (exporter, port) = start(&["--collectors", "syscount", "--max-series", "2"]);
+    let text = scrape(port);
+    let names: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("bpfkit_syscalls_total{"))
+        .collect();
+    assert_eq!(names.len(), 3, "{text}");
+    assert!(
+        names.iter().any(|l| l.contains("syscall=\"other\"")),
+        "{names:?}"
+    );
+    let (ok, said) = promtool(&text);
+    assert!(ok, "{said}");
+    assert!(exporter.stop().status.success());
+}

@@ -28,6 +28,7 @@ pub mod sigsnoop;
 pub mod softirqs;
 pub mod statsnoop;
 pub mod tcpconnect;
+pub mod syscount;
 pub mod tcpconnlat;
 pub mod tcprtt;
 pub mod tcpstates;
@@ -58,6 +59,7 @@ pub fn commands() -> Vec<clap::Command> {
         softirqs::Args::command(),
         statsnoop::Args::command(),
         tcpconnect::Args::command(),
+        syscount::Args::command(),
         tcpconnlat::Args::command(),
         tcprtt::Args::command(),
         tcpstates::Args::command(),

@@ -32,6 +32,7 @@ mod runqlat;
 mod signals;
 mod softirqs;
 mod tcpconnect;
+mod syscount;
 mod tcpconnlat;
 mod tcprtt;
 mod tcpstates;
@@ -96,6 +97,7 @@ pub const COLLECTORS: &[Spec] = &[
     signals::SPEC,
     opens::SPEC,
     oomkill::SPEC,
+    syscount::SPEC,
     xdp::SPEC,
 ];
 
@@ -281,7 +283,9 @@ mod tests {
     fn default_set_is_everything_but_xdp() {
         let d = select(None, &[]).unwrap();
         assert!(!names(&d).contains(&"xdp"));
-        assert_eq!(d.len(), COLLECTORS.len() - 1);
+        // syscount runs a program on every syscall: chosen, never default.
+        assert!(!names(&d).contains(&"syscount"));
+        assert_eq!(d.len(), COLLECTORS.len() - 2);
         let d = select(None, &["lo".into()]).unwrap();
         assert_eq!(names(&d).last(), Some(&"xdp"));
     }
