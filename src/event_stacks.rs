@@ -74,6 +74,19 @@ pub fn user_buffer(symbolizer: &Symbolizer, verbose: bool, pid: u32, addrs: &[u6
     Side::Frames(stacks::frame_names(&frames, Style::Lines { verbose }))
 }
 
+/// A stack's frames as lines under a row, each `indent` spaces in (or
+/// `missed` when the kernel took none); none for a stack not asked for.
+/// Control bytes in a name are escaped: a demangled name is any text.
+pub fn indented(side: &Side, indent: usize, missed: &str) -> Vec<String> {
+    match side {
+        Side::Frames(names) => (names.iter())
+            .map(|n| format!("{:indent$}{}", "", crate::fmt::escape_control(n)))
+            .collect(),
+        Side::Missed => vec![format!("{:indent$}{missed}", "")],
+        Side::Absent => Vec::new(),
+    }
+}
+
 /// The lines under an event's row, as libbpf-tools capable prints them:
 /// kernel frames, user frames (innermost first), then `-  comm (pid)`;
 /// nothing when neither stack was asked for.
@@ -138,5 +151,17 @@ mod tests {
             user_buffer(&Symbolizer::new(), false, 1, &[0, 0]),
             Side::Missed
         );
+    }
+
+    #[test]
+    fn indented_frames_missed_and_escaped() {
+        let missed = "[Missed User Stack]";
+        assert_eq!(
+            super::indented(&Side::Missed, 2, missed),
+            ["  [Missed User Stack]"]
+        );
+        let odd = Side::Frames(vec!["odd\nname".into()]);
+        assert_eq!(super::indented(&odd, 1, missed), [r" odd\nname"]);
+        assert!(super::indented(&Side::Absent, 4, missed).is_empty());
     }
 }

@@ -362,6 +362,15 @@ impl<'a, R> Table<'a, R> {
         self
     }
 
+    /// Where the last table column starts: the widths and separators of
+    /// the columns before it (lines under a row lined up with it).
+    pub fn last_column_offset(&self) -> usize {
+        let shown: Vec<&Column<'a, R>> = self.columns.iter().filter(|c| c.in_table).collect();
+        let before = shown.len().saturating_sub(1);
+        (shown.iter().take(before).map(|c| c.width).sum::<usize>())
+            + (shown.iter().skip(1).map(|c| c.sep.len()).sum::<usize>())
+    }
+
     /// The JSON keys, in order (the schema test reads them).
     pub fn keys(&self) -> Vec<&'static str> {
         self.columns.iter().filter_map(|c| c.key).collect()
@@ -718,6 +727,19 @@ mod tests {
         let (out, buf) = Output::captured(true);
         table(false).print_interval(&out, serde_json::json!({"time": "12:00:00"}), &[]);
         assert_eq!(buf.text(), "{\"rows\":[],\"time\":\"12:00:00\"}\n");
+    }
+
+    #[test]
+    fn last_column_offset_counts_the_shown_columns_before_it() {
+        let t = Table::new()
+            .left("A", 6, "a", |n: &u32| (*n).into())
+            .left("B", 4, "b", |n| (*n).into())
+            .shown_if(false)
+            .right("C", 3, "c", |n| (*n).into())
+            .last("D", "d", |n| (*n).into());
+        assert_eq!(t.last_column_offset(), 6 + 1 + 3 + 1);
+        let line = t.table_line(&5);
+        assert_eq!(&line[t.last_column_offset()..], "5");
     }
 
     #[test]

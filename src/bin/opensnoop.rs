@@ -109,16 +109,8 @@ impl From<&open_event_full> for Open {
 /// With `-c`, the header's last column is `PATH/CALLER` and the callers'
 /// names are listed under the row, lined up with the path.
 fn table(args: &Args) -> Table<'static, Open> {
-    // The width of the columns before PATH, as libbpf-tools counts it.
-    let indent = 9 * usize::from(args.timestamp)
-        + 8 * usize::from(args.print_uid)
-        + 7
-        + 17
-        + 4
-        + 4
-        + 9 * usize::from(args.extended);
     let path = if args.callers { "PATH/CALLER" } else { "PATH" };
-    Table::new()
+    let table = Table::new()
         .time(args.timestamp)
         .left("UID", 7, "uid", |o: &Open| o.uid.into())
         .shown_if(args.print_uid)
@@ -133,21 +125,9 @@ fn table(args: &Args) -> Table<'static, Open> {
         .shown_if(args.extended)
         .last(path, "path", |o| Cell::text(&o.path))
         .json("callers", |o| event_stacks::json(&o.callers))
-        .only_if(args.callers)
-        .lines_below(move |o| caller_lines(&o.callers, indent))
-}
-
-/// The lines under a row with `-c`: one caller each, or a note that the
-/// kernel took no user stack; none without `-c`. A name cannot split the
-/// output: control bytes are escaped (a demangled name is any text).
-fn caller_lines(callers: &Side, indent: usize) -> Vec<String> {
-    match callers {
-        Side::Frames(names) => (names.iter())
-            .map(|n| format!("{:indent$}{}", "", fmt::escape_control(n)))
-            .collect(),
-        Side::Missed => vec![format!("{:indent$}[Missed User Stack]", "")],
-        Side::Absent => Vec::new(),
-    }
+        .only_if(args.callers);
+    let indent = table.last_column_offset();
+    table.lines_below(move |o| event_stacks::indented(&o.callers, indent, "[Missed User Stack]"))
 }
 
 #[cfg(test)]
@@ -218,10 +198,6 @@ mod tests {
                 lines[1..],
                 [format!("{:at$}load_config", ""), format!("{:at$}main", "")]
             );
-            o.callers = Side::Missed;
-            assert_eq!(caller_lines(&o.callers, 2), ["  [Missed User Stack]"]);
-            o.callers = Side::Frames(vec!["odd\nname".into()]);
-            assert_eq!(caller_lines(&o.callers, 1), [r" odd\nname"]);
         }
     }
 
