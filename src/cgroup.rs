@@ -1,16 +1,15 @@
-//! The `-c CGROUP_PATH` filter shared by the scheduler and interrupt tools.
+//! The `-c CGROUP_PATH` filter shared by the tools that have one.
 //!
 //! The BPF side (`src/bpf/cgroup.bpf.h`) declares a one-slot
 //! `BPF_MAP_TYPE_CGROUP_ARRAY` named `cgroup_map`, a `filter_cg` rodata
-//! flag and `cgroup_allowed()`. A tool with `-c PATH` sets `filter_cg` before
-//! loading, then after loading calls [`set_filter`] with `cgroup_map`:
+//! flag and `cgroup_allowed()`. A tool opens its [`Filter`] with the
+//! arguments, sets `filter_cg` before loading and applies it after:
 //!
 //! ```text
-//! rodata.filter_cg = args.cgroup.is_some();
+//! let cgroup = cgroup::Filter::open(args.cgroup.as_deref())?;
+//! rodata.filter_cg = cgroup.is_on();
 //! let skel = bpf::load(open)?;
-//! if let Some(path) = &args.cgroup {
-//!     cgroup::set_filter(&skel.maps.cgroup_map, path)?;
-//! }
+//! cgroup.apply(&skel.maps.cgroup_map)?;
 //! ```
 
 use std::fs::File;
@@ -98,15 +97,36 @@ pub fn open_cgroup(path: &Path) -> Result<File> {
     Ok(file)
 }
 
-/// Restricts a tool to the tasks in cgroup `path` (and its descendants):
-/// opens the cgroup v2 directory and stores its fd at key 0 of `map` (the
-/// `cgroup_map` of `cgroup.bpf.h`). The kernel keeps its own reference, so
-/// the fd is closed again here. The tool must also set `filter_cg`.
-pub fn set_filter(map: &dyn MapCore, path: &Path) -> Result<()> {
-    let file = open_cgroup(path)?;
-    let fd = file.as_raw_fd() as u32;
-    map.update(&0u32.to_ne_bytes(), &fd.to_ne_bytes(), MapFlags::ANY)
-        .map_err(|e| anyhow!("setting the cgroup filter to {}: {e}", path.display()))
+/// A tool's `-c CGROUP` filter. Opened when the arguments are read, so a
+/// wrong path fails before anything is loaded; [`Filter::apply`] then
+/// stores it in the loaded program's `cgroup_map` (cgroup.bpf.h), and the
+/// program's `filter_cg` is [`Filter::is_on`].
+pub struct Filter(Option<(PathBuf, File)>);
+
+impl Filter {
+    /// No filter for `None`; else the cgroup v2 directory `path`, or the
+    /// one-line error of [`open_cgroup`].
+    pub fn open(path: Option<&Path>) -> Result<Filter> {
+        match path {
+            None => Ok(Filter(None)),
+            Some(p) => Ok(Filter(Some((p.to_path_buf(), open_cgroup(p)?)))),
+        }
+    }
+
+    pub fn is_on(&self) -> bool {
+        self.0.is_some()
+    }
+
+    /// Restricts the loaded program to the cgroup's tasks (and its
+    /// descendants'); nothing without a filter.
+    pub fn apply(&self, map: &dyn MapCore) -> Result<()> {
+        let Some((path, file)) = &self.0 else {
+            return Ok(());
+        };
+        let fd = file.as_raw_fd() as u32;
+        map.update(&0u32.to_ne_bytes(), &fd.to_ne_bytes(), MapFlags::ANY)
+            .map_err(|e| anyhow!("setting the cgroup filter to {}: {e}", path.display()))
+    }
 }
 
 #[cfg(test)]

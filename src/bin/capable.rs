@@ -27,15 +27,14 @@ fn main() -> ExitCode {
 fn run() -> Result<()> {
     let args = Args::parse();
     args.target.require()?;
-    if let Some(path) = &args.cgroup {
-        cgroup::open_cgroup(path)?;
-    }
+    // A wrong path fails before anything is loaded.
+    let cgroup = cgroup::Filter::open(args.cgroup.as_deref())?;
     let mut object = MaybeUninit::uninit();
     let mut open = bpf::open(CapableSkelBuilder::default(), &mut object, &args.common)?;
     let rodata = bpf::rodata(open.maps.rodata_data.as_deref_mut())?;
     rodata.my_pid = std::process::id() as i32;
     rodata.targ_pid = args.target.pid.unwrap_or(0);
-    rodata.filter_cg = args.cgroup.is_some();
+    rodata.filter_cg = cgroup.is_on();
     rodata.kernel_stack = args.kernel_stack;
     rodata.user_stack = args.user_stack;
     rodata.unique_type = match args.unique {
@@ -52,9 +51,7 @@ fn run() -> Result<()> {
         &hooks::capable(),
     )?;
     let mut skel = bpf::load(open)?;
-    if let Some(path) = &args.cgroup {
-        cgroup::set_filter(&skel.maps.cgroup_map, path)?;
-    }
+    cgroup.apply(&skel.maps.cgroup_map)?;
     bpf::attach(&mut skel)?;
     let named = EventStacks::new(&skel.maps.stackmap, args.common.verbose);
     events::stream(

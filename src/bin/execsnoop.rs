@@ -21,25 +21,21 @@ fn main() -> ExitCode {
 
 fn run() -> Result<()> {
     let args = Args::parse();
-    if let Some(path) = &args.cgroup {
-        // Fail before loading anything when the path is wrong.
-        cgroup::open_cgroup(path)?;
-    }
+    // A wrong path fails before anything is loaded.
+    let cgroup = cgroup::Filter::open(args.cgroup.as_deref())?;
     let mut object = MaybeUninit::uninit();
     let mut open = bpf::open(ExecsnoopSkelBuilder::default(), &mut object, &args.common)?;
     let rodata = bpf::rodata(open.maps.rodata_data.as_deref_mut())?;
     rodata.ignore_failed = !args.fails;
     rodata.targ_uid = args.uid.unwrap_or(u32::MAX);
     rodata.max_args = args.max_args;
-    rodata.filter_cg = args.cgroup.is_some();
+    rodata.filter_cg = cgroup.is_on();
     // execveat(2) (3.19+) is not traced on every kernel/architecture.
     let present = probe::tracepoint_exists("syscalls", "sys_enter_execveat")?;
     open.progs.enter_execveat.set_autoload(present);
     open.progs.exit_execveat.set_autoload(present);
     let mut skel = bpf::load(open)?;
-    if let Some(path) = &args.cgroup {
-        cgroup::set_filter(&skel.maps.cgroup_map, path)?;
-    }
+    cgroup.apply(&skel.maps.cgroup_map)?;
     // Like libbpf-tools: TIME(s) counts from just before the probes attach.
     let start = fmt::Elapsed::start();
     bpf::attach(&mut skel)?;

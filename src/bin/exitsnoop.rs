@@ -28,21 +28,17 @@ fn main() -> ExitCode {
 fn run() -> Result<()> {
     let args = Args::parse();
     args.target.require()?;
-    if let Some(path) = &args.cgroup {
-        // Fail before loading anything when the path is wrong.
-        cgroup::open_cgroup(path)?;
-    }
+    // A wrong path fails before anything is loaded.
+    let cgroup = cgroup::Filter::open(args.cgroup.as_deref())?;
     let mut object = MaybeUninit::uninit();
     let mut open = bpf::open(ExitsnoopSkelBuilder::default(), &mut object, &args.common)?;
     let rodata = bpf::rodata(open.maps.rodata_data.as_deref_mut())?;
     rodata.target_pid = args.target.pid.unwrap_or(0);
     rodata.trace_failed_only = args.failed;
     rodata.trace_by_process = !args.threaded;
-    rodata.filter_cg = args.cgroup.is_some();
+    rodata.filter_cg = cgroup.is_on();
     let mut skel = bpf::load(open)?;
-    if let Some(path) = &args.cgroup {
-        cgroup::set_filter(&skel.maps.cgroup_map, path)?;
-    }
+    cgroup.apply(&skel.maps.cgroup_map)?;
     bpf::attach(&mut skel)?;
     events::stream(
         &skel,

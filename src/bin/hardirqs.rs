@@ -29,10 +29,8 @@ fn main() -> ExitCode {
 
 fn run() -> Result<()> {
     let args = Args::parse();
-    if let Some(path) = &args.cgroup {
-        // Fail before loading anything when the path is no cgroup.
-        cgroup::open_cgroup(path)?;
-    }
+    // A wrong path fails before anything is loaded.
+    let cgroup = cgroup::Filter::open(args.cgroup.as_deref())?;
     let mut object = MaybeUninit::uninit();
     let mut open = bpf::open(HardirqsSkelBuilder::default(), &mut object, &args.common)?;
     let rodata = bpf::rodata(open.maps.rodata_data.as_deref_mut())?;
@@ -40,15 +38,13 @@ fn run() -> Result<()> {
     rodata.targ_dist = args.distributed;
     rodata.targ_ns = args.nanoseconds;
     rodata.targ_cpu = args.cpu.map_or(-1, |c| c as i32);
-    rodata.filter_cg = args.cgroup.is_some();
+    rodata.filter_cg = cgroup.is_on();
     probe::apply_raw_tp_style(
         open.open_object_mut(),
         &["irq_handler_entry", "irq_handler_exit"],
     );
     let mut skel = bpf::load(open)?;
-    if let Some(path) = &args.cgroup {
-        cgroup::set_filter(&skel.maps.cgroup_map, path)?;
-    }
+    cgroup.apply(&skel.maps.cgroup_map)?;
     bpf::attach(&mut skel)?;
     let out = Output::stdout(args.common.json)?;
     let (infos, table) = (&skel.maps.infos, table(&args));

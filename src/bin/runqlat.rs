@@ -30,10 +30,8 @@ fn main() -> ExitCode {
 fn run() -> Result<()> {
     let args = Args::parse();
     args.target.require()?;
-    if let Some(path) = &args.cgroup {
-        // Fail before loading anything when the path is wrong.
-        cgroup::open_cgroup(path)?;
-    }
+    // A wrong path fails before anything is loaded.
+    let cgroup = cgroup::Filter::open(args.cgroup.as_deref())?;
     let per = args.per();
     let mut object = MaybeUninit::uninit();
     let mut open = bpf::open(RunqlatSkelBuilder::default(), &mut object, &args.common)?;
@@ -43,12 +41,10 @@ fn run() -> Result<()> {
     rodata.targ_per_pidns = per == Per::PidNs;
     rodata.targ_ms = args.milliseconds;
     rodata.targ_tgid = args.target.pid.unwrap_or(0);
-    rodata.filter_cg = args.cgroup.is_some();
+    rodata.filter_cg = cgroup.is_on();
     probe::apply_raw_tp_style(open.open_object_mut(), &TRACEPOINTS);
     let mut skel = bpf::load(open)?;
-    if let Some(path) = &args.cgroup {
-        cgroup::set_filter(&skel.maps.cgroup_map, path)?;
-    }
+    cgroup.apply(&skel.maps.cgroup_map)?;
     bpf::attach(&mut skel)?;
 
     let out = Output::stdout(args.common.json)?;

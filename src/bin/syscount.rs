@@ -36,10 +36,8 @@ fn run() -> Result<()> {
         return out.finish();
     }
     args.target.require()?;
-    if let Some(path) = &args.cgroup {
-        // Fail before loading anything when the path is no cgroup.
-        cgroup::open_cgroup(path)?;
-    }
+    // A wrong path fails before anything is loaded.
+    let cgroup = cgroup::Filter::open(args.cgroup.as_deref())?;
     let mut object = MaybeUninit::uninit();
     let mut open = bpf::open(SyscountSkelBuilder::default(), &mut object, &args.common)?;
     let rodata = bpf::rodata(open.maps.rodata_data.as_deref_mut())?;
@@ -48,12 +46,10 @@ fn run() -> Result<()> {
     rodata.filter_errno = args.errno.unwrap_or(0);
     rodata.measure_latency = args.latency;
     rodata.count_by_process = args.process;
-    rodata.filter_cg = args.cgroup.is_some();
+    rodata.filter_cg = cgroup.is_on();
     syscount::select_programs(open.open_object_mut(), args.latency);
     let mut skel = bpf::load(open)?;
-    if let Some(path) = &args.cgroup {
-        cgroup::set_filter(&skel.maps.cgroup_map, path)?;
-    }
+    cgroup.apply(&skel.maps.cgroup_map)?;
     bpf::attach(&mut skel)?;
     let out = Output::stdout(args.common.json)?;
     let table = syscount::table(&args);

@@ -27,9 +27,8 @@ fn main() -> ExitCode {
 fn run() -> Result<()> {
     let args = Args::parse();
     args.target.require()?;
-    if let Some(path) = &args.cgroup {
-        cgroup::open_cgroup(path)?;
-    }
+    // A wrong path fails before anything is loaded.
+    let cgroup = cgroup::Filter::open(args.cgroup.as_deref())?;
     let mut object = MaybeUninit::uninit();
     let mut open = bpf::open(TcpconnectSkelBuilder::default(), &mut object, &args.common)?;
     let rodata = bpf::rodata(open.maps.rodata_data.as_deref_mut())?;
@@ -39,16 +38,14 @@ fn run() -> Result<()> {
     rodata.filter_ports = args.ports.is_some();
     rodata.do_count = args.count;
     rodata.count_sport = args.source_port;
-    rodata.filter_cg = args.cgroup.is_some();
+    rodata.filter_cg = cgroup.is_on();
     probe::apply(
         open.open_object_mut(),
         args.probe.mechanism,
         &hooks::tcpconnect(),
     )?;
     let mut skel = bpf::load(open)?;
-    if let Some(path) = &args.cgroup {
-        cgroup::set_filter(&skel.maps.cgroup_map, path)?;
-    }
+    cgroup.apply(&skel.maps.cgroup_map)?;
     let ports = args.ports.as_ref().map(|p| p.0.clone()).unwrap_or_default();
     bpf::fill_u16_set(&skel.maps.ports, &ports)?;
     bpf::attach(&mut skel)?;

@@ -2,7 +2,7 @@
 /* The `-c CGROUP_PATH` filter shared by the scheduler and interrupt tools
  * (runqlat, runqslower, hardirqs, softirqs, ...), as libbpf-tools do it:
  * user space opens the cgroup v2 directory and stores its fd at key 0 of
- * `cgroup_map` (bpfkit::cgroup::set_filter) and sets `filter_cg`; the BPF
+ * `cgroup_map` (bpfkit::cgroup::Filter) and sets `filter_cg`; the BPF
  * programs then count only tasks under that cgroup (or its descendants).
  *
  *     #include "cgroup.bpf.h"
