@@ -77,6 +77,17 @@ fn main() {
                         "unsafe impl plain::Plain for {name}::types::{ty} {{}}"
                     );
                 }
+                // A program whose events carry a `struct dir_path` (path.h):
+                // `bpfkit::fmt::join_dir_path` takes it as it is.
+                let header = fs::read_to_string(bpf_dir.join(format!("{name}.h")));
+                if header.is_ok_and(|h| h.contains("#include \"path.h\"")) {
+                    let _ = writeln!(
+                        index,
+                        "impl crate::fmt::DirPath for {name}::types::dir_path {{ \
+                         fn parts(&self) -> (&[i8], u32, bool, bool) {{ \
+                         (&self.names, self.depth, self.truncated != 0, self.failed != 0) }} }}"
+                    );
+                }
                 let text = fs::read_to_string(src).unwrap_or_default();
                 let camel = camel_case(&name);
                 let drops = if text.contains("#include \"drops.bpf.h\"") {

@@ -58,15 +58,17 @@ pub fn join_start_dir(
 /// Slots of `struct dir_path`'s `names` (src/bpf/path.h's PATH_DEPTH).
 const PATH_DEPTH: usize = 16;
 
-/// [`join_start_dir`] for a `struct dir_path` as BPF sends it: `names` is
-/// its PATH_DEPTH fixed-size slots, `depth` how many are filled.
-pub fn join_dir_path(
-    names: &[i8],
-    depth: u32,
-    truncated: bool,
-    failed: bool,
-    path: &str,
-) -> String {
+/// A `struct dir_path` (src/bpf/path.h) as a skeleton has it: `names`
+/// (its PATH_DEPTH fixed-size slots), `depth` (how many are filled),
+/// `truncated`, `failed`. build.rs implements it for every program whose
+/// header includes path.h.
+pub trait DirPath {
+    fn parts(&self) -> (&[i8], u32, bool, bool);
+}
+
+/// [`join_start_dir`] for a `struct dir_path` as BPF sends it.
+pub fn join_dir_path(dir: &impl DirPath, path: &str) -> String {
+    let (names, depth, truncated, failed) = dir.parts();
     let slot = (names.len() / PATH_DEPTH).max(1);
     let names: Vec<String> = names
         .chunks(slot)

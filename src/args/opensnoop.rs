@@ -76,9 +76,25 @@ pub struct Args {
     pub common: CommonArgs,
 }
 
+impl Args {
+    /// `-n NAME`: whether a task named `comm` is shown (libbpf-tools
+    /// matches a substring, in user space).
+    pub fn selects(&self, comm: &str) -> bool {
+        self.name.as_deref().is_none_or(|n| comm.contains(n))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn name_selects_comms_containing_it() {
+        let a: Args = crate::args::try_parse(&["-n", "cat"]).unwrap();
+        assert!(a.selects("cat") && a.selects("concatenate") && !a.selects("ls"));
+        let a: Args = crate::args::try_parse(&[]).unwrap();
+        assert!(a.selects("anything"));
+    }
 
     #[test]
     fn flags_parse_like_libbpf_tools() {

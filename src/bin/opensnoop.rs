@@ -36,8 +36,6 @@ fn run() -> Result<()> {
     rodata.targ_success = args.success;
     rodata.full_path = args.full_path;
     rodata.callers = args.callers;
-    // Exit-only programs where the kernel has bpf_task_pt_regs (5.15),
-    // else enter+exit pairs; none for a syscall this kernel lacks.
     progs::load_syscall_programs(open.open_object_mut())?;
     let mut skel = bpf::load(open)?;
     bpf::attach(&mut skel)?;
@@ -47,15 +45,11 @@ fn run() -> Result<()> {
             true => Open::from(&bpfkit::decode::<open_event_full>(bytes)?),
             false => Open::from(&bpfkit::decode::<open_event>(bytes)?),
         };
-        let name = args.name.as_deref();
-        if !name.is_none_or(|n| open.comm.contains(n)) {
-            return None;
-        }
         if args.callers {
             let (verbose, pid) = (args.common.verbose, open.pid as u32);
             open.callers = event_stacks::user_buffer(&symbolizer, verbose, pid, &open.caller_addrs);
         }
-        Some(open)
+        args.selects(&open.comm).then_some(open)
     })
 }
 
@@ -92,15 +86,8 @@ impl From<&open_event> for Open {
 /// With `-F`, the path is joined to the directory it started from.
 impl From<&open_event_full> for Open {
     fn from(f: &open_event_full) -> Self {
-        let d = &f.dir;
         let mut open = Open::from(&f.e);
-        open.path = fmt::join_dir_path(
-            &d.names,
-            d.depth,
-            d.truncated != 0,
-            d.failed != 0,
-            &open.path,
-        );
+        open.path = fmt::join_dir_path(&f.dir, &open.path);
         open
     }
 }

@@ -55,7 +55,6 @@ struct Stat {
 
 impl From<&stat_event> for Stat {
     fn from(e: &stat_event) -> Self {
-        let d = &e.dir;
         let path = fmt::c_chars(&e.path);
         Stat {
             pid: e.pid,
@@ -63,10 +62,7 @@ impl From<&stat_event> for Stat {
             comm: fmt::c_chars(&e.comm),
             ret: e.ret,
             syscall: e.syscall,
-            path: start_and_path(
-                fmt::join_dir_path(&d.names, d.depth, d.truncated != 0, d.failed != 0, &path),
-                &path,
-            ),
+            path: start_and_path(fmt::join_dir_path(&e.dir, &path), &path),
         }
     }
 }
