@@ -78,6 +78,19 @@ pub fn join_dir_path(dir: &impl DirPath, path: &str) -> String {
     join_start_dir(&names, truncated, failed, path)
 }
 
+/// libbpf-tools' `TIME(s)` of its connect tools: seconds since the first
+/// event's BPF timestamp (µs); 0 for an event stamped before it (another
+/// CPU's, read later).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SinceFirst(Option<u64>);
+
+impl SinceFirst {
+    pub fn secs(&mut self, ts_us: u64) -> f64 {
+        let first = *self.0.get_or_insert(ts_us);
+        ts_us.saturating_sub(first) as f64 / 1e6
+    }
+}
+
 /// A NUL-terminated kernel char array (`comm`, paths) as text.
 /// Invalid UTF-8 is replaced rather than rejected: a task name is data.
 pub fn c_str(bytes: &[u8]) -> String {
@@ -357,5 +370,13 @@ mod tests {
         assert_eq!(t.len(), 8);
         assert_eq!(&t[2..3], ":");
         assert_eq!(&t[5..6], ":");
+    }
+
+    #[test]
+    fn since_first_counts_from_the_first_event() {
+        let mut t = SinceFirst::default();
+        assert_eq!(t.secs(7_000_000), 0.0);
+        assert_eq!(t.secs(8_500_000), 1.5);
+        assert_eq!(t.secs(6_000_000), 0.0);
     }
 }

@@ -59,9 +59,9 @@ fn run() -> Result<()> {
             args.source_port,
         )?;
     } else {
-        let mut first_ts_us = None;
+        let mut since_first = fmt::SinceFirst::default();
         events::stream(&skel, &args.common, args.duration, &table(&args), |e| {
-            let connect = Connect::decode(e, &mut first_ts_us);
+            let connect = Connect::decode(e, &mut since_first);
             if connect.is_none() {
                 bpfkit::output::note(format_args!("broken event: af={}", e.af));
             }
@@ -83,11 +83,10 @@ struct Connect {
 
 impl Connect {
     /// `None` for a family that is neither IPv4 nor IPv6.
-    fn decode(e: &tcpconnect_event, first_ts_us: &mut Option<u64>) -> Option<Connect> {
-        let first = *first_ts_us.get_or_insert(e.ts_us);
+    fn decode(e: &tcpconnect_event, since_first: &mut fmt::SinceFirst) -> Option<Connect> {
         Some(Connect {
             e: *e,
-            elapsed_s: e.ts_us.saturating_sub(first) as f64 / 1e6,
+            elapsed_s: since_first.secs(e.ts_us),
             laddr: net::ip_from_raw(e.af, &e.saddr)?,
             raddr: net::ip_from_raw(e.af, &e.daddr)?,
         })
@@ -142,7 +141,7 @@ mod tests {
     }
 
     fn connect(e: &tcpconnect_event) -> Connect {
-        Connect::decode(e, &mut None).unwrap()
+        Connect::decode(e, &mut Default::default()).unwrap()
     }
 
     #[test]
@@ -229,21 +228,6 @@ mod tests {
     fn unknown_family_is_not_decoded() {
         let mut e = v4_event();
         e.af = 1;
-        assert!(Connect::decode(&e, &mut None).is_none());
-    }
-
-    #[test]
-    fn timestamps_count_from_the_first_event() {
-        let mut first = None;
-        let mut at = |ts_us| {
-            let e = tcpconnect_event {
-                ts_us,
-                ..v4_event()
-            };
-            Connect::decode(&e, &mut first).unwrap().elapsed_s
-        };
-        assert_eq!(at(7_000_000), 0.0);
-        assert_eq!(at(8_500_000), 1.5);
-        assert_eq!(at(6_000_000), 0.0);
+        assert!(Connect::decode(&e, &mut Default::default()).is_none());
     }
 }

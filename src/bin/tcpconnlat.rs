@@ -39,14 +39,14 @@ fn run() -> Result<()> {
     )?;
     let mut skel = bpf::load(open)?;
     bpf::attach(&mut skel)?;
-    let mut first_ts_us = None;
+    let mut since_first = fmt::SinceFirst::default();
     events::stream(
         &skel,
         &args.common,
         args.duration,
         &table(&args),
         |e: &tcpconnlat_event| {
-            let connect = Connect::decode(e, &mut first_ts_us);
+            let connect = Connect::decode(e, &mut since_first);
             if connect.is_none() {
                 bpfkit::output::note(format_args!("broken event: af={}", e.af));
             }
@@ -70,10 +70,9 @@ struct Connect {
 
 impl Connect {
     /// `None` for an address family that is neither IPv4 nor IPv6.
-    fn decode(e: &tcpconnlat_event, first_ts_us: &mut Option<u64>) -> Option<Connect> {
-        let first = *first_ts_us.get_or_insert(e.ts_us);
+    fn decode(e: &tcpconnlat_event, since_first: &mut fmt::SinceFirst) -> Option<Connect> {
         Some(Connect {
-            elapsed_s: e.ts_us.saturating_sub(first) as f64 / 1e6,
+            elapsed_s: since_first.secs(e.ts_us),
             pid: e.tgid,
             comm: fmt::c_chars(&e.comm),
             laddr: net::ip_from_raw(e.af, &e.saddr)?,
@@ -132,7 +131,7 @@ mod tests {
     }
 
     fn connect(e: &tcpconnlat_event, comm: &str) -> Connect {
-        let mut c = Connect::decode(e, &mut None).unwrap();
+        let mut c = Connect::decode(e, &mut Default::default()).unwrap();
         c.comm = comm.into();
         c
     }
@@ -215,21 +214,6 @@ mod tests {
     fn unknown_family_is_not_decoded() {
         let mut e = v4_event();
         e.af = 1;
-        assert!(Connect::decode(&e, &mut None).is_none());
-    }
-
-    #[test]
-    fn timestamps_count_from_the_first_event() {
-        let mut first = None;
-        let mut at = |ts_us| {
-            let e = tcpconnlat_event {
-                ts_us,
-                ..v4_event()
-            };
-            Connect::decode(&e, &mut first).unwrap().elapsed_s
-        };
-        assert_eq!(at(7_000_000), 0.0);
-        assert_eq!(at(8_500_000), 1.5);
-        assert_eq!(at(6_000_000), 0.0);
+        assert!(Connect::decode(&e, &mut Default::default()).is_none());
     }
 }
