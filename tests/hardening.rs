@@ -242,9 +242,15 @@ fn sigterm_ends_execsnoop_blocked_on_a_full_pipe() {
     let name = unique("bpfkit-hard-exec-");
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let s = std::sync::Arc::clone(&stop);
+    // 19 long arguments make each row about 2.5 KB: the 5.10 guest manages
+    // only about 1.5 execs a second, too few short rows to fill a pipe.
+    let pad = vec!["x".repeat(120); 19];
     let execs = thread::spawn(move || {
         while !s.load(std::sync::atomic::Ordering::Relaxed) {
-            let _ = std::process::Command::new("true").arg(&name).status();
+            let _ = std::process::Command::new("true")
+                .arg(&name)
+                .args(&pad)
+                .status();
         }
     });
     stops_on_a_full_pipe("execsnoop", &["--json"], Signal::SIGTERM);
