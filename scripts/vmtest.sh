@@ -75,10 +75,18 @@ for k in "${kernels[@]}"; do
     echo "booting $version under qemu (TCG); progress in $out/$version/progress.log" >&2
     # The guest's console (kernel messages, an oops) goes to console-<version>.log.
     # The guest's wall and CPU time (qemu is vng's child) go to guest-times.txt.
+    # A kernel unpacked outside /boot (5.10, scripts/vm-deps.sh) has its
+    # modules next to it, under /var/cache: virtme-ng links the guest's
+    # /lib/modules/VERSION there, but the guest's /var/cache is an empty
+    # tmpfs, so the directory is shared into the guest at the same path.
+    moddir=()
+    case "$vmlinuz" in
+        /boot/*) ;;
+        *) moddir=(--rodir "$(dirname "$(dirname "$vmlinuz")")/lib/modules/$version") ;;
+    esac
     ( TIMEFORMAT="$version	%R	%U	%S"
-      { time timeout 5400 scripts/vm-boot.sh "$vmlinuz" --memory 3G --rwdir "$out" -- \
+      { time timeout 5400 scripts/vm-boot.sh "$vmlinuz" --memory 3G --rwdir "$out" "${moddir[@]}" -- \
         env VMTEST_SLOWDOWN="${VMTEST_SLOWDOWN:-4}" \
-        VMTEST_MODULES="$(dirname "$(dirname "$vmlinuz")")/lib/modules/$version" \
         "$root/scripts/vm-run-tests.sh" "$version" "$out" "fentry,kprobe,tracepoint" \
         "$modes" "$subset" </dev/null >"$out/console-$version.log" 2>&1 ; } 2>>"$out/guest-times.txt" \
         || echo "vng for $version exited with $? (see $out/console-$version.log)" >&2 ) &

@@ -537,12 +537,15 @@ fn tcx_link_detached_underneath_is_reported() {
 fn timestamps_and_duration() {
     let pair = VethPair::new();
     let started = std::time::Instant::now();
-    let tool = Tool::start(TOOL, &["-i", &pair.host, "-T", "-d", "2"]);
+    // Long enough for the sender to start in an emulated guest (5.10's
+    // sent nothing within 2 s).
+    let secs = 2 * common::slowdown();
+    let tool = Tool::start(TOOL, &["-i", &pair.host, "-T", "-d", &secs.to_string()]);
     let (src, dst) = (pair.peer_v4(0), pair.host_v4());
     pair.send_udp(&src, &dst, 9, 64, 50, 3);
     let fin = tool.wait();
     assert!(fin.status.success(), "-d ends the run cleanly: {fin:?}");
-    assert!(started.elapsed() >= std::time::Duration::from_secs(2));
+    assert!(started.elapsed() >= std::time::Duration::from_secs(secs.into()));
     assert_eq!(
         fin.stdout[0],
         "TIME     SADDR           DADDR           PROTO TOT_LEN TTL"
