@@ -483,6 +483,33 @@ pub fn map_types_of(pid: u32) -> BTreeSet<u32> {
     types
 }
 
+/// The hash maps (plain or per-CPU) process `pid` holds fds of that are
+/// not preallocated (`BPF_F_NO_PREALLOC`), as `map_id`s. Before Linux 6.1
+/// the verifier WARNs and taints the kernel for a tracing program using one.
+pub fn unpreallocated_hash_maps_of(pid: u32) -> Vec<u32> {
+    let mut found = Vec::new();
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/fdinfo")) else {
+        return found;
+    };
+    for entry in dir.flatten() {
+        let Ok(text) = std::fs::read_to_string(entry.path()) else {
+            continue;
+        };
+        let field = |name: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_string()))
+        };
+        let hash = matches!(field("map_type:").as_deref(), Some("1") | Some("5"));
+        let flags = field("map_flags:")
+            .and_then(|f| u64::from_str_radix(f.trim_start_matches("0x"), 16).ok())
+            .unwrap_or(0);
+        if hash && flags & 1 != 0 {
+            found.extend(field("map_id:").and_then(|id| id.parse::<u32>().ok()));
+        }
+    }
+    found
+}
+
 pub const BPF_MAP_TYPE_PERF_EVENT_ARRAY: u32 = 4;
 pub const BPF_MAP_TYPE_RINGBUF: u32 = 27;
 
@@ -532,6 +559,11 @@ pub fn lifecycle_checks(name: &str, args: &[&str], make_event: impl Fn()) {
     assert!(
         !ids.is_empty(),
         "{name}: no BPF program fds found while running"
+    );
+    let unpreallocated = unpreallocated_hash_maps_of(tool.pid());
+    assert!(
+        unpreallocated.is_empty(),
+        "{name}: hash maps {unpreallocated:?} are not preallocated (before 6.1 the kernel WARNs and taints itself)"
     );
     let fin = tool.signal(nix::sys::signal::Signal::SIGTERM);
     assert!(
