@@ -6,7 +6,7 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command};
 use std::thread;
 use std::time::Duration;
@@ -252,22 +252,6 @@ struct Cgroup {
     children: Vec<Child>,
 }
 
-fn cgroup2_root() -> PathBuf {
-    if let Some(root) = bpfkit::cgroup::cgroup2_root() {
-        return root;
-    }
-    // Not mounted: mount one for the tests.
-    let dir = Path::new("/tmp/bpfkit-cgroup2");
-    std::fs::create_dir_all(dir).unwrap();
-    let st = Command::new("mount")
-        .args(["-t", "cgroup2", "none"])
-        .arg(dir)
-        .status()
-        .unwrap();
-    assert!(st.success(), "mounting cgroup2 failed");
-    dir.to_path_buf()
-}
-
 /// A CPU-bound child process.
 /// A busy-looping `sh` at nice 19 (see `common::nice_self`).
 fn spinner_process() -> Child {
@@ -285,7 +269,7 @@ fn spinner_process() -> Child {
 
 impl Cgroup {
     fn new() -> Cgroup {
-        let path = cgroup2_root().join(unique("bpfkit-runqlat-"));
+        let path = common::cgroup::cgroup2_root().join(unique("bpfkit-runqlat-"));
         std::fs::create_dir(&path).unwrap();
         Cgroup {
             path,

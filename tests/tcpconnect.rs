@@ -506,26 +506,10 @@ impl Drop for Cgroup {
     }
 }
 
-fn cgroup2_root() -> PathBuf {
-    if let Some(root) = bpfkit::cgroup::cgroup2_root() {
-        return root;
-    }
-    // Not mounted (a test guest): mount one for the test.
-    let dir = PathBuf::from("/tmp/bpfkit-cgroup2");
-    std::fs::create_dir_all(&dir).unwrap();
-    let st = Command::new("mount")
-        .args(["-t", "cgroup2", "none"])
-        .arg(&dir)
-        .status()
-        .unwrap();
-    assert!(st.success(), "mounting cgroup2 failed");
-    dir
-}
-
 #[test]
 fn cgroup_filter() {
     common::setup();
-    let root = cgroup2_root();
+    let root = common::cgroup::cgroup2_root();
     let cg = Cgroup(root.join(unique("bpfkit-tcpconnect-")));
     std::fs::create_dir(&cg.0).unwrap();
     let target = listen("127.0.0.1");

@@ -70,15 +70,9 @@ pub fn parse_min_us(s: &str) -> Result<u64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     fn parse(argv: &[&str]) -> Result<Args, clap::Error> {
-        Args::try_parse_from(std::iter::once("runqslower").chain(argv.iter().copied()))
-    }
-
-    #[test]
-    fn cli_is_valid() {
-        Args::command().debug_assert();
+        crate::args::try_parse(argv)
     }
 
     #[test]

@@ -95,15 +95,9 @@ pub fn parse_errno(s: &str) -> Result<i32, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     fn parse(argv: &[&str]) -> Result<Args, clap::Error> {
-        Args::try_parse_from(std::iter::once("syscount").chain(argv.iter().copied()))
-    }
-
-    #[test]
-    fn cli_is_valid() {
-        Args::command().debug_assert();
+        crate::args::try_parse(argv)
     }
 
     #[test]

@@ -94,15 +94,9 @@ impl Args {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     fn args(argv: &[&str]) -> Result<Args, clap::Error> {
-        Args::try_parse_from(std::iter::once("tcpconnect").chain(argv.iter().copied()))
-    }
-
-    #[test]
-    fn cli_is_valid() {
-        Args::command().debug_assert();
+        crate::args::try_parse(argv)
     }
 
     #[test]
