@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::thread;
 use std::time::Duration;
 
+use common::cgroup::{Cgroup, Spinner};
 use common::{Background, Finished, Tool, event_timeout, lifecycle_checks};
 use serde_json::Value;
 
@@ -288,65 +289,22 @@ fn both_tracepoint_styles() {
     }
 }
 
-/// A fresh cgroup v2 directory, removed when dropped.
-struct Cgroup(PathBuf);
-
-impl Cgroup {
-    fn new() -> Cgroup {
-        let root = bpfkit::cgroup::cgroup2_root().expect("cgroup v2 is not mounted");
-        let dir = root.join(common::unique("bpfkit-hardirqs-"));
-        std::fs::create_dir(&dir).unwrap();
-        Cgroup(dir)
-    }
-}
-
-impl Drop for Cgroup {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir(&self.0);
-    }
-}
-
-/// A busy loop (`sh`) moved into cgroup `cg`, killed when dropped.
-struct Spinner(std::process::Child);
-
-impl Spinner {
-    fn new(cg: &Cgroup) -> Spinner {
-        let child = std::process::Command::new("sh")
-            .args(["-c", "while :; do :; done"])
-            .spawn()
-            .unwrap();
-        let spinner = Spinner(child);
-        std::fs::write(cg.0.join("cgroup.procs"), spinner.0.id().to_string()).unwrap();
-        spinner
-    }
-}
-
-impl Drop for Spinner {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn cgroup_filter() {
-    let root = bpfkit::cgroup::cgroup2_root().expect("cgroup v2 is not mounted");
-    let empty = Cgroup::new();
-    let busy = Cgroup::new();
-    let (root_s, empty_s, busy_s) = (
-        root.to_str().unwrap().to_string(),
-        empty.0.to_str().unwrap().to_string(),
-        busy.0.to_str().unwrap().to_string(),
-    );
-    // Over the same interrupts: no filter, the root cgroup (every task,
-    // the idle task included), a cgroup no task is in, and one whose busy
-    // loops keep both CPUs busy, so the disk interrupts mostly preempt them.
-    let all = Tool::start("hardirqs", &["-C", "2", "1"]);
-    let in_root = Tool::start("hardirqs", &["-C", "-c", &root_s, "2", "1"]);
-    let in_empty = Tool::start("hardirqs", &["-C", "--cgroup", &empty_s, "2", "1"]);
-    let in_busy = Tool::start("hardirqs", &["-C", "--cgroup", &busy_s, "2", "1"]);
-    let spinners = [Spinner::new(&busy), Spinner::new(&busy)];
+    let root = common::cgroup::cgroup2_root();
+    let empty = Cgroup::new("bpfkit-hardirqs-");
+    let busy = Cgroup::new("bpfkit-hardirqs-");
+    // Busy loops that keep both CPUs busy (one more than CPUs), so the disk
+    // interrupts mostly preempt them; running before any tool starts, so
+    // every window sees them (starting `sh` in an emulated guest is slow).
+    let spinners: Vec<Spinner> = (0..3).map(|_| busy.spinner(false)).collect();
     let io = disk_io();
+    // Over the same interrupts: no filter, the root cgroup (every task,
+    // the idle task included), a cgroup no task is in, and the busy one.
+    let all = Tool::start("hardirqs", &["-C", "2", "1"]);
+    let in_root = Tool::start("hardirqs", &["-C", "-c", root.to_str().unwrap(), "2", "1"]);
+    let in_empty = Tool::start("hardirqs", &["-C", "--cgroup", empty.arg(), "2", "1"]);
+    let in_busy = Tool::start("hardirqs", &["-C", "--cgroup", busy.arg(), "2", "1"]);
     let (all, in_root, in_empty, in_busy) =
         (all.wait(), in_root.wait(), in_empty.wait(), in_busy.wait());
     drop(io);
@@ -358,7 +316,8 @@ fn cgroup_filter() {
     let in_empty = parse_rows(&in_empty, COUNT_HEADER);
     assert!(
         in_empty.is_empty(),
-        "no task is in {empty_s}, yet: {in_empty:?}"
+        "no task is in {}, yet: {in_empty:?}",
+        empty.arg()
     );
     let in_busy = parse_rows(&in_busy, COUNT_HEADER);
     assert!(!in_busy.is_empty(), "no irq preempted the busy loops");

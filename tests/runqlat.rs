@@ -5,13 +5,11 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
-use std::process::{Child, Command};
 use std::thread;
 use std::time::Duration;
 
-use common::{Finished, Section, Spinners, Tool, cpus, lifecycle_checks, thread_name, unique};
+use common::cgroup::{Cgroup, Spinner};
+use common::{Finished, Section, Spinners, Tool, cpus, lifecycle_checks, thread_name};
 use serde_json::Value;
 
 /// The histograms printed, shape-checked; per-key sections (`pid = …`)
@@ -245,83 +243,15 @@ fn sigint_prints_what_was_gathered() {
 
 // ---- the cgroup filter ----
 
-/// A cgroup v2 directory made for one test, removed (after its processes
-/// are killed) on drop.
-struct Cgroup {
-    path: PathBuf,
-    children: Vec<Child>,
-}
-
-/// A CPU-bound child process.
-/// A busy-looping `sh` at nice 19 (see `common::nice_self`).
-fn spinner_process() -> Child {
-    let mut cmd = Command::new("sh");
-    cmd.args(["-c", "while :; do :; done"]);
-    // SAFETY: pre_exec runs in the forked child; setpriority is async-signal-safe.
-    unsafe {
-        cmd.pre_exec(|| {
-            common::nice_self();
-            Ok(())
-        });
-    }
-    cmd.spawn().unwrap()
-}
-
-impl Cgroup {
-    fn new() -> Cgroup {
-        let path = common::cgroup::cgroup2_root().join(unique("bpfkit-runqlat-"));
-        std::fs::create_dir(&path).unwrap();
-        Cgroup {
-            path,
-            children: Vec::new(),
-        }
-    }
-
-    /// Starts a spinner process and moves it into the cgroup.
-    fn spawn_inside(&mut self) -> u32 {
-        let child = spinner_process();
-        let pid = child.id();
-        self.children.push(child);
-        std::fs::write(self.path.join("cgroup.procs"), pid.to_string()).unwrap();
-        pid
-    }
-}
-
-impl Drop for Cgroup {
-    fn drop(&mut self) {
-        for c in &mut self.children {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        // Emptied: it can go (retry while the kernel finishes the exits).
-        for _ in 0..50 {
-            if std::fs::remove_dir(&self.path).is_ok() {
-                return;
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-struct Killed(Vec<Child>);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        for c in &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
 #[test]
 fn cgroup_filter_counts_only_tasks_inside() {
     common::setup();
-    let mut cg = Cgroup::new();
-    let inside: BTreeSet<u64> = (0..3).map(|_| u64::from(cg.spawn_inside())).collect();
-    let outside = Killed((0..3).map(|_| spinner_process()).collect());
-    let outside_pids: BTreeSet<u64> = outside.0.iter().map(|c| u64::from(c.id())).collect();
-    let cg_path = cg.path.to_str().unwrap().to_string();
+    let cg = Cgroup::new("bpfkit-runqlat-");
+    let in_cg: Vec<Spinner> = (0..3).map(|_| cg.spinner(true)).collect();
+    let inside: BTreeSet<u64> = in_cg.iter().map(|s| u64::from(s.pid())).collect();
+    let outside: Vec<Spinner> = (0..3).map(|_| Spinner::start(true)).collect();
+    let outside_pids: BTreeSet<u64> = outside.iter().map(|s| u64::from(s.pid())).collect();
+    let cg_path = cg.arg().to_string();
     // And this process's threads spin outside too.
     let _spin = Spinners::start(2, &thread_name("rqc"));
     let fin = Tool::start("runqlat", &["-P", "-c", &cg_path, "2", "1"]).wait();
@@ -348,7 +278,7 @@ fn cgroup_filter_counts_only_tasks_inside() {
         !pids.is_disjoint(&outside_pids) && !pids.is_disjoint(&inside),
         "{pids:?}"
     );
-    drop(outside);
+    drop((outside, in_cg));
 }
 
 #[test]

@@ -8,13 +8,13 @@ use std::io::Write;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::Duration;
 
 use bpfkit::probe::{Mechanism, Needs};
-use common::{Tool, lifecycle_checks, unique};
+use common::cgroup::Cgroup;
+use common::{Tool, lifecycle_checks};
 use serde_json::{Value, json};
 
 const TOOL: &str = "tcpconnect";
@@ -491,32 +491,15 @@ fn unanswered_connect_is_reported_before_its_handshake() {
 
 // ---- the cgroup filter ----
 
-/// A cgroup v2 directory made for one test, removed on drop.
-struct Cgroup(PathBuf);
-
-impl Drop for Cgroup {
-    fn drop(&mut self) {
-        // Its processes are gone by now; the kernel may take a moment.
-        for _ in 0..50 {
-            if std::fs::remove_dir(&self.0).is_ok() {
-                return;
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
 #[test]
 fn cgroup_filter() {
     common::setup();
-    let root = common::cgroup::cgroup2_root();
-    let cg = Cgroup(root.join(unique("bpfkit-tcpconnect-")));
-    std::fs::create_dir(&cg.0).unwrap();
+    let cg = Cgroup::new("bpfkit-tcpconnect-");
     let target = listen("127.0.0.1");
     let port = target.local_addr().unwrap().port();
     let mut child = Connector::start(port, |_| {});
-    std::fs::write(cg.0.join("cgroup.procs"), child.pid().to_string()).unwrap();
-    let tool = Tool::start(TOOL, &["--json", "--cgroup", cg.0.to_str().unwrap()]);
+    cg.add(child.pid());
+    let tool = Tool::start(TOOL, &["--json", "--cgroup", cg.arg()]);
     let mine = connect("127.0.0.1");
     child.go();
     let v = tool.expect_json("rport", &json!(port));

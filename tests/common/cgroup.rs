@@ -57,3 +57,47 @@ impl Drop for Cgroup {
         }
     }
 }
+
+/// A busy-looping `sh`, killed on drop (drop it before its cgroup).
+pub struct Spinner(std::process::Child);
+
+impl Spinner {
+    /// Starts one; at nice 19 if `nice` (see `common::nice_self`), so that
+    /// many of them do not starve the tool under test in an emulated guest.
+    pub fn start(nice: bool) -> Spinner {
+        use std::os::unix::process::CommandExt;
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "while :; do :; done"]);
+        if nice {
+            // SAFETY: pre_exec runs in the forked child; setpriority is
+            // async-signal-safe.
+            unsafe {
+                cmd.pre_exec(|| {
+                    super::nice_self();
+                    Ok(())
+                });
+            }
+        }
+        Spinner(cmd.spawn().unwrap())
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.0.id()
+    }
+}
+
+impl Drop for Spinner {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Cgroup {
+    /// A [`Spinner`] moved into the cgroup.
+    pub fn spinner(&self, nice: bool) -> Spinner {
+        let s = Spinner::start(nice);
+        self.add(s.pid());
+        s
+    }
+}
