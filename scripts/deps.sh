@@ -39,6 +39,9 @@ if [ "$level" = test ] || [ "$level" = bench ]; then
     have_cmd promtool || need+=(prometheus)       # exporter's test: promtool and a real server
     have_cmd prometheus || need+=(prometheus)
     have_cmd go || need+=(golang-go)              # profile/memleak --pprof tests: `go tool pprof -top`
+    have_cmd losetup || need+=(mount)             # disk tools' tests: a loop device per test
+    have_cmd mkfs.ext4 || need+=(e2fsprogs)       # ... formatted ext4
+    have_cmd mkfs.xfs || need+=(xfsprogs)         # ... and xfs
 fi
 if [ "$level" = bench ]; then
     have_pkg libbpf-tools || need+=(libbpf-tools) # the C reference tools in /usr/sbin
