@@ -8,6 +8,7 @@
 use clap::CommandFactory;
 
 pub mod bashreadline;
+pub mod bindsnoop;
 pub mod bootstrap;
 pub mod bpfkit_exporter;
 pub mod capable;
@@ -39,6 +40,7 @@ pub mod xdpcount;
 pub fn commands() -> Vec<clap::Command> {
     vec![
         bashreadline::Args::command(),
+        bindsnoop::Args::command(),
         bootstrap::Args::command(),
         bpfkit_exporter::Args::command(),
         capable::Args::command(),
