@@ -70,7 +70,17 @@ mod tests {
 
     #[test]
     fn flags_like_libbpf_tools() {
-        let a = args(&["-t", "-x", "-p", "1216", "-P", "80,81", "-c", "/sys/fs/cgroup/x"]).unwrap();
+        let a = args(&[
+            "-t",
+            "-x",
+            "-p",
+            "1216",
+            "-P",
+            "80,81",
+            "-c",
+            "/sys/fs/cgroup/x",
+        ])
+        .unwrap();
         assert!(a.timestamp && a.failed);
         assert_eq!(a.target.pid, Some(1216));
         assert_eq!(a.ports, Some(Ports(vec![80, 81])));
