@@ -15,6 +15,7 @@ pub mod capable;
 pub mod execsnoop;
 pub mod exitsnoop;
 pub mod fentry_unlink;
+pub mod gethostlatency;
 pub mod hardirqs;
 pub mod javagc;
 pub mod kprobe_unlink;
@@ -47,6 +48,7 @@ pub fn commands() -> Vec<clap::Command> {
         execsnoop::Args::command(),
         exitsnoop::Args::command(),
         fentry_unlink::Args::command(),
+        gethostlatency::Args::command(),
         hardirqs::Args::command(),
         javagc::Args::command(),
         kprobe_unlink::Args::command(),
