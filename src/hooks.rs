@@ -69,3 +69,15 @@ pub fn tcpconnect() -> Needs {
         tracepoint: vec!["sock:inet_sock_set_state", "tcp:tcp_retransmit_skb"],
     }
 }
+
+/// bindsnoop: inet_bind/inet6_bind's return (fexit, or kprobe + kretprobe
+/// as libbpf-tools), or the bind syscall's tracepoints (the socket found
+/// through the fd).
+pub fn bindsnoop() -> Needs {
+    let funcs = vec!["inet_bind", "inet6_bind"];
+    Needs {
+        fentry: funcs.clone(),
+        kprobe: funcs,
+        tracepoint: vec!["syscalls:sys_enter_bind", "syscalls:sys_exit_bind"],
+    }
+}

@@ -8,12 +8,14 @@
 use clap::CommandFactory;
 
 pub mod bashreadline;
+pub mod bindsnoop;
 pub mod bootstrap;
 pub mod bpfkit_exporter;
 pub mod capable;
 pub mod execsnoop;
 pub mod exitsnoop;
 pub mod fentry_unlink;
+pub mod gethostlatency;
 pub mod hardirqs;
 pub mod javagc;
 pub mod kprobe_unlink;
@@ -39,12 +41,14 @@ pub mod xdpcount;
 pub fn commands() -> Vec<clap::Command> {
     vec![
         bashreadline::Args::command(),
+        bindsnoop::Args::command(),
         bootstrap::Args::command(),
         bpfkit_exporter::Args::command(),
         capable::Args::command(),
         execsnoop::Args::command(),
         exitsnoop::Args::command(),
         fentry_unlink::Args::command(),
+        gethostlatency::Args::command(),
         hardirqs::Args::command(),
         javagc::Args::command(),
         kprobe_unlink::Args::command(),
