@@ -30,6 +30,7 @@ pub mod statsnoop;
 pub mod syscount;
 pub mod tcpconnect;
 pub mod tcpconnlat;
+pub mod tcplife;
 pub mod tcprtt;
 pub mod tcpstates;
 pub mod tcsnoop;
@@ -61,6 +62,7 @@ pub fn commands() -> Vec<clap::Command> {
         tcpconnect::Args::command(),
         syscount::Args::command(),
         tcpconnlat::Args::command(),
+        tcplife::Args::command(),
         tcprtt::Args::command(),
         tcpstates::Args::command(),
         tcsnoop::Args::command(),
