@@ -95,10 +95,10 @@ int handle_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 
 	if (newstate == TCP_SYN_SENT || newstate == TCP_LAST_ACK ||
 	    newstate == TCP_FIN_WAIT1) {
-		pid = bpf_get_current_pid_tgid() >> 32;
-		if (target_pid && pid != target_pid)
-			return 0;
-		ident.pid = pid;
+		/* Named even when -p filters it out: the final CLOSE may run
+		 * in the target's context (loopback softirq) and must not
+		 * take its pid (libbpf-tools returns here instead). */
+		ident.pid = bpf_get_current_pid_tgid() >> 32;
 		bpf_get_current_comm(ident.comm, sizeof(ident.comm));
 		/* FIN_WAIT1 (an active close, in the closing task) only names
 		 * a socket nobody named yet: an accepted one. */
