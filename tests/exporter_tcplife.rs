@@ -79,7 +79,10 @@ fn promtool_ok(text: &str) {
     let out = child.wait_with_output().unwrap();
     let said =
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success() && said.trim().is_empty(), "{said}\n{text}");
+    assert!(
+        out.status.success() && said.trim().is_empty(),
+        "{said}\n{text}"
+    );
 }
 
 /// One loopback session: UP bytes up, DOWN down, open for HOLD.

@@ -112,13 +112,22 @@ fn both_ends_of_a_session_with_their_bytes_ipv4() {
     let client = row(&tool, 3, s.cport, s.port);
     assert_eq!(client.len(), 9, "{client:?}");
     assert_eq!((&client[0], &client[1]), (&pid, &comm), "{client:?}");
-    assert_eq!((client[2].as_str(), client[4].as_str()), ("127.0.0.1", "127.0.0.1"));
-    assert_eq!((client[6].as_str(), client[7].as_str()), ("100.00", "50.00"));
+    assert_eq!(
+        (client[2].as_str(), client[4].as_str()),
+        ("127.0.0.1", "127.0.0.1")
+    );
+    assert_eq!(
+        (client[6].as_str(), client[7].as_str()),
+        ("100.00", "50.00")
+    );
     ms_at_least_hold(&client[8]);
     // The server side closed second (LAST_ACK, in this thread).
     let server = row(&tool, 3, s.port, s.cport);
     assert_eq!((&server[0], &server[1]), (&pid, &comm), "{server:?}");
-    assert_eq!((server[6].as_str(), server[7].as_str()), ("50.00", "100.00"));
+    assert_eq!(
+        (server[6].as_str(), server[7].as_str()),
+        ("50.00", "100.00")
+    );
     ms_at_least_hold(&server[8]);
     let fin = tool.stop();
     assert!(fin.status.success(), "{fin:?}");
@@ -144,7 +153,10 @@ fn server_closing_first_ipv6_wide_with_lport_filter_and_time() {
     assert_eq!(server[1], std::process::id().to_string(), "{server:?}");
     assert_eq!(server[2], thread_comm(), "{server:?}");
     assert_eq!((server[3].as_str(), server[5].as_str()), ("::1", "::1"));
-    assert_eq!((server[7].as_str(), server[8].as_str()), ("50.00", "100.00"));
+    assert_eq!(
+        (server[7].as_str(), server[8].as_str()),
+        ("50.00", "100.00")
+    );
     ms_at_least_hold(&server[9]);
     drop(listener);
     let fin = tool.stop();
@@ -178,14 +190,23 @@ fn json_bytes_are_exact_and_family_filter_holds() {
     assert_eq!(v["rport"], json!(p6), "{v}");
     assert_eq!(v["pid"], json!(std::process::id()), "{v}");
     assert_eq!(v["comm"], json!(thread_comm()), "{v}");
-    assert_eq!((&v["family"], &v["laddr"], &v["raddr"]), (&json!(6), &json!("::1"), &json!("::1")));
+    assert_eq!(
+        (&v["family"], &v["laddr"], &v["raddr"]),
+        (&json!(6), &json!("::1"), &json!("::1"))
+    );
     // The kernel counts sequence space: the SYN and FIN add one each.
-    let (tx, rx) = (v["tx_bytes"].as_u64().unwrap(), v["rx_bytes"].as_u64().unwrap());
+    let (tx, rx) = (
+        v["tx_bytes"].as_u64().unwrap(),
+        v["rx_bytes"].as_u64().unwrap(),
+    );
     assert!((UP as u64..=UP as u64 + 2).contains(&tx), "{v}");
     assert!((DOWN as u64..=DOWN as u64 + 2).contains(&rx), "{v}");
     let us = v["duration_us"].as_u64().expect("duration_us");
     assert!(us >= HOLD.as_micros() as u64, "{v}");
-    assert!((v["duration_ms"].as_f64().unwrap() - us as f64 / 1000.0).abs() < 1e-9, "{v}");
+    assert!(
+        (v["duration_ms"].as_f64().unwrap() - us as f64 / 1000.0).abs() < 1e-9,
+        "{v}"
+    );
     let fin = tool.stop();
     fin.assert_json_only();
     for l in &fin.stdout {
@@ -241,7 +262,12 @@ fn pid_filter_keeps_only_that_process() {
 
 #[test]
 fn bad_arguments_are_usage_errors() {
-    for bad in [&["-L", "0"][..], &["-D", "80,http"], &["-4", "-6"], &["-p", "x"]] {
+    for bad in [
+        &["-L", "0"][..],
+        &["-D", "80,http"],
+        &["-4", "-6"],
+        &["-p", "x"],
+    ] {
         let fin = common::run(TOOL, bad);
         assert_eq!(fin.status.code(), Some(2), "{bad:?}: {fin:?}");
     }

@@ -90,7 +90,11 @@ mod tests {
     #[test]
     fn sessions_fold_into_bytes_and_durations() {
         let mut s = Sessions::default();
-        for (tx, rx, us) in [(102400, 51200, 300_000), (51200, 102400, 250_000), (0, 0, 0)] {
+        for (tx, rx, us) in [
+            (102400, 51200, 300_000),
+            (51200, 102400, 250_000),
+            (0, 0, 0),
+        ] {
             let e = tcplife_event {
                 tx_b: tx,
                 rx_b: rx,
@@ -105,8 +109,14 @@ mod tests {
         assert_eq!((s.slots[0], s.slots[17], s.slots[18]), (1, 1, 1));
         let mut m = Metrics::default();
         metrics(&s, &mut m);
-        assert_eq!(m.get("tcp_session_sent_bytes", &[]), Some(&Value::Int(153600)));
-        assert_eq!(m.get("tcp_session_received_bytes", &[]), Some(&Value::Int(153600)));
+        assert_eq!(
+            m.get("tcp_session_sent_bytes", &[]),
+            Some(&Value::Int(153600))
+        );
+        assert_eq!(
+            m.get("tcp_session_received_bytes", &[]),
+            Some(&Value::Int(153600))
+        );
         let Some(Value::Hist(h)) = m.get("tcp_session_duration_seconds", &[]) else {
             panic!("no duration histogram");
         };
@@ -116,7 +126,13 @@ mod tests {
         assert_eq!(h.buckets[18], (0.524288, 1));
         assert_eq!(h.buckets[SLOTS - 1].0, f64::INFINITY);
         let text = m.encode(false).unwrap();
-        assert!(text.contains("bpfkit_tcp_session_sent_bytes_total 153600"), "{text}");
-        assert!(text.contains("# TYPE bpfkit_tcp_session_duration_seconds histogram"), "{text}");
+        assert!(
+            text.contains("bpfkit_tcp_session_sent_bytes_total 153600"),
+            "{text}"
+        );
+        assert!(
+            text.contains("# TYPE bpfkit_tcp_session_duration_seconds histogram"),
+            "{text}"
+        );
     }
 }
