@@ -51,6 +51,7 @@ pub mod stacks;
 pub mod stop;
 pub mod sym;
 pub mod syscount;
+pub mod tcptop;
 pub mod unlink;
 pub mod uprobe;
 

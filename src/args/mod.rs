@@ -33,6 +33,7 @@ pub mod tcpconnlat;
 pub mod tcplife;
 pub mod tcprtt;
 pub mod tcpstates;
+pub mod tcptop;
 pub mod tcsnoop;
 pub mod xdpcount;
 
@@ -65,6 +66,7 @@ pub fn commands() -> Vec<clap::Command> {
         tcplife::Args::command(),
         tcprtt::Args::command(),
         tcpstates::Args::command(),
+        tcptop::Args::command(),
         tcsnoop::Args::command(),
         xdpcount::Args::command(),
     ]
