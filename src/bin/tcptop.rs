@@ -51,3 +51,14 @@ fn run() -> Result<()> {
     };
     tcptop::run(&skel.maps.traffic, &skel.maps.drops, &options)
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn json_keys_follow_the_schema() {
+        for v6 in [false, true] {
+            let keys = bpfkit::tcptop::table(v6, 7).keys();
+            bpfkit::row::assert_keys_in_schema("tcptop", &keys);
+        }
+    }
+}
