@@ -664,6 +664,53 @@ def bench_syscount():
             print(f"  {name:<26} {rate:>12,.0f} calls/s ({100 * rate / base:5.1f}% of untraced), {note}")
 
 
+SENDS = int(os.environ.get("SENDS", "500000"))
+
+
+def send_rate():
+    out = subprocess.run([os.path.join(REL, "examples", "send_storm"), str(SENDS)],
+                         capture_output=True, text=True, check=True).stdout
+    m = re.search(r"rate=(\d+)", out)
+    return float(m.group(1)) if m else float("nan")
+
+
+def bench_tcptop():
+    """64-byte sends over one loopback connection (a send and a receive
+    traced per message), untraced, under bpfkit tcptop (each mechanism the
+    kernel has) and under libbpf-tools tcptop. The C tool needs kprobes
+    (tcp_sendmsg, tcp_cleanup_rbuf): on a kernel without them (this
+    Firecracker host) its row is n/a, and bpfkit runs on the
+    sock_send_length/sock_recv_length tracepoints."""
+    print(f"== tcptop (kernel {os.uname().release}) ==")
+    ours = [os.path.join(REL, "tcptop"), "-C", "-S"]
+    c_tool = "/usr/sbin/tcptop"
+    untraced = [send_rate()]
+    rows = [(f"bpfkit --probe={mech}", ours + [f"--probe={mech}"]) for mech in ["fentry", "kprobe", "tracepoint"]]
+    if os.path.exists(c_tool):
+        rows.append(("libbpf-tools", [c_tool, "-C", "-S"]))
+    results = []
+    for name, cmd in rows:
+        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        time.sleep(3.0)  # attach
+        if p.poll() is not None:
+            err = p.stderr.read().decode(errors="replace").strip().splitlines()
+            results.append((name, None, err[-1] if err else f"exited {p.returncode}"))
+            continue
+        rate = send_rate()
+        p.send_signal(signal.SIGINT)
+        _, _, ru = os.wait4(p.pid, 0)
+        results.append((name, rate, f"tool CPU {ru.ru_utime + ru.ru_stime:.2f} s"))
+        untraced.append(send_rate())
+    base = statistics.median(untraced)
+    print(f"{SENDS} loopback sends of 64 bytes: untraced {base:,.0f} sends/s"
+          f" (median of {', '.join(f'{u:,.0f}' for u in untraced)})")
+    for name, rate, note in results:
+        if rate is None:
+            print(f"  {name:<23} n/a: {note}")
+        else:
+            print(f"  {name:<23} {rate:>10,.0f} sends/s ({100 * rate / base:5.1f}% of untraced), {note}")
+
+
 def main():
     if os.geteuid() != 0:
         sys.exit("bench: run as root (make bench does)")
@@ -671,7 +718,8 @@ def main():
     benches = {"opensnoop": bench_opensnoop, "tcpconnlat": bench_tcpconnlat, "tcpconnlat-vm": bench_tcpconnlat_vm,
                "tcpconnect": bench_tcpconnect,
                "sched": bench_sched, "memleak": bench_memleak, "net": bench_net,
-               "profile": bench_profile, "exporter": bench_exporter, "syscount": bench_syscount}
+               "profile": bench_profile, "exporter": bench_exporter, "syscount": bench_syscount,
+               "tcptop": bench_tcptop}
     for name, fn in benches.items():
         if not only or name in only:
             fn()

@@ -53,6 +53,7 @@ pub mod stacks;
 pub mod stop;
 pub mod sym;
 pub mod syscount;
+pub mod tcptop;
 pub mod unlink;
 pub mod uprobe;
 

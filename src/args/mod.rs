@@ -32,8 +32,10 @@ pub mod statsnoop;
 pub mod syscount;
 pub mod tcpconnect;
 pub mod tcpconnlat;
+pub mod tcplife;
 pub mod tcprtt;
 pub mod tcpstates;
+pub mod tcptop;
 pub mod tcsnoop;
 pub mod xdpcount;
 
@@ -65,8 +67,10 @@ pub fn commands() -> Vec<clap::Command> {
         tcpconnect::Args::command(),
         syscount::Args::command(),
         tcpconnlat::Args::command(),
+        tcplife::Args::command(),
         tcprtt::Args::command(),
         tcpstates::Args::command(),
+        tcptop::Args::command(),
         tcsnoop::Args::command(),
         xdpcount::Args::command(),
     ]

@@ -34,6 +34,7 @@ mod softirqs;
 mod syscount;
 mod tcpconnect;
 mod tcpconnlat;
+mod tcplife;
 mod tcprtt;
 mod tcpstates;
 mod xdp;
@@ -93,6 +94,7 @@ pub const COLLECTORS: &[Spec] = &[
     tcpconnlat::SPEC,
     tcpconnect::SPEC,
     tcpstates::SPEC,
+    tcplife::SPEC,
     exec::SPEC,
     signals::SPEC,
     opens::SPEC,
