@@ -69,3 +69,14 @@ pub fn tcpconnect() -> Needs {
         tracepoint: vec!["sock:inet_sock_set_state", "tcp:tcp_retransmit_skb"],
     }
 }
+
+/// biosnoop: where a request is accounted as started, in its issuer's
+/// context: blk_account_io_start() (inlined on some kernels, Debian's 6.1
+/// among them), or the block_io_start tracepoint Linux 6.5 put there.
+pub fn biosnoop() -> Needs {
+    Needs {
+        fentry: vec!["blk_account_io_start"],
+        kprobe: vec!["blk_account_io_start"],
+        tracepoint: vec!["block:block_io_start"],
+    }
+}

@@ -19,6 +19,7 @@
 
 pub mod allocs;
 pub mod args;
+pub mod blk;
 pub mod bpf;
 pub mod btf;
 pub mod capability;

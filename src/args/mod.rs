@@ -8,6 +8,8 @@
 use clap::CommandFactory;
 
 pub mod bashreadline;
+pub mod biolatency;
+pub mod biosnoop;
 pub mod bootstrap;
 pub mod bpfkit_exporter;
 pub mod capable;
@@ -39,6 +41,8 @@ pub mod xdpcount;
 pub fn commands() -> Vec<clap::Command> {
     vec![
         bashreadline::Args::command(),
+        biolatency::Args::command(),
+        biosnoop::Args::command(),
         bootstrap::Args::command(),
         bpfkit_exporter::Args::command(),
         capable::Args::command(),
