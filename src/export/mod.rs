@@ -24,6 +24,7 @@ pub mod run;
 pub mod server;
 pub mod stats;
 
+mod biolatency;
 mod exec;
 mod hardirqs;
 mod oomkill;
@@ -93,6 +94,7 @@ pub const COLLECTORS: &[Spec] = &[
     tcpconnlat::SPEC,
     tcpconnect::SPEC,
     tcpstates::SPEC,
+    biolatency::SPEC,
     exec::SPEC,
     signals::SPEC,
     opens::SPEC,
