@@ -683,7 +683,7 @@ def bench_bio():
     print("== biosnoop, biolatency ==")
     img = f"/tmp/bpfkit-bench-bio-{os.getpid()}.img"
     with open(img, "wb") as f:
-        f.truncate(64 << 20)
+        f.truncate(128 << 20)  # room for BIO_WRITES 4 KiB blocks
     dev = subprocess.run(["losetup", "--find", "--show", img], capture_output=True, text=True,
                          check=True).stdout.strip()
     name = os.path.basename(dev)
