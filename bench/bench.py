@@ -663,6 +663,71 @@ def bench_syscount():
         else:
             print(f"  {name:<26} {rate:>12,.0f} calls/s ({100 * rate / base:5.1f}% of untraced), {note}")
 
+BIO_WRITES = int(os.environ.get("BIO_WRITES", "20000"))
+
+
+def direct_io_rate(dev, count=None):
+    """4 KiB O_DIRECT writes/s to `dev` (dd, one process, one request each)."""
+    count = count or BIO_WRITES
+    t0 = time.monotonic()
+    subprocess.run(["dd", "if=/dev/zero", f"of={dev}", "bs=4096", f"count={count}", "oflag=direct",
+                    "status=none"], check=True)
+    return count / (time.monotonic() - t0)
+
+
+def bench_bio():
+    """biosnoop and biolatency on a loop device of their own while dd writes
+    4 KiB blocks with O_DIRECT (one block request each), beside the untraced
+    rate and Debian's C tools where they load (their biosnoop needs fentry
+    or kprobes)."""
+    print("== biosnoop, biolatency ==")
+    img = f"/tmp/bpfkit-bench-bio-{os.getpid()}.img"
+    with open(img, "wb") as f:
+        f.truncate(128 << 20)  # room for BIO_WRITES 4 KiB blocks
+    dev = subprocess.run(["losetup", "--find", "--show", img], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    name = os.path.basename(dev)
+    try:
+        untraced = [direct_io_rate(dev)]
+        rows = []
+        for tool, args in (("biosnoop", ["-d", name]), ("biolatency", ["-d", name, "-D"])):
+            rows.append((f"bpfkit {tool}", [os.path.join(REL, tool)] + args))
+            if os.path.exists(f"/usr/sbin/{tool}"):
+                rows.append((f"libbpf-tools {tool}", [f"/usr/sbin/{tool}"] + args))
+        results = []
+        for label, cmd in rows:
+            out_path = f"/tmp/bpfkit-bench-bio-{os.getpid()}.out"
+            with open(out_path, "wb") as out:
+                p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+                time.sleep(3.0)  # attach
+                if p.poll() is not None:
+                    err = p.stderr.read().decode(errors="replace").strip().splitlines()
+                    results.append((label, None, err[-1] if err else f"exited {p.returncode}"))
+                    os.unlink(out_path)
+                    continue
+                rate = direct_io_rate(dev)
+                time.sleep(1.0)  # let the consumer drain
+                p.send_signal(signal.SIGINT)
+                _, _, ru = os.wait4(p.pid, 0)
+            rows_seen = sum(1 for l in open(out_path, "rb") if f" {name} ".encode() in l)
+            os.unlink(out_path)
+            note = f"tool CPU {ru.ru_utime + ru.ru_stime:.2f} s"
+            if "biosnoop" in label:
+                note += f", {rows_seen} of {BIO_WRITES} rows"
+            results.append((label, rate, note))
+            untraced.append(direct_io_rate(dev))
+        base = statistics.median(untraced)
+        print(f"4 KiB O_DIRECT writes to {name}, {BIO_WRITES} per run: untraced {base:,.0f} writes/s "
+              f"(median of {len(untraced)})")
+        for label, rate, note in results:
+            if rate is None:
+                print(f"  {label:<24} n/a: {note}")
+            else:
+                print(f"  {label:<24} {rate:>10,.0f} writes/s ({100 * rate / base:5.1f}% of untraced), {note}")
+    finally:
+        subprocess.run(["losetup", "-d", dev])
+        os.unlink(img)
+
 
 SENDS = int(os.environ.get("SENDS", "500000"))
 
@@ -719,7 +784,7 @@ def main():
                "tcpconnect": bench_tcpconnect,
                "sched": bench_sched, "memleak": bench_memleak, "net": bench_net,
                "profile": bench_profile, "exporter": bench_exporter, "syscount": bench_syscount,
-               "tcptop": bench_tcptop}
+               "tcptop": bench_tcptop, "bio": bench_bio}
     for name, fn in benches.items():
         if not only or name in only:
             fn()

@@ -20,6 +20,7 @@
 pub mod allocs;
 pub mod args;
 pub mod binds;
+pub mod blk;
 pub mod bpf;
 pub mod btf;
 pub mod capability;

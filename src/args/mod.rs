@@ -9,6 +9,8 @@ use clap::CommandFactory;
 
 pub mod bashreadline;
 pub mod bindsnoop;
+pub mod biolatency;
+pub mod biosnoop;
 pub mod bootstrap;
 pub mod bpfkit_exporter;
 pub mod capable;
@@ -44,6 +46,8 @@ pub fn commands() -> Vec<clap::Command> {
     vec![
         bashreadline::Args::command(),
         bindsnoop::Args::command(),
+        biolatency::Args::command(),
+        biosnoop::Args::command(),
         bootstrap::Args::command(),
         bpfkit_exporter::Args::command(),
         capable::Args::command(),

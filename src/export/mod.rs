@@ -24,6 +24,7 @@ pub mod run;
 pub mod server;
 pub mod stats;
 
+mod biolatency;
 mod exec;
 mod hardirqs;
 mod oomkill;
@@ -95,6 +96,7 @@ pub const COLLECTORS: &[Spec] = &[
     tcpconnect::SPEC,
     tcpstates::SPEC,
     tcplife::SPEC,
+    biolatency::SPEC,
     exec::SPEC,
     signals::SPEC,
     opens::SPEC,

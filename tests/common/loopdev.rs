@@ -25,6 +25,11 @@ fn run(cmd: &mut Command) -> String {
 impl LoopDev {
     /// An unformatted device of `mib` MiB.
     pub fn new(mib: u64) -> LoopDev {
+        // A guest without udev has no /dev/loop-control until the module is
+        // loaded (Debian builds loop as a module).
+        if !Path::new("/dev/loop-control").exists() {
+            run(Command::new("modprobe").arg("loop"));
+        }
         let image = std::env::temp_dir().join(super::unique("bpfkit-disk-"));
         let f = std::fs::File::create(&image).unwrap();
         f.set_len(mib << 20).unwrap();
