@@ -8,6 +8,8 @@
 use clap::CommandFactory;
 
 pub mod bashreadline;
+pub mod biotop;
+pub mod bitesize;
 pub mod bootstrap;
 pub mod bpfkit_exporter;
 pub mod capable;
@@ -39,6 +41,8 @@ pub mod xdpcount;
 pub fn commands() -> Vec<clap::Command> {
     vec![
         bashreadline::Args::command(),
+        biotop::Args::command(),
+        bitesize::Args::command(),
         bootstrap::Args::command(),
         bpfkit_exporter::Args::command(),
         capable::Args::command(),
