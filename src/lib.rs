@@ -19,6 +19,7 @@
 
 pub mod allocs;
 pub mod args;
+pub mod biotop;
 pub mod bpf;
 pub mod btf;
 pub mod capability;
