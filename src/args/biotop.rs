@@ -22,11 +22,12 @@ pub struct Args {
     #[arg(short = 'C', long)]
     pub noclear: bool,
 
-    /// Sort columns, default all [all, io, bytes, time]
-    #[arg(short, long, value_name = "SORT", value_enum, default_value_t = Sort::All)]
+    /// Sort rows by all (I/O count + bytes + microseconds), io, bytes or time
+    #[arg(short, long, value_name = "SORT", value_enum, default_value_t = Sort::All,
+          hide_possible_values = true)]
     pub sort: Sort,
 
-    /// Maximum rows to print, default 20 (at most 10240)
+    /// Maximum rows to print (at most 10240)
     #[arg(short, long, value_name = "ROWS", default_value_t = 20,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub rows: u32,
@@ -57,7 +58,6 @@ pub struct Args {
 /// `-s`: what orders the rows, largest first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Sort {
-    /// I/O count + bytes + microseconds, as libbpf-tools
     All,
     Io,
     Bytes,

@@ -25,6 +25,11 @@ fn run(cmd: &mut Command) -> String {
 impl LoopDev {
     /// An unformatted device of `mib` MiB.
     pub fn new(mib: u64) -> LoopDev {
+        // A guest kernel without udev's static nodes has no
+        // /dev/loop-control until the (modular) driver is loaded.
+        if !Path::new("/dev/loop-control").exists() {
+            let _ = Command::new("modprobe").arg("loop").status();
+        }
         let image = std::env::temp_dir().join(super::unique("bpfkit-disk-"));
         let f = std::fs::File::create(&image).unwrap();
         f.set_len(mib << 20).unwrap();
