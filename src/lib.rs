@@ -21,6 +21,7 @@ pub mod allocs;
 pub mod args;
 pub mod binds;
 pub mod blk;
+pub mod biotop;
 pub mod bpf;
 pub mod btf;
 pub mod capability;
