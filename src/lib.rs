@@ -38,6 +38,7 @@ pub mod kernel;
 pub mod maps;
 pub mod net;
 pub mod netif;
+pub mod offcpu;
 pub mod output;
 pub mod perf;
 pub mod pprof;
