@@ -7,9 +7,11 @@ use std::collections::HashMap;
 use anyhow::{Context, Result};
 use libbpf_rs::{MapCore, MapFlags};
 
+use crate::Output;
 use crate::pprof::{Builder, Label};
-use crate::stack_counts::{self, Report, StackCount};
-use crate::stacks::Space;
+use crate::stack_counts::{self, Layout, Report, StackCount};
+use crate::stacks::{Space, Stack};
+use serde_json::Value;
 
 /// One entry of the BPF `info` map, decoded: (tgid, comm, user stack id,
 /// kernel stack id, microseconds off-CPU).
@@ -55,6 +57,27 @@ pub fn pprof(report: &Report<'_>, start_ns: i64, duration_ns: i64) -> Builder {
     b
 }
 
+/// Prints the report as profile's, but in JSON each entry has `time_us`
+/// (the microseconds off-CPU) where profile has `count` (samples).
+pub fn print(report: &Report<'_>, out: &Output, layout: Layout) {
+    if !out.is_json() {
+        return report.print(out, layout);
+    }
+    for (c, (user, kernel)) in report.counts.iter().zip(&report.stacks) {
+        out.json(&json(c, user, kernel));
+    }
+}
+
+/// The `--json` object of one entry.
+pub fn json(c: &StackCount, user: &Stack, kernel: &Stack) -> Value {
+    let mut v = c.json(user, kernel);
+    if let Some(o) = v.as_object_mut() {
+        o.remove("count");
+        o.insert("time_us".into(), c.count.into());
+    }
+    v
+}
+
 /// Puts each id of `ids` in the BPF filter set `map` (id → 1).
 pub fn fill_ids(map: &dyn MapCore, ids: &[i32]) -> Result<()> {
     for &id in ids {
@@ -76,7 +99,7 @@ pub fn lost_note(lost: u64) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stacks::{Missing, Stack};
+    use crate::stacks::Missing;
     use crate::sym::Frame;
 
     fn e(tgid: u32, comm: &str, u: i64, k: i64, us: u64) -> Entry {
@@ -122,6 +145,16 @@ mod tests {
         assert_eq!(p.string_table[t.r#type as usize], "off_cpu");
         assert_eq!(p.string_table[t.unit as usize], "nanoseconds");
         assert!(p.string_table.iter().any(|s| s == "schedule"));
+    }
+
+    #[test]
+    fn json_has_time_us_not_count() {
+        let c = &stack_counts([e(7, "sleeper", -14, 1, 250)])[0];
+        let v = json(c, &Stack::Absent, &Stack::Missed);
+        assert_eq!(v["time_us"], 250);
+        assert!(v.get("count").is_none());
+        assert_eq!(v["kernel_stack_missed"], true);
+        crate::row::assert_value_keys_in_schema("offcputime", &v);
     }
 
     #[test]

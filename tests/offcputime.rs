@@ -201,7 +201,7 @@ fn json_stacks_and_time() {
                     .is_some_and(|s| s.contains("nanosleep"))
             })
         })
-        .map(|v| v["count"].as_u64().unwrap())
+        .map(|v| v["time_us"].as_u64().unwrap())
         .sum();
     assert!(sleeping >= 2 * BLOCK_US, "{ours:?}");
     for v in &ours {

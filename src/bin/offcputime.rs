@@ -89,7 +89,7 @@ fn run() -> Result<()> {
         delimited: args.delimited,
         verbose: args.common.verbose,
     };
-    report.print(&out, layout);
+    offcpu::print(&report, &out, layout);
     if let Some(path) = &args.pprof {
         let took = pprof::now_nanos() - started;
         offcpu::pprof(&report, started, took).write(path)?;
@@ -116,7 +116,7 @@ mod tests {
             kern_id: 3,
             count: 9,
         };
-        let v = count.json(&Stack::Absent, &Stack::Missed);
+        let v = bpfkit::offcpu::json(&count, &Stack::Absent, &Stack::Missed);
         bpfkit::row::assert_value_keys_in_schema("offcputime", &v);
     }
 }
