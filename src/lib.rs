@@ -25,6 +25,7 @@ pub mod capability;
 pub mod cgroup;
 pub mod cli;
 pub mod connects;
+pub mod cpudist;
 pub mod event_stacks;
 pub mod events;
 pub mod export;

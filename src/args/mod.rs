@@ -11,6 +11,7 @@ pub mod bashreadline;
 pub mod bootstrap;
 pub mod bpfkit_exporter;
 pub mod capable;
+pub mod cpudist;
 pub mod execsnoop;
 pub mod exitsnoop;
 pub mod fentry_unlink;
@@ -43,6 +44,7 @@ pub fn commands() -> Vec<clap::Command> {
         bootstrap::Args::command(),
         bpfkit_exporter::Args::command(),
         capable::Args::command(),
+        cpudist::Args::command(),
         execsnoop::Args::command(),
         exitsnoop::Args::command(),
         fentry_unlink::Args::command(),
