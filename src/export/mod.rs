@@ -24,6 +24,7 @@ pub mod run;
 pub mod server;
 pub mod stats;
 
+mod cpudist;
 mod exec;
 mod hardirqs;
 mod oomkill;
@@ -99,6 +100,7 @@ pub const COLLECTORS: &[Spec] = &[
     oomkill::SPEC,
     syscount::SPEC,
     xdp::SPEC,
+    cpudist::SPEC,
 ];
 
 /// The collectors to run: `--collectors` as given (checked), or the
