@@ -118,7 +118,6 @@ fn per_thread_shows_our_spinners() {
     let name = thread_name("cdL");
     let (fin, spin) = run_busy(&["-L", "-p", &our_pid(), "1", "1"], &[], &name);
     let secs = sections(&fin.stdout);
-    let pid = std::process::id();
     let mut seen = 0;
     for &tid in &spin.tids {
         if let Some(s) = of_tid(&secs, tid as u32) {

@@ -99,7 +99,7 @@ fn oncpu_histogram_fills_under_contention() {
         .iter()
         .filter(|b| b.0 != "+Inf" && b.0.parse::<f64>().unwrap() <= 0.001)
         .map(|b| b.1)
-        .last()
+        .next_back()
         .unwrap();
     assert!(under_1ms < count, "nothing ran 1 ms or more: {buckets:?}");
     // promtool agrees with the text.

@@ -13,7 +13,7 @@ use crate::{bpf, probe};
 
 pub const SPEC: Spec = Spec {
     name: "cpudist",
-    about: "on-CPU time histogram (each run of a task on a CPU)",
+    about: "on-CPU time histogram (each run of a task on a CPU: opt in)",
     default: false,
     load,
 };

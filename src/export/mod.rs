@@ -99,8 +99,8 @@ pub const COLLECTORS: &[Spec] = &[
     opens::SPEC,
     oomkill::SPEC,
     syscount::SPEC,
-    xdp::SPEC,
     cpudist::SPEC,
+    xdp::SPEC,
 ];
 
 /// The collectors to run: `--collectors` as given (checked), or the
@@ -287,7 +287,9 @@ mod tests {
         assert!(!names(&d).contains(&"xdp"));
         // syscount runs a program on every syscall: chosen, never default.
         assert!(!names(&d).contains(&"syscount"));
-        assert_eq!(d.len(), COLLECTORS.len() - 2);
+        // cpudist adds a second program on every context switch: opt in.
+        assert!(!names(&d).contains(&"cpudist"));
+        assert_eq!(d.len(), COLLECTORS.len() - 3);
         let d = select(None, &["lo".into()]).unwrap();
         assert_eq!(names(&d).last(), Some(&"xdp"));
     }
