@@ -262,6 +262,29 @@ def bench_sched():
             print(f"  {name:<22} {rate:>10,.0f} switches/s ({100 * rate / base:5.1f}% of untraced), {note}")
 
 
+def bench_offcpu():
+    """offcputime (and cpudist) on the pipe ping-pong: every switch runs
+    their sched_switch program; side by side with Debian's C tools."""
+    print("== off-CPU tools ==")
+    base = switch_rate()
+    print(f"context-switch storm ({2 * SWITCH_ROUNDS} switches, pipe ping-pong): untraced {base:,.0f} switches/s")
+    rows = []
+    for name, variants in [("offcputime", [[], ["-K"]]), ("cpudist", [[]])]:
+        if not os.path.exists(os.path.join(REL, name)):
+            continue
+        for args in variants:
+            rows.append((" ".join(["bpfkit", name] + args), [os.path.join(REL, name)] + args))
+        # Debian's offcputime has no -K: it always takes both stacks.
+        if os.path.exists(f"/usr/sbin/{name}"):
+            rows.append((f"libbpf-tools {name}", [f"/usr/sbin/{name}"]))
+    for name, cmd in rows:
+        rate, note = traced_switch_rate(cmd)
+        if rate is None:
+            print(f"  {name:<26} n/a: {note}")
+        else:
+            print(f"  {name:<26} {rate:>10,.0f} switches/s ({100 * rate / base:5.1f}% of untraced), {note}")
+
+
 def startup_once(cmd, marker):
     """exec -> first output containing `marker` (stdout or stderr) on a
     terminal, where both bpfkit and the C tools line-buffer; None if never."""
@@ -784,7 +807,7 @@ def main():
                "tcpconnect": bench_tcpconnect,
                "sched": bench_sched, "memleak": bench_memleak, "net": bench_net,
                "profile": bench_profile, "exporter": bench_exporter, "syscount": bench_syscount,
-               "tcptop": bench_tcptop, "bio": bench_bio}
+               "tcptop": bench_tcptop, "bio": bench_bio, "offcpu": bench_offcpu}
     for name, fn in benches.items():
         if not only or name in only:
             fn()

@@ -16,6 +16,7 @@ pub mod bitesize;
 pub mod bootstrap;
 pub mod bpfkit_exporter;
 pub mod capable;
+pub mod cpudist;
 pub mod execsnoop;
 pub mod exitsnoop;
 pub mod fentry_unlink;
@@ -25,6 +26,7 @@ pub mod javagc;
 pub mod kprobe_unlink;
 pub mod memleak;
 pub mod minimal;
+pub mod offcputime;
 pub mod oomkill;
 pub mod opensnoop;
 pub mod profile;
@@ -55,6 +57,7 @@ pub fn commands() -> Vec<clap::Command> {
         bootstrap::Args::command(),
         bpfkit_exporter::Args::command(),
         capable::Args::command(),
+        cpudist::Args::command(),
         execsnoop::Args::command(),
         exitsnoop::Args::command(),
         fentry_unlink::Args::command(),
@@ -64,6 +67,7 @@ pub fn commands() -> Vec<clap::Command> {
         kprobe_unlink::Args::command(),
         memleak::Args::command(),
         minimal::Args::command(),
+        offcputime::Args::command(),
         oomkill::Args::command(),
         opensnoop::Args::command(),
         profile::Args::command(),

@@ -25,6 +25,7 @@ pub mod server;
 pub mod stats;
 
 mod biolatency;
+mod cpudist;
 mod exec;
 mod hardirqs;
 mod oomkill;
@@ -102,6 +103,7 @@ pub const COLLECTORS: &[Spec] = &[
     opens::SPEC,
     oomkill::SPEC,
     syscount::SPEC,
+    cpudist::SPEC,
     xdp::SPEC,
 ];
 
@@ -289,7 +291,9 @@ mod tests {
         assert!(!names(&d).contains(&"xdp"));
         // syscount runs a program on every syscall: chosen, never default.
         assert!(!names(&d).contains(&"syscount"));
-        assert_eq!(d.len(), COLLECTORS.len() - 2);
+        // cpudist adds a second program on every context switch: opt in.
+        assert!(!names(&d).contains(&"cpudist"));
+        assert_eq!(d.len(), COLLECTORS.len() - 3);
         let d = select(None, &["lo".into()]).unwrap();
         assert_eq!(names(&d).last(), Some(&"xdp"));
     }
