@@ -46,6 +46,7 @@ pub mod process;
 pub mod procmaps;
 pub mod progs;
 pub mod row;
+pub mod runqlen;
 pub mod stack_counts;
 pub mod stacks;
 pub mod stop;

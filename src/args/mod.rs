@@ -23,6 +23,7 @@ pub mod oomkill;
 pub mod opensnoop;
 pub mod profile;
 pub mod runqlat;
+pub mod runqlen;
 pub mod runqslower;
 pub mod sigsnoop;
 pub mod softirqs;
@@ -54,6 +55,7 @@ pub fn commands() -> Vec<clap::Command> {
         opensnoop::Args::command(),
         profile::Args::command(),
         runqlat::Args::command(),
+        runqlen::Args::command(),
         runqslower::Args::command(),
         sigsnoop::Args::command(),
         softirqs::Args::command(),
