@@ -36,6 +36,7 @@ pub mod hooks;
 pub mod interval;
 pub mod kernel;
 pub mod maps;
+pub mod mounts;
 pub mod net;
 pub mod netif;
 pub mod output;

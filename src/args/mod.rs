@@ -19,6 +19,7 @@ pub mod javagc;
 pub mod kprobe_unlink;
 pub mod memleak;
 pub mod minimal;
+pub mod mountsnoop;
 pub mod oomkill;
 pub mod opensnoop;
 pub mod profile;
@@ -51,6 +52,7 @@ pub fn commands() -> Vec<clap::Command> {
         kprobe_unlink::Args::command(),
         memleak::Args::command(),
         minimal::Args::command(),
+        mountsnoop::Args::command(),
         oomkill::Args::command(),
         opensnoop::Args::command(),
         profile::Args::command(),
