@@ -2,7 +2,9 @@
 //! as libbpf-tools' mountsnoop writes it
 //! (`mount("src", "/mnt", "tmpfs", MS_NOSUID | MS_NODEV, "size=1m") = 0`).
 
-/// `MS_*` by bit, as libbpf-tools' `flag_names` (include/uapi/linux/mount.h).
+/// `MS_*` by bit (include/uapi/linux/mount.h). Bit 9 has no name;
+/// libbpf-tools' `flag_names` leaves it out and so names bits 9-14 one bit
+/// off (`MS_BIND` shows as `MS_MOVE`).
 const MS_FLAGS: [&str; 32] = [
     "MS_RDONLY",
     "MS_NOSUID",
@@ -13,12 +15,12 @@ const MS_FLAGS: [&str; 32] = [
     "MS_MANDLOCK",
     "MS_DIRSYNC",
     "MS_NOSYMFOLLOW",
+    "",
     "MS_NOATIME",
     "MS_NODIRATIME",
     "MS_BIND",
     "MS_MOVE",
     "MS_REC",
-    "MS_VERBOSE",
     "MS_SILENT",
     "MS_POSIXACL",
     "MS_UNBINDABLE",
@@ -78,7 +80,7 @@ pub fn flag_names(op: Op, flags: u64) -> Vec<String> {
     };
     let mut out = Vec::new();
     for (bit, name) in names.iter().enumerate() {
-        if flags & (1 << bit) != 0 {
+        if !name.is_empty() && flags & (1 << bit) != 0 {
             out.push(name.to_string());
             flags &= !(1 << bit);
         }
@@ -161,6 +163,11 @@ mod tests {
         assert_eq!(names(Op::Mount, 0), "0x0");
         assert_eq!(names(Op::Mount, 6), "MS_NOSUID | MS_NODEV");
         assert_eq!(names(Op::Mount, 1 << 31), "MS_NOUSER");
+        // Bits 9-15 as the kernel numbers them (libbpf-tools is one off).
+        assert_eq!(names(Op::Mount, 4096), "MS_BIND");
+        assert_eq!(names(Op::Mount, 8192 | 16384), "MS_MOVE | MS_REC");
+        assert_eq!(names(Op::Mount, 1024 | 32768), "MS_NOATIME | MS_SILENT");
+        assert_eq!(names(Op::Mount, 512 | 1), "MS_RDONLY | 0x200");
         // The old magic number is dropped, as the kernel drops it.
         assert_eq!(names(Op::Mount, MS_MGC_VAL | 1), "MS_RDONLY");
         assert_eq!(names(Op::Mount, MS_MGC_VAL), "0x0");

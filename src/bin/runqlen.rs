@@ -55,3 +55,34 @@ fn run() -> Result<()> {
             Ok(())
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bpfkit::interval::Tick;
+
+    #[test]
+    fn json_keys_follow_the_schema() {
+        let mut counts = Counts::default();
+        counts.cpus.push([1; bpfkit::runqlen::MAX_SLOTS]);
+        let tick = Tick {
+            time: Some("12:00:00".into()),
+            number: 1,
+            last: true,
+        };
+        for occupancy in [false, true] {
+            let (out, cap) = Output::captured(true);
+            let report = Report {
+                per_cpu: true,
+                occupancy,
+                cpus: vec![0],
+            };
+            report.print(&out, &tick, &counts);
+            for mut v in cap.json_lines() {
+                // The buckets' keys are the histogram schema's.
+                v.as_object_mut().unwrap().remove("buckets");
+                bpfkit::row::assert_value_keys_in_schema("runqlen", &v);
+            }
+        }
+    }
+}
