@@ -29,6 +29,7 @@ mod hardirqs;
 mod oomkill;
 mod opens;
 mod runqlat;
+mod runqlen;
 mod signals;
 mod softirqs;
 mod syscount;
@@ -98,6 +99,7 @@ pub const COLLECTORS: &[Spec] = &[
     opens::SPEC,
     oomkill::SPEC,
     syscount::SPEC,
+    runqlen::SPEC,
     xdp::SPEC,
 ];
 
@@ -285,7 +287,9 @@ mod tests {
         assert!(!names(&d).contains(&"xdp"));
         // syscount runs a program on every syscall: chosen, never default.
         assert!(!names(&d).contains(&"syscount"));
-        assert_eq!(d.len(), COLLECTORS.len() - 2);
+        // runqlen's 99 Hz timer wakes idle CPUs: chosen, never default.
+        assert!(!names(&d).contains(&"runqlen"));
+        assert_eq!(d.len(), COLLECTORS.len() - 3);
         let d = select(None, &["lo".into()]).unwrap();
         assert_eq!(names(&d).last(), Some(&"xdp"));
     }
