@@ -176,6 +176,33 @@ pub fn open_sampling(freq: u64, cpus: &[u32]) -> Result<Sampling> {
     })
 }
 
+/// Opens the software `cpu-clock` timer at `freq` Hz on each of `cpus`,
+/// never hardware cycles: for samplers that must also see idle CPUs
+/// (runqlen), where cycles stop counting. A CPU gone offline is skipped.
+pub fn open_cpu_clock(freq: u64, cpus: &[u32]) -> Result<Sampling> {
+    let mut events = Vec::with_capacity(cpus.len());
+    for &cpu in cpus {
+        match open_one(
+            libbpf_sys::PERF_TYPE_SOFTWARE,
+            libbpf_sys::PERF_COUNT_SW_CPU_CLOCK as u64,
+            freq,
+            cpu,
+        ) {
+            Ok(fd) => events.push((cpu, fd)),
+            Err(libc::ENODEV) => continue,
+            Err(e) => return Err(open_error(e, cpu, freq)),
+        }
+    }
+    if events.is_empty() {
+        bail!("no CPU to sample: every CPU asked for is offline");
+    }
+    Ok(Sampling {
+        clock: Clock::CpuClock,
+        fallback_reason: None,
+        events,
+    })
+}
+
 fn open_error(e: i32, cpu: u32, freq: u64) -> anyhow::Error {
     let err = std::io::Error::from_raw_os_error(e);
     match e {

@@ -27,10 +27,12 @@ pub mod kprobe_unlink;
 pub mod memleak;
 pub mod minimal;
 pub mod offcputime;
+pub mod mountsnoop;
 pub mod oomkill;
 pub mod opensnoop;
 pub mod profile;
 pub mod runqlat;
+pub mod runqlen;
 pub mod runqslower;
 pub mod sigsnoop;
 pub mod softirqs;
@@ -68,10 +70,12 @@ pub fn commands() -> Vec<clap::Command> {
         memleak::Args::command(),
         minimal::Args::command(),
         offcputime::Args::command(),
+        mountsnoop::Args::command(),
         oomkill::Args::command(),
         opensnoop::Args::command(),
         profile::Args::command(),
         runqlat::Args::command(),
+        runqlen::Args::command(),
         runqslower::Args::command(),
         sigsnoop::Args::command(),
         softirqs::Args::command(),

@@ -31,6 +31,7 @@ mod hardirqs;
 mod oomkill;
 mod opens;
 mod runqlat;
+mod runqlen;
 mod signals;
 mod softirqs;
 mod syscount;
@@ -104,6 +105,7 @@ pub const COLLECTORS: &[Spec] = &[
     oomkill::SPEC,
     syscount::SPEC,
     cpudist::SPEC,
+    runqlen::SPEC,
     xdp::SPEC,
 ];
 
@@ -293,6 +295,8 @@ mod tests {
         assert!(!names(&d).contains(&"syscount"));
         // cpudist adds a second program on every context switch: opt in.
         assert!(!names(&d).contains(&"cpudist"));
+        // runqlen's 99 Hz timer wakes idle CPUs: chosen, never default.
+        assert!(!names(&d).contains(&"runqlen"));
         assert_eq!(d.len(), COLLECTORS.len() - 3);
         let d = select(None, &["lo".into()]).unwrap();
         assert_eq!(names(&d).last(), Some(&"xdp"));
