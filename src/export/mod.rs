@@ -297,7 +297,7 @@ mod tests {
         assert!(!names(&d).contains(&"cpudist"));
         // runqlen's 99 Hz timer wakes idle CPUs: chosen, never default.
         assert!(!names(&d).contains(&"runqlen"));
-        assert_eq!(d.len(), COLLECTORS.len() - 3);
+        assert_eq!(d.len(), COLLECTORS.len() - 4);
         let d = select(None, &["lo".into()]).unwrap();
         assert_eq!(names(&d).last(), Some(&"xdp"));
     }
