@@ -14,6 +14,8 @@ pub mod capable;
 pub mod execsnoop;
 pub mod exitsnoop;
 pub mod fentry_unlink;
+pub mod fsdist;
+pub mod fsslower;
 pub mod hardirqs;
 pub mod javagc;
 pub mod kprobe_unlink;
@@ -45,6 +47,8 @@ pub fn commands() -> Vec<clap::Command> {
         execsnoop::Args::command(),
         exitsnoop::Args::command(),
         fentry_unlink::Args::command(),
+        fsdist::Args::command(),
+        fsslower::Args::command(),
         hardirqs::Args::command(),
         javagc::Args::command(),
         kprobe_unlink::Args::command(),
