@@ -134,9 +134,9 @@ impl FsType {
         let argv0 = std::env::args_os().next().unwrap_or_default();
         match flag.or_else(|| FsType::from_program_name(&argv0, suffix)) {
             Some(fs) => Ok(fs),
-            None => bail!(
-                "filesystem must be specified using -t option (btrfs, ext4, nfs, xfs, f2fs)"
-            ),
+            None => {
+                bail!("filesystem must be specified using -t option (btrfs, ext4, nfs, xfs, f2fs)")
+            }
         }
     }
 
@@ -159,7 +159,13 @@ impl FsType {
 
 /// The operation a program of fsops.bpf.h times, from its name.
 fn op_of_program(name: &str) -> Option<usize> {
-    const PREFIXES: [&str; 5] = ["file_read_", "file_write_", "file_open_", "file_sync_", "getattr_"];
+    const PREFIXES: [&str; 5] = [
+        "file_read_",
+        "file_write_",
+        "file_open_",
+        "file_sync_",
+        "getattr_",
+    ];
     PREFIXES.iter().position(|p| name.starts_with(p))
 }
 
@@ -273,3 +279,7 @@ mod tests {
         assert_eq!(c_name(Some("ext4"))[..5], [101, 120, 116, 52, 0]);
     }
 }
+
+// SAFETY: fsdist's .bss is its `struct fs_hist hists[F_MAX_OP]`, u64s only
+// (src/bpf/fsdist.bpf.c): any bytes are a valid value.
+unsafe impl plain::Plain for crate::skel::fsdist::types::bss {}

@@ -44,9 +44,13 @@ fn run() -> Result<()> {
         _ => Vec::new(),
     };
     let table = table(&args, fs);
-    events::stream(&skel, &args.common, args.duration, &table, |e: &fs_event| {
-        Some(FsOp::from(e))
-    })
+    events::stream(
+        &skel,
+        &args.common,
+        args.duration,
+        &table,
+        |e: &fs_event| Some(FsOp::from(e)),
+    )
 }
 
 /// One operation as the kernel reported it.
@@ -80,7 +84,8 @@ impl From<&fs_event> for FsOp {
 }
 
 fn bytes_cell(o: &FsOp) -> Cell {
-    o.bytes.map_or(Cell::both("LL_MAX", None::<i64>), Cell::from)
+    o.bytes
+        .map_or(Cell::both("LL_MAX", None::<i64>), Cell::from)
 }
 
 /// libbpf-tools' title line ("... for N secs." with `-d`).
@@ -105,7 +110,9 @@ fn table(args: &Args, fs: FsType) -> Table<'static, FsOp> {
             .sep(",")
             .table_only("PID", 0, Align::Left, |o| o.pid.into())
             .sep(",")
-            .table_only("TYPE", 0, Align::Left, |o| OP_LETTERS[o.op].to_string().into())
+            .table_only("TYPE", 0, Align::Left, |o| {
+                OP_LETTERS[o.op].to_string().into()
+            })
             .sep(",")
             .table_only("BYTES", 0, Align::Left, bytes_cell)
             .sep(",")
@@ -122,12 +129,16 @@ fn table(args: &Args, fs: FsType) -> Table<'static, FsOp> {
         .left("COMM", 16, "comm", |o: &FsOp| Cell::text(&o.comm))
         .left("PID", 7, "pid", |o| o.pid.into())
         .json("tid", |o| o.tid.into())
-        .left("T", 1, "op", |o| Cell::both(OP_LETTERS[o.op], OP_NAMES[o.op]))
+        .left("T", 1, "op", |o| {
+            Cell::both(OP_LETTERS[o.op], OP_NAMES[o.op])
+        })
         .left("BYTES", 7, "bytes", bytes_cell)
         .left("OFF_KB", 8, "offset_bytes", |o| {
             Cell::both((o.offset / 1024).to_string(), o.offset)
         })
-        .right("LAT(ms)", 7, "lat_ms", |o| Cell::float(o.delta_us as f64 / 1000.0, 2))
+        .right("LAT(ms)", 7, "lat_ms", |o| {
+            Cell::float(o.delta_us as f64 / 1000.0, 2)
+        })
         .json("lat_us", |o| o.delta_us.into())
         .last("FILENAME", "filename", |o| Cell::text(&o.file))
 }
@@ -164,7 +175,10 @@ mod tests {
             &line[9..],
             "dd               181     R 4096    8        12.35 big\\nfile"
         );
-        assert!(t.header_line().ends_with("COMM             PID     T BYTES   OFF_KB   LAT(ms) FILENAME"));
+        assert!(
+            t.header_line()
+                .ends_with("COMM             PID     T BYTES   OFF_KB   LAT(ms) FILENAME")
+        );
         let line = t.table_line(&op(3, None));
         assert!(line.contains(" F LL_MAX  8 "), "{line}");
         assert_eq!(
@@ -184,7 +198,10 @@ mod tests {
             t.header_line(),
             "ENDTIME_ns,TASK,PID,TYPE,BYTES,OFFSET_b,LATENCY_us,FILE"
         );
-        assert_eq!(t.table_line(&op(3, None)), "99,dd,181,F,LL_MAX,8192,12345,big\\nfile");
+        assert_eq!(
+            t.table_line(&op(3, None)),
+            "99,dd,181,F,LL_MAX,8192,12345,big\\nfile"
+        );
     }
 
     #[test]
@@ -195,8 +212,14 @@ mod tests {
         t.print(&out, &op(3, None));
         let v = capture.json_lines();
         assert_eq!(v[0]["op"], "write");
-        assert_eq!((v[0]["bytes"].as_i64(), v[0]["offset_bytes"].as_i64()), (Some(10), Some(8192)));
-        assert_eq!((v[0]["lat_us"].as_u64(), v[0]["tid"].as_u64()), (Some(12345), Some(182)));
+        assert_eq!(
+            (v[0]["bytes"].as_i64(), v[0]["offset_bytes"].as_i64()),
+            (Some(10), Some(8192))
+        );
+        assert_eq!(
+            (v[0]["lat_us"].as_u64(), v[0]["tid"].as_u64()),
+            (Some(12345), Some(182))
+        );
         assert_eq!(v[0]["filename"], "big\nfile");
         assert!(v[1]["bytes"].is_null());
     }
