@@ -40,6 +40,10 @@ pub struct Args {
     #[command(flatten)]
     pub target: cli::PidArg,
 
+    /// Total duration of trace in seconds (then one print, as at Ctrl-C)
+    #[arg(short, long, value_parser = cli::parse_duration_secs)]
+    pub duration: Option<Duration>,
+
     /// Which filesystem to trace (default: from the name run as, ext4dist...)
     #[arg(short = 't', long = "type", value_name = "Filesystem", value_enum)]
     pub fs: Option<FsType>,

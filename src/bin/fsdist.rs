@@ -54,6 +54,7 @@ fn run() -> Result<()> {
     IntervalLoop::new(&out)
         .every(args.interval)
         .count(args.count)
+        .duration(args.duration)
         .timestamp(args.timestamp)
         .banner(format!(
             "Tracing {} operation latency... Hit Ctrl-C to end.",
