@@ -246,6 +246,10 @@ pub fn attach_kprobes(object: &Object, fs: FsType) -> Result<Vec<Link>> {
     Ok(links)
 }
 
+// SAFETY: fsdist's .bss is its `struct fs_hist hists[F_MAX_OP]`, u64s only
+// (src/bpf/fsdist.bpf.c): any bytes are a valid value.
+unsafe impl plain::Plain for crate::skel::fsdist::types::bss {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -279,7 +283,3 @@ mod tests {
         assert_eq!(c_name(Some("ext4"))[..5], [101, 120, 116, 52, 0]);
     }
 }
-
-// SAFETY: fsdist's .bss is its `struct fs_hist hists[F_MAX_OP]`, u64s only
-// (src/bpf/fsdist.bpf.c): any bytes are a valid value.
-unsafe impl plain::Plain for crate::skel::fsdist::types::bss {}

@@ -54,7 +54,7 @@ fn slow_fsync_shows_as_f_row() {
     let name = common::unique("fsync");
     let tool = Tool::start(TOOL, &["-t", "ext4", "-m", "1", "-p", &pid()]);
     slow_fsync(&disk.dir().join(&name));
-    let line = tool.expect_line(&format!(" F LL_MAX  0        "));
+    let line = tool.expect_line(" F LL_MAX  0        ");
     let c = columns(&line);
     let fin = tool.stop();
     assert_eq!(
@@ -100,7 +100,7 @@ fn other_file_systems_do_not_show() {
     std::fs::read(&ext4).unwrap();
     // The ext4 read comes after the tmpfs one: once it shows, the other
     // would have.
-    tool.expect_line(&format!(" R 4096    0 "));
+    tool.expect_line(" R 4096    0 ");
     let fin = tool.stop();
     let _ = std::fs::remove_file(&shm);
     assert!(
@@ -172,7 +172,7 @@ fn sees_fsync_and_read(args: &[&str], mechanism: Mechanism) {
     let f = std::fs::File::open(&path).unwrap();
     let mut buf = vec![0u8; 5000];
     assert_eq!(f.read_at(&mut buf, 4096).unwrap(), 5000);
-    tool.expect_line(&format!(" F LL_MAX  0 "));
+    tool.expect_line(" F LL_MAX  0 ");
     let line = tool.expect_line(" R 5000    4 ");
     tool.stop();
     assert!(line.ends_with(&name), "{line}");

@@ -32,7 +32,7 @@ pub struct Args {
     #[command(flatten)]
     pub target: cli::PidArg,
 
-    /// Min latency to trace, in ms (default 10)
+    /// Min latency to trace, in ms
     #[arg(short, long, value_name = "MIN", default_value_t = 10)]
     pub min: u64,
 

@@ -173,7 +173,7 @@ mod tests {
         let line = t.table_line(&op(0, Some(4096)));
         assert_eq!(
             &line[9..],
-            "dd               181     R 4096    8        12.35 big\\nfile"
+            "dd               181     R 4096    8          12.35 big\\nfile"
         );
         assert!(
             t.header_line()
