@@ -134,9 +134,19 @@ install: release
 		$(INSTALL) -m 644 $(GEN_DIR)/zsh/_$$n $(DESTDIR)$(ZSHCOMPDIR)/_$$n && \
 		$(INSTALL) -m 644 $(GEN_DIR)/fish/$$n.fish $(DESTDIR)$(FISHCOMPDIR)/$$n.fish || exit 1; \
 	done
+	for a in $(FS_ALIASES); do \
+		ln -sf $(call installed_name,$${a#*:}) $(DESTDIR)$(BINDIR)/$(call installed_name,$${a%%:*}) || exit 1; \
+	done
+
+# libbpf-tools' per-file-system names: symlinks that pick `-t` from the name
+# they run as (ALIAS:TOOL).
+FS_ALIASES := $(foreach f,btrfs ext4 nfs xfs f2fs,$(f)slower:fsslower $(f)dist:fsdist)
 
 # Removes exactly what `make install` (same variables) installed.
 uninstall:
+	for a in $(FS_ALIASES); do \
+		rm -f $(DESTDIR)$(BINDIR)/$(call installed_name,$${a%%:*}); \
+	done
 	for t in $(TOOLS); do \
 		n=$(call installed_name,$$t); \
 		rm -f $(DESTDIR)$(BINDIR)/$$n $(DESTDIR)$(MANDIR)/man8/$$n.8 \

@@ -27,7 +27,8 @@ for script in postinst prerm; do
     install -m 755 "packaging/deb/$script" "$stage/DEBIAN/$script"
 done
 # Debian policy: stripped binaries, compressed man pages, a copyright file.
-strip --strip-unneeded --remove-section=.comment "$stage"/usr/sbin/*
+# (-type f: the per-file-system names, ext4slower..., are symlinks.)
+find "$stage"/usr/sbin -type f -exec strip --strip-unneeded --remove-section=.comment {} +
 gzip -9n "$stage"/usr/share/man/man8/*.8
 doc=$stage/usr/share/doc/bpfkit
 mkdir -p "$doc"
@@ -84,7 +85,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/debian"
 printf 'Source: bpfkit\n\nPackage: bpfkit\nArchitecture: any\n' >"$work/debian/control"
-bins=("$(pwd)/$stage"/usr/sbin/*)
+mapfile -t bins < <(find "$(pwd)/$stage"/usr/sbin -type f)
 depends=
 if [ "$static" != 1 ]; then
     depends=$(cd "$work" && dpkg-shlibdeps -O -xbpfkit "${bins[@]}" | sed -n 's/^shlibs:Depends=//p')

@@ -452,7 +452,12 @@ pub enum FentrySupport {
 pub fn fentry_can_attach_all(funcs: &[&str]) -> Vec<FentrySupport> {
     vmlinux_btf_ids(funcs, libbpf_sys::BTF_KIND_FUNC)
         .into_iter()
-        .map(|id| trial_tracing_program(id, libbpf_sys::BPF_TRACE_FENTRY))
+        .zip(funcs)
+        .map(|(id, f)| match id {
+            // A module's function (ext4_file_read_iter): its BTF is the module's.
+            None => crate::modbtf::fentry_support(f),
+            id => trial_tracing_program(id, libbpf_sys::BPF_TRACE_FENTRY),
+        })
         .collect()
 }
 

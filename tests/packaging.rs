@@ -80,6 +80,19 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
+/// libbpf-tools' per-file-system names `make install` links to fsslower
+/// and fsdist (the Makefile's FS_ALIASES): (alias, tool).
+fn fs_aliases() -> impl Iterator<Item = (String, &'static str)> {
+    ["btrfs", "ext4", "nfs", "xfs", "f2fs"]
+        .into_iter()
+        .flat_map(|fs| {
+            [
+                (format!("{fs}slower"), "fsslower"),
+                (format!("{fs}dist"), "fsdist"),
+            ]
+        })
+}
+
 /// Every file and symlink under `dir`, relative to it.
 fn files_under(dir: &Path) -> BTreeSet<String> {
     let out = run(Command::new("find")
@@ -328,7 +341,18 @@ fn make_install_and_uninstall() {
                 "",
             ));
         }
+        expected.extend(fs_aliases().map(|(alias, _)| format!("usr/sbin/{prefix}{alias}")));
         assert_eq!(files_under(&dest), expected, "APP_PREFIX={prefix}");
+        for (alias, tool) in fs_aliases() {
+            let link = dest.join(format!("usr/sbin/{prefix}{alias}"));
+            let target = std::fs::read_link(&link).unwrap();
+            assert_eq!(
+                target,
+                Path::new(&format!("{prefix}{tool}")),
+                "{}",
+                link.display()
+            );
+        }
 
         for tool in tools() {
             let name = installed_name(&tool, prefix);
@@ -393,6 +417,8 @@ fn make_deb_installs_and_removes() {
         .lines()
         .filter(|l| !l.starts_with('d'))
         .map(|l| {
+            // A symlink (ext4slower...) lists as `NAME -> TARGET`.
+            let l = l.split(" -> ").next().unwrap();
             l.split_whitespace()
                 .last()
                 .unwrap()
@@ -411,6 +437,7 @@ fn make_deb_installs_and_removes() {
             ".gz",
         ));
     }
+    expected.extend(fs_aliases().map(|(alias, _)| format!("usr/sbin/bpfkit-{alias}")));
     assert_eq!(listed, expected);
 
     // Depends names the owner of every library the binaries need.

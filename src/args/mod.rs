@@ -21,6 +21,8 @@ pub mod execsnoop;
 pub mod exitsnoop;
 pub mod fentry_unlink;
 pub mod gethostlatency;
+pub mod fsdist;
+pub mod fsslower;
 pub mod hardirqs;
 pub mod javagc;
 pub mod kprobe_unlink;
@@ -64,6 +66,8 @@ pub fn commands() -> Vec<clap::Command> {
         exitsnoop::Args::command(),
         fentry_unlink::Args::command(),
         gethostlatency::Args::command(),
+        fsdist::Args::command(),
+        fsslower::Args::command(),
         hardirqs::Args::command(),
         javagc::Args::command(),
         kprobe_unlink::Args::command(),

@@ -706,6 +706,18 @@ pub fn check_mechanism(
     mechanism: Mechanism,
     sees: impl FnOnce(&[&str], Mechanism),
 ) {
+    check_mechanism_with(tool, &[], needs, mechanism, sees)
+}
+
+/// [`check_mechanism`] for a tool that needs arguments even to fail
+/// (fsslower's `-t ext4`): `args` go before `--probe=<m> -d 1`.
+pub fn check_mechanism_with(
+    tool: &str,
+    args: &[&str],
+    needs: &Needs,
+    mechanism: Mechanism,
+    sees: impl FnOnce(&[&str], Mechanism),
+) {
     let why = probe::unavailable_reason(mechanism, needs);
     if let Some(expected) = expected_mechanisms().filter(|_| offers(needs, mechanism)) {
         assert_eq!(
@@ -718,7 +730,9 @@ pub fn check_mechanism(
     match why {
         None => sees(&[&flag], mechanism),
         Some(reason) => {
-            let fin = run(tool, &[&flag, "-d", "1"]);
+            let mut argv = args.to_vec();
+            argv.extend([flag.as_str(), "-d", "1"]);
+            let fin = run(tool, &argv);
             assert_eq!(fin.status.code(), Some(1), "{tool} {flag}: {fin:?}");
             let err = fin.stderr.join("\n");
             assert!(

@@ -1,0 +1,110 @@
+//! fentry on functions of kernel modules (ext4, xfs, btrfs... are modules in
+//! distribution kernels): the function is found in a module's split BTF
+//! (CONFIG_DEBUG_INFO_BTF_MODULES) and the kernel must accept a trial
+//! fentry program against it, as [`crate::probe::fentry_can_attach_all`]
+//! does for vmlinux functions.
+
+use std::ffi::CString;
+
+use crate::probe::FentrySupport;
+
+/// fentry support for `func` when it is not in vmlinux BTF: in a module's
+/// BTF and accepted by the kernel, else `NotInBtf` or `Refused`.
+pub fn fentry_support(func: &str) -> FentrySupport {
+    let Ok(name) = CString::new(func) else {
+        return FentrySupport::NotInBtf;
+    };
+    // SAFETY: plain libbpf C calls on pointers checked for NULL, each BTF
+    // freed and each fd closed once.
+    unsafe {
+        let base = libbpf_sys::btf__load_vmlinux_btf();
+        if base.is_null() {
+            return FentrySupport::NotInBtf;
+        }
+        let mut result = FentrySupport::NotInBtf;
+        let mut id = 0u32;
+        while libbpf_sys::bpf_btf_get_next_id(id, &mut id) == 0 {
+            let fd = libbpf_sys::bpf_btf_get_fd_by_id(id);
+            if fd < 0 {
+                continue;
+            }
+            let mut btf_name = [0u8; 64];
+            let mut info: libbpf_sys::bpf_btf_info = std::mem::zeroed();
+            info.name = btf_name.as_mut_ptr() as u64;
+            info.name_len = btf_name.len() as u32;
+            let mut len = std::mem::size_of::<libbpf_sys::bpf_btf_info>() as u32;
+            let is_module = libbpf_sys::bpf_btf_get_info_by_fd(fd, &mut info, &mut len) == 0
+                && info.kernel_btf != 0
+                && !btf_name.starts_with(b"vmlinux\0");
+            let type_id = if is_module {
+                let btf = libbpf_sys::btf__load_from_kernel_by_id_split(id, base);
+                if btf.is_null() {
+                    0
+                } else {
+                    let t = libbpf_sys::btf__find_by_name_kind(
+                        btf,
+                        name.as_ptr(),
+                        libbpf_sys::BTF_KIND_FUNC,
+                    );
+                    libbpf_sys::btf__free(btf);
+                    t
+                }
+            } else {
+                0
+            };
+            if type_id > 0 {
+                result = trial(fd, type_id as u32);
+                libc::close(fd);
+                break;
+            }
+            libc::close(fd);
+        }
+        libbpf_sys::btf__free(base);
+        result
+    }
+}
+
+/// Loads and attaches a do-nothing fentry program on type `id` of the
+/// module BTF object `btf_fd`, then detaches it.
+///
+/// # Safety
+/// `btf_fd` is an open BTF object fd.
+unsafe fn trial(btf_fd: i32, id: u32) -> FentrySupport {
+    let insn = |code: u8| libbpf_sys::bpf_insn {
+        code,
+        _bitfield_align_1: [],
+        _bitfield_1: libbpf_sys::bpf_insn::new_bitfield_1(0, 0),
+        off: 0,
+        imm: 0,
+    };
+    // r0 = 0; exit
+    let insns = [insn(0xb7), insn(0x95)];
+    // SAFETY: plain libbpf C calls; every fd is closed.
+    unsafe {
+        let mut opts = libbpf_sys::bpf_prog_load_opts {
+            sz: std::mem::size_of::<libbpf_sys::bpf_prog_load_opts>() as _,
+            expected_attach_type: libbpf_sys::BPF_TRACE_FENTRY,
+            attach_btf_id: id,
+            attach_btf_obj_fd: btf_fd as _,
+            ..Default::default()
+        };
+        let fd = libbpf_sys::bpf_prog_load(
+            libbpf_sys::BPF_PROG_TYPE_TRACING,
+            std::ptr::null(),
+            c"GPL".as_ptr(),
+            insns.as_ptr(),
+            insns.len() as _,
+            &mut opts,
+        );
+        if fd < 0 {
+            return FentrySupport::Refused(crate::fmt::errno_name(-fd));
+        }
+        let link = libbpf_sys::bpf_raw_tracepoint_open(std::ptr::null(), fd);
+        libc::close(fd);
+        if link < 0 {
+            return FentrySupport::Refused(crate::fmt::errno_name(-link));
+        }
+        libc::close(link);
+    }
+    FentrySupport::Yes
+}
