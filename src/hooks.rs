@@ -69,3 +69,22 @@ pub fn tcpconnect() -> Needs {
         tracepoint: vec!["sock:inet_sock_set_state", "tcp:tcp_retransmit_skb"],
     }
 }
+
+/// vfsstat: the VFS functions libbpf-tools counts (fentry or kprobe), or
+/// the syscalls that reach them (their entry tracepoints; the ones every
+/// architecture has are required, the others load where they exist).
+pub fn vfsstat() -> Needs {
+    let funcs = crate::vfsstat::FUNCTIONS.to_vec();
+    Needs {
+        fentry: funcs.clone(),
+        kprobe: funcs,
+        tracepoint: vec![
+            "syscalls:sys_enter_read",
+            "syscalls:sys_enter_write",
+            "syscalls:sys_enter_fsync",
+            "syscalls:sys_enter_openat",
+            "syscalls:sys_enter_unlinkat",
+            "syscalls:sys_enter_mkdirat",
+        ],
+    }
+}

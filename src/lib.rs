@@ -54,6 +54,7 @@ pub mod sym;
 pub mod syscount;
 pub mod unlink;
 pub mod uprobe;
+pub mod vfsstat;
 
 /// Generated skeletons, one module per `src/bpf/<name>.bpf.c`.
 #[allow(

@@ -33,6 +33,7 @@ pub mod tcpconnlat;
 pub mod tcprtt;
 pub mod tcpstates;
 pub mod tcsnoop;
+pub mod vfsstat;
 pub mod xdpcount;
 
 /// Every tool's clap command, named as its binary.
@@ -64,6 +65,7 @@ pub fn commands() -> Vec<clap::Command> {
         tcprtt::Args::command(),
         tcpstates::Args::command(),
         tcsnoop::Args::command(),
+        vfsstat::Args::command(),
         xdpcount::Args::command(),
     ]
 }
