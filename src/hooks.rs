@@ -88,3 +88,16 @@ pub fn vfsstat() -> Needs {
         ],
     }
 }
+
+/// filelife: creation at vfs_create, vfs_open (a file the open created)
+/// and security_inode_create, removal at vfs_unlink, as libbpf-tools; no
+/// tracepoint names the file an unlink removes, so there is no
+/// tracepoint set.
+pub fn filelife() -> Needs {
+    let funcs = vec!["vfs_create", "vfs_open", "security_inode_create", "vfs_unlink"];
+    Needs {
+        fentry: funcs.clone(),
+        kprobe: funcs,
+        tracepoint: vec![],
+    }
+}

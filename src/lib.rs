@@ -29,6 +29,7 @@ pub mod disks;
 pub mod event_stacks;
 pub mod events;
 pub mod export;
+pub mod filelife;
 pub mod fmt;
 pub mod funcprobes;
 pub mod globals;

@@ -14,6 +14,7 @@ pub mod capable;
 pub mod execsnoop;
 pub mod exitsnoop;
 pub mod fentry_unlink;
+pub mod filelife;
 pub mod hardirqs;
 pub mod javagc;
 pub mod kprobe_unlink;
@@ -46,6 +47,7 @@ pub fn commands() -> Vec<clap::Command> {
         execsnoop::Args::command(),
         exitsnoop::Args::command(),
         fentry_unlink::Args::command(),
+        filelife::Args::command(),
         hardirqs::Args::command(),
         javagc::Args::command(),
         kprobe_unlink::Args::command(),
