@@ -1,6 +1,8 @@
 //! `vfsstat`'s command line: flags, help text and EXAMPLES (the binary in
 //! src/bin/vfsstat.rs parses it; the man page generator reads it).
 
+use std::time::Duration;
+
 use clap::Parser;
 
 use crate::cli::{self, CommonArgs};
@@ -21,6 +23,10 @@ pub struct Args {
     /// Number of prints (default: until Ctrl-C)
     #[arg(value_name = "COUNT", value_parser = cli::parse_count)]
     pub count: Option<u64>,
+
+    /// Duration to trace, in seconds
+    #[arg(short, long, value_parser = cli::parse_duration_secs)]
+    pub duration: Option<Duration>,
 
     #[command(flatten)]
     pub probe: ProbeArgs,
@@ -50,6 +56,8 @@ mod tests {
         for bad in [&["0"][..], &["-1"], &["x"], &["1", "0"], &["1", "2", "3"]] {
             assert!(crate::args::try_parse::<Args>(bad).is_err(), "{bad:?}");
         }
+        let a: Args = crate::args::try_parse(&["-d", "3"]).unwrap();
+        assert_eq!(a.duration, Some(Duration::from_secs(3)));
         let a: Args = crate::args::try_parse(&["--probe", "tracepoint"]).unwrap();
         assert_eq!(
             a.probe.mechanism,

@@ -8,7 +8,7 @@
 
 use std::mem::MaybeUninit;
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use bpfkit::args::vfsstat::Args;
@@ -34,15 +34,20 @@ fn run() -> Result<()> {
     let out = Output::stdout(args.common.json)?;
     let table = table();
     table.print_header(&out);
-    let mut deltas = Deltas::default();
+    let (mut deltas, every) = (Deltas::default(), Duration::from_secs(args.interval));
+    let mut since = Instant::now();
     IntervalLoop::new(&out)
-        .every(Some(Duration::from_secs(args.interval)))
+        .every(Some(every))
         .count(args.count)
+        .duration(args.duration)
         .no_blank_line()
         .run(|_| {
             let counted = deltas.next(totals(&skel.maps.counts)?);
-            // A stop cuts the interval short: libbpf-tools prints no rate for it.
-            if !stop::requested() {
+            // An interval cut short (a stop, the end of -d) gets no line:
+            // its rate would be divided by the whole interval.
+            let whole = since.elapsed() >= every.mul_f64(0.95);
+            since = Instant::now();
+            if whole && !stop::requested() {
                 let row = Rates {
                     time: bpfkit::fmt::hms_now(),
                     per_s: counted.map(|n| n / args.interval),

@@ -36,6 +36,7 @@ mod tcpconnect;
 mod tcpconnlat;
 mod tcprtt;
 mod tcpstates;
+mod vfsstat;
 mod xdp;
 
 pub use metrics::{LabelCap, Metrics};
@@ -98,6 +99,7 @@ pub const COLLECTORS: &[Spec] = &[
     opens::SPEC,
     oomkill::SPEC,
     syscount::SPEC,
+    vfsstat::SPEC,
     xdp::SPEC,
 ];
 

@@ -1,0 +1,89 @@
+//! filelife against the real kernel: where fentry or kprobes work, a file
+//! the test creates and deletes 200 ms later appears with its name, the
+//! test's pid and an age of at least 0.2 s, and `-p` leaves out a file
+//! another process made; where neither works (this host), the tool exits 1
+//! with one line naming what it needs.
+
+mod common;
+
+use std::fs::{self, File};
+use std::time::Duration;
+
+use bpfkit::probe::Mechanism;
+use common::Tool;
+use serde_json::json;
+
+const TOOL: &str = "filelife";
+
+/// A file of the test's own, created and deleted 200 ms later; its name.
+fn short_lived_file() -> String {
+    let name = common::unique("bpfkit-filelife-");
+    let path = std::env::temp_dir().join(&name);
+    File::create(&path).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    fs::remove_file(&path).unwrap();
+    name
+}
+
+fn sees_short_lived_files(args: &[&str], mechanism: Mechanism) {
+    if mechanism == Mechanism::Tracepoint {
+        // Only `--probe=auto` on a kernel without fentry and kprobes gets
+        // here (filelife has no tracepoint programs).
+        let fin = common::run(TOOL, &[args, &["-d", "1"]].concat());
+        assert_eq!(fin.status.code(), Some(1), "{fin:?}");
+        assert_eq!(fin.stderr.len(), 1, "one line: {fin:?}");
+        assert!(
+            fin.stderr[0].starts_with("filelife: needs fentry or kprobes on vfs_create"),
+            "{fin:?}"
+        );
+        assert!(fin.stderr[0].contains("this kernel has neither"), "{fin:?}");
+        return;
+    }
+    let me = std::process::id().to_string();
+    let mut all = args.to_vec();
+    all.extend(["--json", "-p", &me]);
+    let tool = Tool::start(TOOL, &all);
+    common::assert_using(&tool, mechanism);
+    // Another process's file: -p leaves it out.
+    let other = common::unique("bpfkit-filelife-other-");
+    let other_path = std::env::temp_dir().join(&other);
+    let (status, _, err) = common::shell(&format!(
+        "touch {0} && sleep 0.2 && rm {0}",
+        other_path.display()
+    ));
+    assert!(status.success(), "{err}");
+    let name = short_lived_file();
+    let v = tool.expect_json("file", &json!(name));
+    let fin = tool.stop();
+    assert_eq!(v["pid"], json!(std::process::id()), "{v}");
+    let age = v["age_s"].as_f64().unwrap();
+    assert!(age >= 0.2, "age {age} < 0.2: {v}");
+    assert!(v["comm"].is_string() && v["time"].is_string(), "{v}");
+    assert!(
+        !fin.stdout.iter().any(|l| l.contains(&other)),
+        "-p {me} showed another process's file: {fin:?}"
+    );
+    fin.assert_json_only();
+
+    // The table: libbpf-tools' columns.
+    let tool = Tool::start(TOOL, args);
+    let name = short_lived_file();
+    let line = tool.expect_line(&name);
+    let fin = tool.stop();
+    assert_eq!(
+        fin.stdout[0],
+        format!("{:<8} {:<6} {:<16} {:<7} {}", "TIME", "PID", "COMM", "AGE(s)", "FILE")
+    );
+    let cols: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(cols[1], me, "{line}");
+    assert_eq!(cols.last(), Some(&name.as_str()), "{line}");
+    let age: f64 = cols[cols.len() - 2].parse().unwrap();
+    assert!(age >= 0.2, "{line}");
+    if mechanism == Mechanism::Fentry {
+        common::lifecycle_checks(TOOL, args, || {
+            short_lived_file();
+        });
+    }
+}
+
+crate::mechanism_tests!(TOOL, bpfkit::hooks::filelife(), sees_short_lived_files);
