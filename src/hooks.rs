@@ -94,7 +94,12 @@ pub fn vfsstat() -> Needs {
 /// tracepoint names the file an unlink removes, so there is no
 /// tracepoint set.
 pub fn filelife() -> Needs {
-    let funcs = vec!["vfs_create", "vfs_open", "security_inode_create", "vfs_unlink"];
+    let funcs = vec![
+        "vfs_create",
+        "vfs_open",
+        "security_inode_create",
+        "vfs_unlink",
+    ];
     Needs {
         fentry: funcs.clone(),
         kprobe: funcs,

@@ -85,7 +85,10 @@ fn vfs_calls_are_counted_by_operation() {
     // Counted as the calls are made: no wait needed; others only add.
     for op in ["fsync", "open"] {
         let (b, a) = (sample(&before, &series(op)), sample(&after, &series(op)));
-        let (b, a) = (b.unwrap_or(0.0), a.unwrap_or_else(|| panic!("no {op}: {after}")));
+        let (b, a) = (
+            b.unwrap_or(0.0),
+            a.unwrap_or_else(|| panic!("no {op}: {after}")),
+        );
         assert!(a >= b + N as f64, "{op}: {b} -> {a}");
     }
     for op in ["read", "write", "create", "unlink", "mkdir", "rmdir"] {

@@ -72,7 +72,10 @@ fn sees_short_lived_files(args: &[&str], mechanism: Mechanism) {
     let fin = tool.stop();
     assert_eq!(
         fin.stdout[0],
-        format!("{:<8} {:<6} {:<16} {:<7} {}", "TIME", "PID", "COMM", "AGE(s)", "FILE")
+        format!(
+            "{:<8} {:<6} {:<16} {:<7} {}",
+            "TIME", "PID", "COMM", "AGE(s)", "FILE"
+        )
     );
     let cols: Vec<&str> = line.split_whitespace().collect();
     assert_eq!(cols[1], me, "{line}");

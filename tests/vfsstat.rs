@@ -106,7 +106,9 @@ fn counts_known_calls(args: &[&str], mechanism: Mechanism) {
     let row: Value = serde_json::from_str(&lines[first]).unwrap();
     assert!(row["time"].is_string(), "{row}");
     for key in KEYS {
-        let per_s = row[key].as_u64().unwrap_or_else(|| panic!("no {key}: {row}"));
+        let per_s = row[key]
+            .as_u64()
+            .unwrap_or_else(|| panic!("no {key}: {row}"));
         // Other processes add to these, never take away.
         assert!(
             per_s * interval >= N,
@@ -133,7 +135,10 @@ fn table_rows_like_libbpf_tools() {
     for row in &fin.stdout[1..] {
         // `%-8s: ` then ` %8llu` per operation.
         let (time, rates) = row.split_at(10);
-        assert!(time.ends_with(": ") && time.matches(':').count() == 3, "{row}");
+        assert!(
+            time.ends_with(": ") && time.matches(':').count() == 3,
+            "{row}"
+        );
         assert_eq!(rates.len(), 8 * 9, "{row}");
         for col in rates.as_bytes().chunks(9) {
             let col = std::str::from_utf8(col).unwrap();

@@ -70,7 +70,10 @@ fn table() -> Table<'static, Life> {
         .left("PID", 6, "pid", |l: &Life| l.pid.into())
         .left("COMM", 16, "comm", |l| Cell::text(&l.comm))
         .left("AGE(s)", 7, "age_s", |l| {
-            Cell::both(format!("{:.2}", l.age_ns as f64 / 1e9), l.age_ns as f64 / 1e9)
+            Cell::both(
+                format!("{:.2}", l.age_ns as f64 / 1e9),
+                l.age_ns as f64 / 1e9,
+            )
         })
         .last("FILE", "file", |l| Cell::text(&l.file))
 }
@@ -94,7 +97,10 @@ mod tests {
         let t = table();
         assert_eq!(
             t.header_line(),
-            format!("{:<8} {:<6} {:<16} {:<7} {}", "TIME", "PID", "COMM", "AGE(s)", "FILE")
+            format!(
+                "{:<8} {:<6} {:<16} {:<7} {}",
+                "TIME", "PID", "COMM", "AGE(s)", "FILE"
+            )
         );
         // The time column is the wall clock: compare what follows it.
         assert_eq!(
@@ -109,7 +115,10 @@ mod tests {
         table().print(&out, &life());
         let v = &capture.json_lines()[0];
         assert_eq!(v["age_s"].as_f64(), Some(2.345678901));
-        assert_eq!((v["pid"].as_u64(), v["file"].as_str()), (Some(1804), Some("f\n.tmp")));
+        assert_eq!(
+            (v["pid"].as_u64(), v["file"].as_str()),
+            (Some(1804), Some("f\n.tmp"))
+        );
         assert_eq!(v["comm"], "gzip");
     }
 

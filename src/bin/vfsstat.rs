@@ -127,7 +127,10 @@ mod tests {
         table().print(&out, &rates());
         let v = &capture.json_lines()[0];
         assert_eq!(v["time"], "10:11:12");
-        assert_eq!((v["read_per_s"].as_u64(), v["rmdir_per_s"].as_u64()), (Some(1234), Some(4)));
+        assert_eq!(
+            (v["read_per_s"].as_u64(), v["rmdir_per_s"].as_u64()),
+            (Some(1234), Some(4))
+        );
     }
 
     #[test]
