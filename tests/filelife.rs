@@ -25,33 +25,27 @@ fn short_lived_file() -> String {
     name
 }
 
+/// On a kernel without fentry and kprobes: exit 1, one line.
+fn exits_naming_what_is_missing(args: &[&str]) {
+    let fin = common::run(TOOL, &[args, &["-d", "1"]].concat());
+    assert_eq!(fin.status.code(), Some(1), "{fin:?}");
+    assert_eq!(fin.stderr.len(), 1, "one line: {fin:?}");
+    assert!(
+        fin.stderr[0].starts_with("filelife: needs fentry or kprobes on vfs_create"),
+        "{fin:?}"
+    );
+    assert!(fin.stderr[0].contains("this kernel has neither"), "{fin:?}");
+}
+
 fn sees_short_lived_files(args: &[&str], mechanism: Mechanism) {
     if mechanism == Mechanism::Tracepoint {
         // Only `--probe=auto` on a kernel without fentry and kprobes gets
         // here (filelife has no tracepoint programs).
-        let fin = common::run(TOOL, &[args, &["-d", "1"]].concat());
-        assert_eq!(fin.status.code(), Some(1), "{fin:?}");
-        assert_eq!(fin.stderr.len(), 1, "one line: {fin:?}");
-        assert!(
-            fin.stderr[0].starts_with("filelife: needs fentry or kprobes on vfs_create"),
-            "{fin:?}"
-        );
-        assert!(fin.stderr[0].contains("this kernel has neither"), "{fin:?}");
-        return;
+        return exits_naming_what_is_missing(args);
     }
-    let me = std::process::id().to_string();
-    let mut all = args.to_vec();
-    all.extend(["--json", "-p", &me]);
-    let tool = Tool::start(TOOL, &all);
+    // JSON: the file's name, the test's pid, its age.
+    let tool = Tool::start(TOOL, &[args, &["--json"]].concat());
     common::assert_using(&tool, mechanism);
-    // Another process's file: -p leaves it out.
-    let other = common::unique("bpfkit-filelife-other-");
-    let other_path = std::env::temp_dir().join(&other);
-    let (status, _, err) = common::shell(&format!(
-        "touch {0} && sleep 0.2 && rm {0}",
-        other_path.display()
-    ));
-    assert!(status.success(), "{err}");
     let name = short_lived_file();
     let v = tool.expect_json("file", &json!(name));
     let fin = tool.stop();
@@ -59,10 +53,6 @@ fn sees_short_lived_files(args: &[&str], mechanism: Mechanism) {
     let age = v["age_s"].as_f64().unwrap();
     assert!(age >= 0.2, "age {age} < 0.2: {v}");
     assert!(v["comm"].is_string() && v["time"].is_string(), "{v}");
-    assert!(
-        !fin.stdout.iter().any(|l| l.contains(&other)),
-        "-p {me} showed another process's file: {fin:?}"
-    );
     fin.assert_json_only();
 
     // The table: libbpf-tools' columns.
@@ -78,7 +68,7 @@ fn sees_short_lived_files(args: &[&str], mechanism: Mechanism) {
         )
     );
     let cols: Vec<&str> = line.split_whitespace().collect();
-    assert_eq!(cols[1], me, "{line}");
+    assert_eq!(cols[1], std::process::id().to_string(), "{line}");
     assert_eq!(cols.last(), Some(&name.as_str()), "{line}");
     let age: f64 = cols[cols.len() - 2].parse().unwrap();
     assert!(age >= 0.2, "{line}");
@@ -90,3 +80,34 @@ fn sees_short_lived_files(args: &[&str], mechanism: Mechanism) {
 }
 
 crate::mechanism_tests!(TOOL, bpfkit::hooks::filelife(), sees_short_lived_files);
+
+/// `-p` keeps the files the given process creates and leaves out another
+/// process's (or, without fentry and kprobes, the one-line error).
+#[test]
+fn pid_filter_keeps_only_the_creator() {
+    let mechanism = common::expected_auto_mechanism();
+    if mechanism == Mechanism::Tracepoint {
+        return exits_naming_what_is_missing(&["-p", "1"]);
+    }
+    let me = std::process::id().to_string();
+    let tool = Tool::start(TOOL, &["--json", "-p", &me]);
+    common::assert_using(&tool, mechanism);
+    let other = common::unique("bpfkit-filelife-other-");
+    let other_path = std::env::temp_dir().join(&other);
+    let (status, _, err) = common::shell(&format!(
+        "touch {0} && sleep 0.2 && rm {0}",
+        other_path.display()
+    ));
+    assert!(status.success(), "{err}");
+    // Ours comes after the other one: once it is printed, the other one
+    // would have been too.
+    let name = short_lived_file();
+    let v = tool.expect_json("file", &json!(name));
+    assert_eq!(v["pid"], json!(std::process::id()), "{v}");
+    let fin = tool.stop();
+    assert!(
+        !fin.stdout.iter().any(|l| l.contains(&other)),
+        "-p {me} showed another process's file: {fin:?}"
+    );
+    fin.assert_json_only();
+}
