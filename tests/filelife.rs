@@ -1,7 +1,7 @@
-//! filelife against the real kernel: where fentry or kprobes work, a file
+//! filelife against the real kernel: where kprobes work, a file
 //! the test creates and deletes 200 ms later appears with its name, the
 //! test's pid and an age of at least 0.2 s, and `-p` leaves out a file
-//! another process made; where neither works (this host), the tool exits 1
+//! another process made; without kprobes (this host), the tool exits 1
 //! with one line naming what it needs.
 
 mod common;
@@ -25,22 +25,22 @@ fn short_lived_file() -> String {
     name
 }
 
-/// On a kernel without fentry and kprobes: exit 1, one line.
+/// On a kernel without kprobes: exit 1, one line.
 fn exits_naming_what_is_missing(args: &[&str]) {
     let fin = common::run(TOOL, &[args, &["-d", "1"]].concat());
     assert_eq!(fin.status.code(), Some(1), "{fin:?}");
     assert_eq!(fin.stderr.len(), 1, "one line: {fin:?}");
     assert!(
-        fin.stderr[0].starts_with("filelife: needs fentry or kprobes on vfs_create"),
+        fin.stderr[0].starts_with("filelife: needs kprobes on vfs_create"),
         "{fin:?}"
     );
-    assert!(fin.stderr[0].contains("this kernel has neither"), "{fin:?}");
+    assert!(fin.stderr[0].contains("this kernel has none"), "{fin:?}");
 }
 
 fn sees_short_lived_files(args: &[&str], mechanism: Mechanism) {
     if mechanism == Mechanism::Tracepoint {
-        // Only `--probe=auto` on a kernel without fentry and kprobes gets
-        // here (filelife has no tracepoint programs).
+        // Only `--probe=auto` on a kernel without kprobes gets here
+        // (filelife has no tracepoint programs).
         return exits_naming_what_is_missing(args);
     }
     // JSON: the file's name, the test's pid, its age.
@@ -72,20 +72,53 @@ fn sees_short_lived_files(args: &[&str], mechanism: Mechanism) {
     assert_eq!(cols.last(), Some(&name.as_str()), "{line}");
     let age: f64 = cols[cols.len() - 2].parse().unwrap();
     assert!(age >= 0.2, "{line}");
-    if mechanism == Mechanism::Fentry {
+    if mechanism == Mechanism::Kprobe {
         common::lifecycle_checks(TOOL, args, || {
             short_lived_file();
         });
     }
 }
 
-crate::mechanism_tests!(TOOL, bpfkit::hooks::filelife(), sees_short_lived_files);
+/// What `--probe=auto` must pick: kprobes in the test guests (filelife has
+/// no fentry programs), nothing on this host (no kprobes: the error).
+fn auto_mechanism() -> Mechanism {
+    match common::expected_mechanisms() {
+        Some(list) => {
+            assert!(list.iter().any(|m| m == "kprobe"), "{list:?}");
+            Mechanism::Kprobe
+        }
+        None => Mechanism::Tracepoint,
+    }
+}
+
+#[test]
+fn mechanism_auto() {
+    sees_short_lived_files(&["--probe=auto"], auto_mechanism());
+}
+
+#[test]
+fn mechanism_fentry() {
+    let needs = bpfkit::hooks::filelife();
+    common::check_mechanism(TOOL, &needs, Mechanism::Fentry, sees_short_lived_files);
+}
+
+#[test]
+fn mechanism_kprobe() {
+    let needs = bpfkit::hooks::filelife();
+    common::check_mechanism(TOOL, &needs, Mechanism::Kprobe, sees_short_lived_files);
+}
+
+#[test]
+fn mechanism_tracepoint() {
+    let needs = bpfkit::hooks::filelife();
+    common::check_mechanism(TOOL, &needs, Mechanism::Tracepoint, sees_short_lived_files);
+}
 
 /// `-p` keeps the files the given process creates and leaves out another
-/// process's (or, without fentry and kprobes, the one-line error).
+/// process's (or, without kprobes, the one-line error).
 #[test]
 fn pid_filter_keeps_only_the_creator() {
-    let mechanism = common::expected_auto_mechanism();
+    let mechanism = auto_mechanism();
     if mechanism == Mechanism::Tracepoint {
         return exits_naming_what_is_missing(&["-p", "1"]);
     }

@@ -2,9 +2,9 @@
 //! and then deleted while tracing, with its age at the unlink.
 //!
 //! Same flags and columns as libbpf-tools filelife (`-p`), plus `-d`,
-//! `--json` and `--probe`: fentry/fexit or kprobes on vfs_create, vfs_open,
-//! security_inode_create and vfs_unlink. No tracepoint can name the file
-//! an unlink removes: without fentry and kprobes it exits 1 saying so.
+//! `--json` and `--probe`: kprobes on vfs_create, vfs_open,
+//! security_inode_create and vfs_unlink (as libbpf-tools). No tracepoint
+//! can name the file an unlink removes: without kprobes it exits 1 saying so.
 #![forbid(unsafe_code)]
 
 use std::mem::MaybeUninit;
