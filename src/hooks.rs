@@ -92,3 +92,40 @@ pub fn biosnoop() -> Needs {
         tracepoint: vec!["block:block_io_start"],
     }
 }
+
+/// vfsstat: the VFS functions libbpf-tools counts (fentry or kprobe), or
+/// the syscalls that reach them (their entry tracepoints; the ones every
+/// architecture has are required, the others load where they exist).
+pub fn vfsstat() -> Needs {
+    let funcs = crate::vfsstat::FUNCTIONS.to_vec();
+    Needs {
+        fentry: funcs.clone(),
+        kprobe: funcs,
+        tracepoint: vec![
+            "syscalls:sys_enter_read",
+            "syscalls:sys_enter_write",
+            "syscalls:sys_enter_fsync",
+            "syscalls:sys_enter_openat",
+            "syscalls:sys_enter_unlinkat",
+            "syscalls:sys_enter_mkdirat",
+        ],
+    }
+}
+
+/// filelife: creation at vfs_create, vfs_open (a file the open created)
+/// and security_inode_create, removal at vfs_unlink, as libbpf-tools; no
+/// tracepoint names the file an unlink removes, so there is no
+/// tracepoint set.
+pub fn filelife() -> Needs {
+    let funcs = vec![
+        "vfs_create",
+        "vfs_open",
+        "security_inode_create",
+        "vfs_unlink",
+    ];
+    Needs {
+        fentry: funcs.clone(),
+        kprobe: funcs,
+        tracepoint: vec![],
+    }
+}

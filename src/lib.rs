@@ -33,6 +33,7 @@ pub mod cpudist;
 pub mod event_stacks;
 pub mod events;
 pub mod export;
+pub mod filelife;
 pub mod fmt;
 pub mod fsops;
 pub mod funcprobes;
@@ -64,6 +65,7 @@ pub mod syscount;
 pub mod tcptop;
 pub mod unlink;
 pub mod uprobe;
+pub mod vfsstat;
 
 /// Generated skeletons, one module per `src/bpf/<name>.bpf.c`.
 #[allow(

@@ -23,6 +23,7 @@ pub mod fentry_unlink;
 pub mod gethostlatency;
 pub mod fsdist;
 pub mod fsslower;
+pub mod filelife;
 pub mod hardirqs;
 pub mod javagc;
 pub mod kprobe_unlink;
@@ -47,6 +48,7 @@ pub mod tcprtt;
 pub mod tcpstates;
 pub mod tcptop;
 pub mod tcsnoop;
+pub mod vfsstat;
 pub mod xdpcount;
 
 /// Every tool's clap command, named as its binary.
@@ -68,6 +70,7 @@ pub fn commands() -> Vec<clap::Command> {
         gethostlatency::Args::command(),
         fsdist::Args::command(),
         fsslower::Args::command(),
+        filelife::Args::command(),
         hardirqs::Args::command(),
         javagc::Args::command(),
         kprobe_unlink::Args::command(),
@@ -92,6 +95,7 @@ pub fn commands() -> Vec<clap::Command> {
         tcpstates::Args::command(),
         tcptop::Args::command(),
         tcsnoop::Args::command(),
+        vfsstat::Args::command(),
         xdpcount::Args::command(),
     ]
 }

@@ -40,6 +40,7 @@ mod tcpconnlat;
 mod tcplife;
 mod tcprtt;
 mod tcpstates;
+mod vfsstat;
 mod xdp;
 
 pub use metrics::{LabelCap, Metrics};
@@ -106,6 +107,7 @@ pub const COLLECTORS: &[Spec] = &[
     syscount::SPEC,
     cpudist::SPEC,
     runqlen::SPEC,
+    vfsstat::SPEC,
     xdp::SPEC,
 ];
 
@@ -297,7 +299,9 @@ mod tests {
         assert!(!names(&d).contains(&"cpudist"));
         // runqlen's 99 Hz timer wakes idle CPUs: chosen, never default.
         assert!(!names(&d).contains(&"runqlen"));
-        assert_eq!(d.len(), COLLECTORS.len() - 4);
+        // vfsstat runs one on every read and write: likewise.
+        assert!(!names(&d).contains(&"vfsstat"));
+        assert_eq!(d.len(), COLLECTORS.len() - 5);
         let d = select(None, &["lo".into()]).unwrap();
         assert_eq!(names(&d).last(), Some(&"xdp"));
     }
