@@ -19,12 +19,9 @@ pub const EXAMPLES: &str = "EXAMPLES:
     bindsnoop -P 80,81    # only trace port 80 and 81
     bindsnoop --json      # one JSON object per bind
 
-Socket options are reported as:
-  SOL_IP     IP_FREEBIND              F....
-  SOL_IP     IP_TRANSPARENT           .T...
-  SOL_IP     IP_BIND_ADDRESS_NO_PORT  ..N..
-  SOL_SOCKET SO_REUSEADDR             ...R.
-  SOL_SOCKET SO_REUSEPORT             ....r";
+OPTS shows the socket options as five letters, '.' where unset: F
+IP_FREEBIND, T IP_TRANSPARENT, N IP_BIND_ADDRESS_NO_PORT (SOL_IP), R
+SO_REUSEADDR, r SO_REUSEPORT (SOL_SOCKET).";
 
 /// Trace bind syscalls.
 #[derive(Parser, Debug)]

@@ -15,7 +15,9 @@ pub const EXAMPLES: &str = "EXAMPLES:
     fsdist -t nfs -p 1216      # trace nfs operations with PID 1216 only
     fsdist -t xfs 1 10         # trace xfs operations, 1s summaries, 10 times
     fsdist -t btrfs -m 5       # trace btrfs operation, 5s summaries, in ms
-    ext4dist                   # the installed ext4dist: fsdist -t ext4";
+
+Installed also as ext4dist, xfsdist, btrfsdist, nfsdist and f2fsdist, each
+fsdist -t with its file-system type.";
 
 /// Summarize file system operations latency.
 #[derive(Parser, Debug)]

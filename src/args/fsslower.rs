@@ -15,7 +15,10 @@ pub const EXAMPLES: &str = "EXAMPLES:
     fsslower -t ext4             # trace ext4 operations slower than 10 ms
     fsslower -t nfs -p 1216      # trace nfs operations with PID 1216 only
     fsslower -t xfs -c -d 1      # trace xfs operations for 1s with csv output
-    ext4slower -m 0              # every ext4 operation (the installed ext4slower)";
+    fsslower -t ext4 -m 0        # every ext4 operation
+
+Installed also as ext4slower, xfsslower, btrfsslower, nfsslower and
+f2fsslower, each fsslower -t with its file-system type.";
 
 /// Trace file system operations slower than a threshold.
 #[derive(Parser, Debug)]
