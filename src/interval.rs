@@ -36,7 +36,6 @@ pub struct IntervalLoop<'a> {
     duration: Option<Duration>,
     timestamp: bool,
     banner: String,
-    blank_line: bool,
 }
 
 /// How long one sleep step lasts at most: the latency of noticing a stop.
@@ -51,7 +50,6 @@ impl<'a> IntervalLoop<'a> {
             duration: None,
             timestamp: false,
             banner: "Tracing... Hit Ctrl-C to end.".into(),
-            blank_line: true,
         }
     }
 
@@ -86,13 +84,6 @@ impl<'a> IntervalLoop<'a> {
         self
     }
 
-    /// Without the empty line before each print: for a tool that prints
-    /// one row per interval under one header (vfsstat).
-    pub fn no_blank_line(mut self) -> Self {
-        self.blank_line = false;
-        self
-    }
-
     /// Runs until done; `tick` reads, prints and clears the maps.
     pub fn run(self, mut tick: impl FnMut(&Tick) -> Result<()>) -> Result<()> {
         crate::stop::install_handler();
@@ -117,7 +108,7 @@ impl<'a> IntervalLoop<'a> {
             let last = crate::stop::requested()
                 || end.is_some_and(|e| Instant::now() >= e)
                 || self.count.is_some_and(|c| number >= c);
-            if !self.out.is_json() && self.blank_line {
+            if !self.out.is_json() {
                 self.out.line(format_args!(""));
             }
             let time = self.timestamp.then(crate::fmt::hms_now);

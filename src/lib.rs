@@ -33,7 +33,6 @@ pub mod disks;
 pub mod event_stacks;
 pub mod events;
 pub mod export;
-pub mod filelife;
 pub mod fmt;
 pub mod fsops;
 pub mod funcprobes;
@@ -65,7 +64,6 @@ pub mod syscount;
 pub mod tcptop;
 pub mod unlink;
 pub mod uprobe;
-pub mod vfsstat;
 
 /// Generated skeletons, one module per `src/bpf/<name>.bpf.c`.
 #[allow(

@@ -20,7 +20,6 @@ pub mod cpudist;
 pub mod execsnoop;
 pub mod exitsnoop;
 pub mod fentry_unlink;
-pub mod filelife;
 pub mod fsdist;
 pub mod fsslower;
 pub mod gethostlatency;
@@ -48,7 +47,6 @@ pub mod tcprtt;
 pub mod tcpstates;
 pub mod tcptop;
 pub mod tcsnoop;
-pub mod vfsstat;
 pub mod xdpcount;
 
 /// Every tool's clap command, named as its binary.
@@ -70,7 +68,6 @@ pub fn commands() -> Vec<clap::Command> {
         gethostlatency::Args::command(),
         fsdist::Args::command(),
         fsslower::Args::command(),
-        filelife::Args::command(),
         hardirqs::Args::command(),
         javagc::Args::command(),
         kprobe_unlink::Args::command(),
@@ -95,7 +92,6 @@ pub fn commands() -> Vec<clap::Command> {
         tcpstates::Args::command(),
         tcptop::Args::command(),
         tcsnoop::Args::command(),
-        vfsstat::Args::command(),
         xdpcount::Args::command(),
     ]
 }

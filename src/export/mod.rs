@@ -40,7 +40,6 @@ mod tcpconnlat;
 mod tcplife;
 mod tcprtt;
 mod tcpstates;
-mod vfsstat;
 mod xdp;
 
 pub use metrics::{LabelCap, Metrics};
@@ -107,7 +106,6 @@ pub const COLLECTORS: &[Spec] = &[
     syscount::SPEC,
     cpudist::SPEC,
     runqlen::SPEC,
-    vfsstat::SPEC,
     xdp::SPEC,
 ];
 
@@ -299,9 +297,7 @@ mod tests {
         assert!(!names(&d).contains(&"cpudist"));
         // runqlen's 99 Hz timer wakes idle CPUs: chosen, never default.
         assert!(!names(&d).contains(&"runqlen"));
-        // vfsstat runs one on every read and write: likewise.
-        assert!(!names(&d).contains(&"vfsstat"));
-        assert_eq!(d.len(), COLLECTORS.len() - 5);
+        assert_eq!(d.len(), COLLECTORS.len() - 4);
         let d = select(None, &["lo".into()]).unwrap();
         assert_eq!(names(&d).last(), Some(&"xdp"));
     }
