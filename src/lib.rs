@@ -20,7 +20,6 @@
 pub mod allocs;
 pub mod args;
 pub mod binds;
-pub mod biotop;
 pub mod blk;
 pub mod bpf;
 pub mod btf;

@@ -11,8 +11,6 @@ pub mod bashreadline;
 pub mod bindsnoop;
 pub mod biolatency;
 pub mod biosnoop;
-pub mod biotop;
-pub mod bitesize;
 pub mod bootstrap;
 pub mod bpfkit_exporter;
 pub mod capable;
@@ -56,8 +54,6 @@ pub fn commands() -> Vec<clap::Command> {
         bindsnoop::Args::command(),
         biolatency::Args::command(),
         biosnoop::Args::command(),
-        biotop::Args::command(),
-        bitesize::Args::command(),
         bootstrap::Args::command(),
         bpfkit_exporter::Args::command(),
         capable::Args::command(),
