@@ -699,11 +699,10 @@ def direct_io_rate(dev, count=None):
 
 
 def bench_bio():
-    """biosnoop and biolatency on a loop device of their own while dd writes
-    4 KiB blocks with O_DIRECT (one block request each), beside the untraced
-    rate and Debian's C tools where they load (their biosnoop needs fentry
-    or kprobes)."""
-    print("== biosnoop, biolatency ==")
+    """biolatency on a loop device of its own while dd writes 4 KiB blocks
+    with O_DIRECT (one block request each), beside the untraced rate and
+    Debian's C tool."""
+    print("== biolatency ==")
     img = f"/tmp/bpfkit-bench-bio-{os.getpid()}.img"
     with open(img, "wb") as f:
         f.truncate(128 << 20)  # room for BIO_WRITES 4 KiB blocks
@@ -713,7 +712,7 @@ def bench_bio():
     try:
         untraced = [direct_io_rate(dev)]
         rows = []
-        for tool, args in (("biosnoop", ["-d", name]), ("biolatency", ["-d", name, "-D"])):
+        for tool, args in (("biolatency", ["-d", name, "-D"]),):
             rows.append((f"bpfkit {tool}", [os.path.join(REL, tool)] + args))
             if os.path.exists(f"/usr/sbin/{tool}"):
                 rows.append((f"libbpf-tools {tool}", [f"/usr/sbin/{tool}"] + args))
@@ -732,11 +731,8 @@ def bench_bio():
                 time.sleep(1.0)  # let the consumer drain
                 p.send_signal(signal.SIGINT)
                 _, _, ru = os.wait4(p.pid, 0)
-            rows_seen = sum(1 for l in open(out_path, "rb") if f" {name} ".encode() in l)
             os.unlink(out_path)
             note = f"tool CPU {ru.ru_utime + ru.ru_stime:.2f} s"
-            if "biosnoop" in label:
-                note += f", {rows_seen} of {BIO_WRITES} rows"
             results.append((label, rate, note))
             untraced.append(direct_io_rate(dev))
         base = statistics.median(untraced)

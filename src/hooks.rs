@@ -81,14 +81,3 @@ pub fn bindsnoop() -> Needs {
         tracepoint: vec!["syscalls:sys_enter_bind", "syscalls:sys_exit_bind"],
     }
 }
-
-/// biosnoop: where a request is accounted as started, in its issuer's
-/// context: blk_account_io_start() (inlined on some kernels, Debian's 6.1
-/// among them), or the block_io_start tracepoint Linux 6.5 put there.
-pub fn biosnoop() -> Needs {
-    Needs {
-        fentry: vec!["blk_account_io_start"],
-        kprobe: vec!["blk_account_io_start"],
-        tracepoint: vec!["block:block_io_start"],
-    }
-}

@@ -10,7 +10,6 @@ use clap::CommandFactory;
 pub mod bashreadline;
 pub mod bindsnoop;
 pub mod biolatency;
-pub mod biosnoop;
 pub mod bootstrap;
 pub mod bpfkit_exporter;
 pub mod capable;
@@ -53,7 +52,6 @@ pub fn commands() -> Vec<clap::Command> {
         bashreadline::Args::command(),
         bindsnoop::Args::command(),
         biolatency::Args::command(),
-        biosnoop::Args::command(),
         bootstrap::Args::command(),
         bpfkit_exporter::Args::command(),
         capable::Args::command(),

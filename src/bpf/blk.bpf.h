@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* Block-layer CO-RE helpers shared by the disk tools (biolatency, biosnoop,
+/* Block-layer CO-RE helpers shared by the disk tools (biolatency,
  * ...): a request's disk and its kernel dev_t, and the request argument of
  * the block_rq_* tracepoints.
  *
