@@ -16,8 +16,8 @@ pub const EXAMPLES: &str = "EXAMPLES:
     fsdist -t xfs 1 10         # trace xfs operations, 1s summaries, 10 times
     fsdist -t btrfs -m 5       # trace btrfs operation, 5s summaries, in ms
 
-Installed also as ext4dist, xfsdist, btrfsdist, nfsdist and f2fsdist, each
-fsdist -t with its file-system type.";
+Installed also as ext4dist, xfsdist, btrfsdist, nfsdist and f2fsdist: each
+is -t with the file-system type its name starts with.";
 
 /// Summarize file system operations latency.
 #[derive(Parser, Debug)]

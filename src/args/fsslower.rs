@@ -18,7 +18,7 @@ pub const EXAMPLES: &str = "EXAMPLES:
     fsslower -t ext4 -m 0        # every ext4 operation
 
 Installed also as ext4slower, xfsslower, btrfsslower, nfsslower and
-f2fsslower, each fsslower -t with its file-system type.";
+f2fsslower: each is -t with the file-system type its name starts with.";
 
 /// Trace file system operations slower than a threshold.
 #[derive(Parser, Debug)]
