@@ -3,53 +3,15 @@
 //! the per-CPU sample counters the exporter serves.
 mod common;
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::Write;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use common::exporter::{sample, scrape};
 use common::{Spinners, Tool, cpus, thread_name};
 
-/// The exporter serving only the runqlen collector on 127.0.0.1:PORT.
 fn start() -> (Tool, u16) {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .unwrap()
-        .port();
-    let listen = format!("127.0.0.1:{port}");
-    let tool = Tool::spawn(
-        "bpfkit-exporter",
-        &["--listen", &listen, "--collectors", "runqlen"],
-    );
-    let deadline = Instant::now() + common::attach_timeout();
-    while !tool
-        .stderr_lines()
-        .iter()
-        .any(|l| l.starts_with("serving http://"))
-    {
-        assert!(Instant::now() < deadline, "{:?}", tool.stderr_lines());
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    (tool, port)
-}
-
-fn scrape(port: u16) -> String {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(
-        s,
-        "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).unwrap();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap();
-    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-    body.to_string()
-}
-
-fn sample(text: &str, series: &str) -> Option<f64> {
-    text.lines()
-        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+    common::exporter::start(&["--collectors", "runqlen"])
 }
 
 #[test]

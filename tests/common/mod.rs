@@ -10,6 +10,7 @@ use std::sync::{Arc, Condvar, Mutex, Once};
 use std::thread;
 
 pub mod cgroup;
+pub mod exporter;
 pub mod loopdev;
 pub mod netns;
 pub mod oom;
