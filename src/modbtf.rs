@@ -8,22 +8,23 @@ use std::ffi::CString;
 
 use crate::probe::FentrySupport;
 
-/// fentry support for `func` when it is not in vmlinux BTF: in a module's
-/// BTF and accepted by the kernel, else `NotInBtf` or `Refused`.
-pub fn fentry_support(func: &str) -> FentrySupport {
-    let Ok(name) = CString::new(func) else {
-        return FentrySupport::NotInBtf;
-    };
+/// fentry support for each of `funcs` (none of them in vmlinux BTF): in a
+/// module's BTF and accepted by the kernel, else `NotInBtf` or `Refused`.
+/// vmlinux BTF and each module's BTF are read once for all of them (under
+/// emulation a read per function took seconds).
+pub fn fentry_support(funcs: &[&str]) -> Vec<FentrySupport> {
+    let names: Vec<Option<CString>> = funcs.iter().map(|f| CString::new(*f).ok()).collect();
+    let mut result = vec![FentrySupport::NotInBtf; funcs.len()];
+    let mut left = names.iter().filter(|n| n.is_some()).count();
     // SAFETY: plain libbpf C calls on pointers checked for NULL, each BTF
     // freed and each fd closed once.
     unsafe {
         let base = libbpf_sys::btf__load_vmlinux_btf();
         if base.is_null() {
-            return FentrySupport::NotInBtf;
+            return result;
         }
-        let mut result = FentrySupport::NotInBtf;
         let mut id = 0u32;
-        while libbpf_sys::bpf_btf_get_next_id(id, &mut id) == 0 {
+        while left > 0 && libbpf_sys::bpf_btf_get_next_id(id, &mut id) == 0 {
             let fd = libbpf_sys::bpf_btf_get_fd_by_id(id);
             if fd < 0 {
                 continue;
@@ -36,32 +37,34 @@ pub fn fentry_support(func: &str) -> FentrySupport {
             let is_module = libbpf_sys::bpf_btf_get_info_by_fd(fd, &mut info, &mut len) == 0
                 && info.kernel_btf != 0
                 && !btf_name.starts_with(b"vmlinux\0");
-            let type_id = if is_module {
-                let btf = libbpf_sys::btf__load_from_kernel_by_id_split(id, base);
-                if btf.is_null() {
-                    0
-                } else {
+            let btf = if is_module {
+                libbpf_sys::btf__load_from_kernel_by_id_split(id, base)
+            } else {
+                std::ptr::null_mut()
+            };
+            if !btf.is_null() {
+                for (i, name) in names.iter().enumerate() {
+                    let Some(name) = name else { continue };
+                    if result[i] != FentrySupport::NotInBtf {
+                        continue;
+                    }
                     let t = libbpf_sys::btf__find_by_name_kind(
                         btf,
                         name.as_ptr(),
                         libbpf_sys::BTF_KIND_FUNC,
                     );
-                    libbpf_sys::btf__free(btf);
-                    t
+                    if t > 0 {
+                        result[i] = trial(fd, t as u32);
+                        left -= 1;
+                    }
                 }
-            } else {
-                0
-            };
-            if type_id > 0 {
-                result = trial(fd, type_id as u32);
-                libc::close(fd);
-                break;
+                libbpf_sys::btf__free(btf);
             }
             libc::close(fd);
         }
         libbpf_sys::btf__free(base);
-        result
     }
+    result
 }
 
 /// Loads and attaches a do-nothing fentry program on type `id` of the

@@ -450,12 +450,23 @@ pub enum FentrySupport {
 /// trial program (EPERM from lockdown or a missing trampoline counts as
 /// no). BTF is parsed once for all of them.
 pub fn fentry_can_attach_all(funcs: &[&str]) -> Vec<FentrySupport> {
-    vmlinux_btf_ids(funcs, libbpf_sys::BTF_KIND_FUNC)
-        .into_iter()
-        .zip(funcs)
-        .map(|(id, f)| match id {
-            // A module's function (ext4_file_read_iter): its BTF is the module's.
-            None => crate::modbtf::fentry_support(f),
+    let ids = vmlinux_btf_ids(funcs, libbpf_sys::BTF_KIND_FUNC);
+    // A module's function (ext4_file_read_iter): its BTF is the module's.
+    let in_modules: Vec<&str> = funcs
+        .iter()
+        .zip(&ids)
+        .filter(|(_, id)| id.is_none())
+        .map(|(f, _)| *f)
+        .collect();
+    let mut modules = if in_modules.is_empty() {
+        Vec::new()
+    } else {
+        crate::modbtf::fentry_support(&in_modules)
+    }
+    .into_iter();
+    ids.into_iter()
+        .map(|id| match id {
+            None => modules.next().unwrap_or(FentrySupport::NotInBtf),
             id => trial_tracing_program(id, libbpf_sys::BPF_TRACE_FENTRY),
         })
         .collect()

@@ -38,7 +38,7 @@ fn dd_in(cgroup: Option<&Cgroup>, dev: &LoopDev, bs: u32, count: u32) {
         .arg("-c")
         .arg(format!(
             "{join}exec dd if=/dev/zero of={} bs={bs} count={count} oflag=direct status=none",
-            dev.dev
+            dev.node.display()
         ))
         .status()
         .unwrap();

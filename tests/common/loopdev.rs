@@ -8,6 +8,11 @@ use std::process::Command;
 pub struct LoopDev {
     /// `/dev/loopN`.
     pub dev: String,
+    /// A node of our own for the same device, where the tests write: udev
+    /// watches /dev/loopN and, when a writer closes it, reads it (blkid:
+    /// 48 more requests in Debian's 6.12 guest), which would land in the
+    /// counts of a test that writes there.
+    pub node: PathBuf,
     image: PathBuf,
     mount: Option<PathBuf>,
 }
@@ -37,8 +42,19 @@ impl LoopDev {
         let dev = run(Command::new("losetup")
             .args(["--find", "--show"])
             .arg(&image));
+        // In /dev: a temporary directory may be mounted nodev.
+        let node = Path::new("/dev").join(super::unique("bpfkit-blk-"));
+        let rdev = std::os::unix::fs::MetadataExt::rdev(&std::fs::metadata(&dev).unwrap());
+        nix::sys::stat::mknod(
+            &node,
+            nix::sys::stat::SFlag::S_IFBLK,
+            nix::sys::stat::Mode::from_bits_truncate(0o600),
+            rdev,
+        )
+        .unwrap_or_else(|e| panic!("mknod {} for {dev}: {e}", node.display()));
         LoopDev {
             dev,
+            node,
             image,
             mount: None,
         }
@@ -74,7 +90,7 @@ impl LoopDev {
     pub fn write_direct(&self, bs: u64, count: u64) {
         run(Command::new("dd")
             .arg("if=/dev/zero")
-            .arg(format!("of={}", self.dev))
+            .arg(format!("of={}", self.node.display()))
             .arg(format!("bs={bs}"))
             .arg(format!("count={count}"))
             .args(["oflag=direct", "status=none"]));
@@ -89,5 +105,6 @@ impl Drop for LoopDev {
         }
         let _ = Command::new("losetup").args(["-d", &self.dev]).status();
         let _ = std::fs::remove_file(&self.image);
+        let _ = std::fs::remove_file(&self.node);
     }
 }

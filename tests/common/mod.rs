@@ -367,6 +367,20 @@ impl Tool {
         }
     }
 
+    /// The first stdout line containing every one of `needles` (tests
+    /// running in parallel in one process share its pid filter).
+    pub fn expect_line_with(&self, needles: &[&str]) -> String {
+        match self.wait_line(|l| needles.iter().all(|n| l.contains(n))) {
+            Some(l) => l,
+            None => panic!(
+                "{}: no line containing all of {needles:?}; stdout tail: {:?}; stderr: {:?}",
+                self.name,
+                tail(&snapshot(&self.stdout)),
+                snapshot(&self.stderr)
+            ),
+        }
+    }
+
     /// The first JSON line whose `key` equals `value`, parsed.
     pub fn expect_json(&self, key: &str, value: &serde_json::Value) -> serde_json::Value {
         let found = self.wait_line(|l| {
