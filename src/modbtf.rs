@@ -54,7 +54,11 @@ pub fn fentry_support(funcs: &[&str]) -> Vec<FentrySupport> {
                         libbpf_sys::BTF_KIND_FUNC,
                     );
                     if t > 0 {
-                        result[i] = trial(fd, t as u32);
+                        result[i] = crate::probe::trial_tracing_program_in(
+                            fd,
+                            t as u32,
+                            libbpf_sys::BPF_TRACE_FENTRY,
+                        );
                         left -= 1;
                     }
                 }
@@ -65,49 +69,4 @@ pub fn fentry_support(funcs: &[&str]) -> Vec<FentrySupport> {
         libbpf_sys::btf__free(base);
     }
     result
-}
-
-/// Loads and attaches a do-nothing fentry program on type `id` of the
-/// module BTF object `btf_fd`, then detaches it.
-///
-/// # Safety
-/// `btf_fd` is an open BTF object fd.
-unsafe fn trial(btf_fd: i32, id: u32) -> FentrySupport {
-    let insn = |code: u8| libbpf_sys::bpf_insn {
-        code,
-        _bitfield_align_1: [],
-        _bitfield_1: libbpf_sys::bpf_insn::new_bitfield_1(0, 0),
-        off: 0,
-        imm: 0,
-    };
-    // r0 = 0; exit
-    let insns = [insn(0xb7), insn(0x95)];
-    // SAFETY: plain libbpf C calls; every fd is closed.
-    unsafe {
-        let mut opts = libbpf_sys::bpf_prog_load_opts {
-            sz: std::mem::size_of::<libbpf_sys::bpf_prog_load_opts>() as _,
-            expected_attach_type: libbpf_sys::BPF_TRACE_FENTRY,
-            attach_btf_id: id,
-            attach_btf_obj_fd: btf_fd as _,
-            ..Default::default()
-        };
-        let fd = libbpf_sys::bpf_prog_load(
-            libbpf_sys::BPF_PROG_TYPE_TRACING,
-            std::ptr::null(),
-            c"GPL".as_ptr(),
-            insns.as_ptr(),
-            insns.len() as _,
-            &mut opts,
-        );
-        if fd < 0 {
-            return FentrySupport::Refused(crate::fmt::errno_name(-fd));
-        }
-        let link = libbpf_sys::bpf_raw_tracepoint_open(std::ptr::null(), fd);
-        libc::close(fd);
-        if link < 0 {
-            return FentrySupport::Refused(crate::fmt::errno_name(-link));
-        }
-        libc::close(link);
-    }
-    FentrySupport::Yes
 }

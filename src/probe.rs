@@ -501,32 +501,36 @@ fn trial_tracing_program(
     id: Option<u32>,
     attach_type: libbpf_sys::bpf_attach_type,
 ) -> FentrySupport {
-    let Some(id) = id else {
-        return FentrySupport::NotInBtf;
+    match id {
+        Some(id) => trial_tracing_program_in(0, id, attach_type),
+        None => FentrySupport::NotInBtf,
+    }
+}
+
+/// Loads and attaches a do-nothing tracing program of `attach_type` on BTF
+/// type `id` of the BTF object `btf_obj_fd` (0: vmlinux; a module's fd for
+/// its functions), then detaches it.
+pub(crate) fn trial_tracing_program_in(
+    btf_obj_fd: i32,
+    id: u32,
+    attach_type: libbpf_sys::bpf_attach_type,
+) -> FentrySupport {
+    let insn = |code: u8| libbpf_sys::bpf_insn {
+        code,
+        _bitfield_align_1: [],
+        _bitfield_1: libbpf_sys::bpf_insn::new_bitfield_1(0, 0),
+        off: 0,
+        imm: 0,
     };
+    // r0 = 0; exit
+    let insns = [insn(0xb7), insn(0x95)];
     // SAFETY: plain libbpf C calls; every fd is closed.
     unsafe {
-        // r0 = 0; exit
-        let insns = [
-            libbpf_sys::bpf_insn {
-                code: 0xb7,
-                _bitfield_align_1: [],
-                _bitfield_1: libbpf_sys::bpf_insn::new_bitfield_1(0, 0),
-                off: 0,
-                imm: 0,
-            },
-            libbpf_sys::bpf_insn {
-                code: 0x95,
-                _bitfield_align_1: [],
-                _bitfield_1: libbpf_sys::bpf_insn::new_bitfield_1(0, 0),
-                off: 0,
-                imm: 0,
-            },
-        ];
         let mut opts = libbpf_sys::bpf_prog_load_opts {
             sz: std::mem::size_of::<libbpf_sys::bpf_prog_load_opts>() as _,
             expected_attach_type: attach_type,
             attach_btf_id: id,
+            attach_btf_obj_fd: btf_obj_fd as _,
             ..Default::default()
         };
         let fd = libbpf_sys::bpf_prog_load(
