@@ -11,7 +11,8 @@ use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Spinners, Tool};
+use common::Spinners;
+use common::exporter::start;
 use nix::sys::signal::Signal;
 use serde_json::Value;
 
@@ -23,28 +24,6 @@ fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .expect("binding an ephemeral port")
         .port()
-}
-
-/// The exporter on 127.0.0.1:PORT, once it serves.
-fn start(args: &[&str]) -> (Tool, u16) {
-    let port = free_port();
-    let listen = format!("127.0.0.1:{port}");
-    let mut all = vec!["--listen", &listen];
-    all.extend_from_slice(args);
-    let tool = Tool::spawn(EXPORTER, &all);
-    let deadline = Instant::now() + common::attach_timeout();
-    while !tool
-        .stderr_lines()
-        .iter()
-        .any(|l| l.starts_with("serving http://"))
-    {
-        if Instant::now() > deadline {
-            let fin = tool.stop();
-            panic!("{EXPORTER} did not start serving: {fin:?}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    (tool, port)
 }
 
 /// One HTTP GET: (status code, body).

@@ -10,56 +10,14 @@ use std::net::{Shutdown, TcpListener, TcpStream};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::Tool;
+use common::exporter::{self, scrape, start};
 
-const EXPORTER: &str = "bpfkit-exporter";
 const HOLD: Duration = Duration::from_millis(200);
 const UP: usize = 100 * 1024;
 const DOWN: usize = 50 * 1024;
 
-fn start(args: &[&str]) -> (Tool, u16) {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .unwrap()
-        .port();
-    let listen = format!("127.0.0.1:{port}");
-    let mut all = vec!["--listen", &listen];
-    all.extend_from_slice(args);
-    let tool = Tool::spawn(EXPORTER, &all);
-    let deadline = Instant::now() + common::attach_timeout();
-    while !tool
-        .stderr_lines()
-        .iter()
-        .any(|l| l.starts_with("serving http://"))
-    {
-        if Instant::now() > deadline {
-            let fin = tool.stop();
-            panic!("{EXPORTER} did not start serving: {fin:?}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    (tool, port)
-}
-
-fn scrape(port: u16) -> String {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    write!(
-        s,
-        "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).unwrap();
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
-    assert!(head.starts_with("HTTP/1.1 200"), "{raw}");
-    body.to_string()
-}
-
 fn sample(text: &str, series: &str) -> f64 {
-    text.lines()
-        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
-        .unwrap_or_else(|| panic!("no {series} in {text}"))
+    exporter::sample(text, series).unwrap_or_else(|| panic!("no {series} in {text}"))
 }
 
 fn promtool_ok(text: &str) {
