@@ -39,14 +39,27 @@ fn sleeper(name: &str) -> (thread::JoinHandle<()>, u32) {
 
 /// Runs the tool with `args` while a sleeper named `name` sleeps, then
 /// stops it (SIGINT prints the report).
+///
+/// Every thread of this test process puts its stacks into the tool's stack
+/// map, and a stack whose hash bucket another stack holds is lost (the tool
+/// warns, as libbpf-tools does). With the default 1024 buckets a 6.12 guest
+/// lost the sleeper's kernel stack; a larger map makes that rare, and a run
+/// that still reports a collision is run again.
 fn trace_sleeper(args: &[&str], env: &[(&str, &str)], name: &str) -> Finished {
-    let tool = Tool::start_env("offcputime", args, env);
-    let (h, _) = sleeper(name);
-    h.join().unwrap();
-    // Its last wake-up has been counted once it runs again: it has exited.
-    let fin = tool.stop();
-    assert!(fin.status.success(), "{fin:?}");
-    fin
+    let args = [args, &["--stack-storage-size", "32768"]].concat();
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let tool = Tool::start_env("offcputime", &args, env);
+        let (h, _) = sleeper(name);
+        h.join().unwrap();
+        // Its last wake-up has been counted once it runs again: it has exited.
+        let fin = tool.stop();
+        assert!(fin.status.success(), "{fin:?}");
+        if attempt == 3 || !fin.stderr.iter().any(|l| l.contains("hash collisions")) {
+            return fin;
+        }
+    }
 }
 
 /// (stack, µs) of each folded line, checking the shape.
@@ -88,11 +101,12 @@ fn folded_line_names_the_sleeping_thread() {
     let us = total_in(&lines, &name, "nanosleep");
     assert!(us >= TWO_SLEEPS_US, "{us} µs: {lines:?}");
     // Its kernel stack ends in the scheduler.
+    let own: Vec<_> = lines.iter().filter(|(s, _)| s.starts_with(&name)).collect();
     assert!(
-        lines.iter().any(|(s, _)| s.starts_with(&name)
-            && s.contains("nanosleep;")
-            && s.contains(";schedule")),
-        "{lines:?}"
+        own.iter()
+            .any(|(s, _)| s.contains("nanosleep;") && s.contains(";schedule")),
+        "{own:?} {:?}",
+        fin.stderr
     );
 }
 
