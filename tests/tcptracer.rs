@@ -185,19 +185,9 @@ fn ipv4_connect_accept_and_close_rows() {
     for (t, comm, lport, rport) in s.rows() {
         // T PID COMM IP SADDR DADDR SPORT DPORT
         let c = table_row(&tool, 0, t, lport, rport);
-        assert_eq!(
-            c,
-            [
-                t,
-                &pid,
-                comm,
-                "4",
-                "127.0.0.1",
-                "127.0.0.1",
-                &lport.to_string(),
-                &rport.to_string()
-            ]
-        );
+        let (l, r) = (lport.to_string(), rport.to_string());
+        let want: [&str; 8] = [t, &pid, comm, "4", "127.0.0.1", "127.0.0.1", &l, &r];
+        assert_eq!(c, want);
     }
     let fin = tool.stop();
     assert!(fin.status.success(), "{fin:?}");
@@ -211,6 +201,7 @@ fn ipv4_connect_accept_and_close_rows() {
 fn ipv6_rows_with_timestamp_and_uid() {
     let tool = Tool::start(TOOL, &["-t", "-U"]);
     let s = Session::run("::1");
+    let pid = me().to_string();
     for (t, comm, lport, rport) in s.rows() {
         // TIME(s) UID T PID COMM IP SADDR DADDR SPORT DPORT
         let c = table_row(&tool, 2, t, lport, rport);
@@ -218,7 +209,7 @@ fn ipv6_rows_with_timestamp_and_uid() {
         assert!(secs >= 0.0, "TIME(s) {}", c[0]);
         assert_eq!(c[0].split_once('.').map(|(_, d)| d.len()), Some(3), "{c:?}");
         assert_eq!(c[1], "0", "UID: the tests run as root");
-        assert_eq!(&c[3..8], [&me().to_string(), comm, "6", "::1", "::1"]);
+        assert_eq!(&c[3..8], [pid.as_str(), comm, "6", "::1", "::1"]);
     }
     let fin = tool.stop();
     assert!(fin.status.success(), "{fin:?}");
@@ -313,10 +304,18 @@ fn pid_filter_keeps_the_calls_of_that_process() {
     theirs.assert_json_only();
     ours.assert_json_only();
     for event in ["accept", "close"] {
-        assert_eq!(count_rows(&theirs.stdout, event, port, bash_port), 0, "{theirs:?}");
+        assert_eq!(
+            count_rows(&theirs.stdout, event, port, bash_port),
+            0,
+            "{theirs:?}"
+        );
     }
     for event in ["connect", "close"] {
-        assert_eq!(count_rows(&ours.stdout, event, bash_port, port), 0, "{ours:?}");
+        assert_eq!(
+            count_rows(&ours.stdout, event, bash_port, port),
+            0,
+            "{ours:?}"
+        );
     }
 }
 
@@ -337,7 +336,7 @@ fn uid_filter_and_column() {
     for t in ["C", "X"] {
         // UID T PID COMM IP SADDR DADDR SPORT DPORT
         let c = table_row(&tool, 1, t, peer.port(), port);
-        assert_eq!(&c[..4], ["65534", t, &pid, "bash"], "{c:?}");
+        assert_eq!(&c[..4], ["65534", t, pid.as_str(), "bash"], "{c:?}");
     }
     let fin = tool.stop();
     assert!(
