@@ -251,10 +251,16 @@ int fexit_inet_csk_accept(unsigned long long *ctx)
 {
 	struct sock *newsk;
 
-	if (bpf_core_type_exists(struct proto_accept_arg))
+	/* Each branch loads its own constant slot: the verifier refuses a
+	 * ctx load at a computed offset, which clang makes of a plain
+	 * conditional ("dereference of modified ctx ptr"). */
+	if (bpf_core_type_exists(struct proto_accept_arg)) {
 		newsk = (struct sock *)ctx[2];
-	else
+		barrier_var(newsk);
+	} else {
 		newsk = (struct sock *)ctx[4];
+		barrier_var(newsk);
+	}
 	task_event(newsk, TCPTRACER_ACCEPT);
 	return 0;
 }
