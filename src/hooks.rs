@@ -81,3 +81,27 @@ pub fn bindsnoop() -> Needs {
         tracepoint: vec!["syscalls:sys_enter_bind", "syscalls:sys_exit_bind"],
     }
 }
+
+/// tcptracer: connect's return, the socket's state change to ESTABLISHED,
+/// accept's return and tcp_close (fentry/fexit, or kprobes as
+/// libbpf-tools); or the socket state tracepoint for connects and the
+/// accept and close syscalls, in the task making them, for the others.
+pub fn tcptracer() -> Needs {
+    let funcs = vec![
+        "tcp_v4_connect",
+        "tcp_v6_connect",
+        "tcp_set_state",
+        "inet_csk_accept",
+        "tcp_close",
+    ];
+    Needs {
+        fentry: funcs.clone(),
+        kprobe: funcs,
+        tracepoint: vec![
+            "sock:inet_sock_set_state",
+            "syscalls:sys_exit_accept4",
+            "syscalls:sys_exit_accept",
+            "syscalls:sys_enter_close",
+        ],
+    }
+}

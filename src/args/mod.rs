@@ -43,6 +43,7 @@ pub mod tcplife;
 pub mod tcprtt;
 pub mod tcpstates;
 pub mod tcptop;
+pub mod tcptracer;
 pub mod tcsnoop;
 pub mod xdpcount;
 
@@ -85,6 +86,7 @@ pub fn commands() -> Vec<clap::Command> {
         tcprtt::Args::command(),
         tcpstates::Args::command(),
         tcptop::Args::command(),
+        tcptracer::Args::command(),
         tcsnoop::Args::command(),
         xdpcount::Args::command(),
     ]
