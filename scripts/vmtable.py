@@ -68,6 +68,9 @@ print(f"{'tests run':<27}" + " ".join(f"{tests_run.get(l, 0):<{width}}" for l in
 print(f"{'seconds in tests':<27}" + " ".join(f"{seconds.get(l, 0):<{width}}" for l in labels))
 runs = sum(1 for r in rows.values() for c in r.values() if c.startswith("ok"))
 print(f"{runs} passed, {len(bad)} failed")
+# A guest whose kernel died part-way and was booted again (scripts/vmtest.sh).
+for path in sorted(glob.glob(f"{outdir}/*/restarts.txt")):
+    print("NOTE: " + open(path, errors="replace").read().rstrip())
 for i, b in enumerate(bad):
     print("  " + b)
     for line in why.get(i, []):
