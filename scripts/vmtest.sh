@@ -95,8 +95,8 @@ for k in "${kernels[@]}"; do
           "$root/scripts/vm-run-tests.sh" "$version" "$out" "fentry,kprobe,tracepoint" \
           "$modes" "$subset" </dev/null >>"$out/console-$version.log" 2>&1 ; } 2>>"$out/guest-times.txt" \
           || echo "vng for $version exited with $? (see $out/console-$version.log)" >&2
-        planned=$(cat "$out/$version/planned.tsv" 2>/dev/null | wc -l)
-        done_runs=$(cat "$out/$version/summary.tsv" 2>/dev/null | wc -l)
+        planned=$(cat "$out/$version/planned.tsv" 2>/dev/null | wc -l || true)
+        done_runs=$(cat "$out/$version/summary.tsv" 2>/dev/null | wc -l || true)
         [ "$planned" -gt 0 ] && [ "$done_runs" -lt "$planned" ] || break
         [ "$boot" = 1 ] || break
         { echo "the $version guest died after $done_runs of $planned runs (last: $(tail -n 1 "$out/$version/progress.log"));"
