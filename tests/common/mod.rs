@@ -73,6 +73,14 @@ pub fn setup() {
                 .expect("running mount");
             assert!(status.success(), "mounting tracefs failed");
         }
+        // Run under `nohup`, this process and every tool it starts would
+        // ignore SIGHUP (a disposition exec keeps), and the tools rightly
+        // keep it ignored: the tests that end a tool with SIGHUP need the
+        // default. (tests/hardening.rs starts its nohup case by itself.)
+        use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
+        let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
+        // SAFETY: SIG_DFL installs no handler of ours.
+        unsafe { sigaction(Signal::SIGHUP, &default) }.expect("resetting SIGHUP");
     });
 }
 
