@@ -65,15 +65,6 @@ struct {
 	__type(value, __u64);
 } counts SEC(".maps");
 
-/* kprobe: thread id → the socket tcp_v*_connect was called with. LRU: a
- * missed return must not pin an entry. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, MAX_ENTRIES);
-	__type(key, __u32);
-	__type(value, __u64);
-} sockets SEC(".maps");
-
 /* tracepoint: struct sock * → its connect, waiting for the source port. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -152,21 +143,21 @@ static __always_inline void record(const struct tcpconnect_event *e)
 /* ---- fexit and kprobe: tcp_v4_connect/tcp_v6_connect ---- */
 
 /* After tcp_v*_connect (of family `af`) returned `ret` for `sk`. */
-static __always_inline int connect_returned(struct sock *sk, int ret, __u16 af)
+static __always_inline void connect_returned(struct sock *sk, int ret, __u16 af)
 {
 	struct tcpconnect_event e = {};
 
 	if (ret)
-		return 0;
+		return;
 	/* tcp_v4_connect inside tcp_v6_connect (v4-mapped): the outer return
 	 * reports it, once the IPv6 addresses are set. */
 	if (BPF_CORE_READ(sk, __sk_common.skc_family) != af)
-		return 0;
+		return;
 	e.af = af;
 	e.sport = BPF_CORE_READ(sk, __sk_common.skc_num);
 	e.dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 	if (!sock_allowed(e.af, e.dport) || !task_allowed())
-		return 0;
+		return;
 	if (af == AF_INET) {
 		__u32 saddr = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
 		__u32 daddr = BPF_CORE_READ(sk, __sk_common.skc_daddr);
@@ -179,74 +170,9 @@ static __always_inline int connect_returned(struct sock *sk, int ret, __u16 af)
 	}
 	fill_task(&e);
 	record(&e);
-	return 0;
 }
 
-SEC("fexit/tcp_v4_connect")
-int BPF_PROG(fexit_tcp_v4_connect, struct sock *sk, struct sockaddr *uaddr, int addr_len,
-	     int ret)
-{
-	return connect_returned(sk, ret, AF_INET);
-}
-
-SEC("fexit/tcp_v6_connect")
-int BPF_PROG(fexit_tcp_v6_connect, struct sock *sk, struct sockaddr *uaddr, int addr_len,
-	     int ret)
-{
-	return connect_returned(sk, ret, AF_INET6);
-}
-
-static __always_inline int connect_entered(struct sock *sk)
-{
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	__u64 skp = (__u64)sk;
-
-	if (!task_allowed())
-		return 0;
-	bpf_map_update_elem(&sockets, &tid, &skp, BPF_ANY);
-	return 0;
-}
-
-static __always_inline int connect_kretprobe(int ret, __u16 af)
-{
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct sock *sk;
-	__u64 *skp;
-
-	skp = bpf_map_lookup_elem(&sockets, &tid);
-	if (!skp)
-		return 0;
-	sk = (struct sock *)*skp;
-	/* v4-mapped: leave the entry to tcp_v6_connect's return. */
-	if (BPF_CORE_READ(sk, __sk_common.skc_family) != af)
-		return 0;
-	bpf_map_delete_elem(&sockets, &tid);
-	return connect_returned(sk, ret, af);
-}
-
-SEC("kprobe/tcp_v4_connect")
-int BPF_KPROBE(kprobe_tcp_v4_connect, struct sock *sk)
-{
-	return connect_entered(sk);
-}
-
-SEC("kretprobe/tcp_v4_connect")
-int BPF_KRETPROBE(kretprobe_tcp_v4_connect, int ret)
-{
-	return connect_kretprobe(ret, AF_INET);
-}
-
-SEC("kprobe/tcp_v6_connect")
-int BPF_KPROBE(kprobe_tcp_v6_connect, struct sock *sk)
-{
-	return connect_entered(sk);
-}
-
-SEC("kretprobe/tcp_v6_connect")
-int BPF_KRETPROBE(kretprobe_tcp_v6_connect, int ret)
-{
-	return connect_kretprobe(ret, AF_INET6);
-}
+#include "tcp_connect_hooks.bpf.h"
 
 /* ---- tracepoints: sock:inet_sock_set_state + tcp:tcp_retransmit_skb ---- */
 

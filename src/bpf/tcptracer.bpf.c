@@ -60,14 +60,6 @@ struct {
 	__type(value, struct tcptracer_ident);
 } connects SEC(".maps");
 
-/* kprobe: thread id → the socket tcp_v*_connect was called with. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, MAX_ENTRIES);
-	__type(key, __u32);
-	__type(value, __u64);
-} sockets SEC(".maps");
-
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 256 * 1024);
@@ -220,21 +212,7 @@ static __always_inline void set_state(struct sock *sk, int state)
 		bpf_map_delete_elem(&connects, &key);
 }
 
-SEC("fexit/tcp_v4_connect")
-int BPF_PROG(fexit_tcp_v4_connect, struct sock *sk, struct sockaddr *uaddr, int addr_len,
-	     int ret)
-{
-	connect_returned(sk, ret, AF_INET);
-	return 0;
-}
-
-SEC("fexit/tcp_v6_connect")
-int BPF_PROG(fexit_tcp_v6_connect, struct sock *sk, struct sockaddr *uaddr, int addr_len,
-	     int ret)
-{
-	connect_returned(sk, ret, AF_INET6);
-	return 0;
-}
+#include "tcp_connect_hooks.bpf.h"
 
 SEC("fentry/tcp_set_state")
 int BPF_PROG(fentry_tcp_set_state, struct sock *sk, int state)
@@ -270,58 +248,6 @@ int BPF_PROG(fentry_tcp_close, struct sock *sk)
 {
 	closing(sk);
 	return 0;
-}
-
-static __always_inline int connect_entered(struct sock *sk)
-{
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	__u64 skp = (__u64)sk;
-
-	if (task_allowed())
-		bpf_map_update_elem(&sockets, &tid, &skp, BPF_ANY);
-	return 0;
-}
-
-static __always_inline int connect_kretprobe(int ret, __u16 af)
-{
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct sock *sk;
-	__u64 *skp;
-
-	skp = bpf_map_lookup_elem(&sockets, &tid);
-	if (!skp)
-		return 0;
-	sk = (struct sock *)*skp;
-	/* v4-mapped: leave the entry to tcp_v6_connect's return. */
-	if (BPF_CORE_READ(sk, __sk_common.skc_family) != af)
-		return 0;
-	bpf_map_delete_elem(&sockets, &tid);
-	connect_returned(sk, ret, af);
-	return 0;
-}
-
-SEC("kprobe/tcp_v4_connect")
-int BPF_KPROBE(kprobe_tcp_v4_connect, struct sock *sk)
-{
-	return connect_entered(sk);
-}
-
-SEC("kretprobe/tcp_v4_connect")
-int BPF_KRETPROBE(kretprobe_tcp_v4_connect, int ret)
-{
-	return connect_kretprobe(ret, AF_INET);
-}
-
-SEC("kprobe/tcp_v6_connect")
-int BPF_KPROBE(kprobe_tcp_v6_connect, struct sock *sk)
-{
-	return connect_entered(sk);
-}
-
-SEC("kretprobe/tcp_v6_connect")
-int BPF_KRETPROBE(kretprobe_tcp_v6_connect, int ret)
-{
-	return connect_kretprobe(ret, AF_INET6);
 }
 
 SEC("kprobe/tcp_set_state")
