@@ -12,6 +12,7 @@ use anyhow::{Result, bail};
 use libbpf_rs::{Link, Object, OpenObject};
 
 use crate::probe::{self, Mechanism, Needs, ProbeMode};
+use crate::row::{Align, Cell, Table};
 
 /// `-t`: the file systems libbpf-tools' fsslower and fsdist know that
 /// bpfkit offers.
@@ -221,8 +222,12 @@ pub fn prepare(
 
 /// After load, for kprobes: attaches each loaded kprobe/kretprobe program
 /// to its function (they have no target in their section). The links
-/// must live while tracing. Other mechanisms: `bpf::attach` does it.
-pub fn attach_kprobes(object: &Object, fs: FsType) -> Result<Vec<Link>> {
+/// must live while tracing. Other mechanisms (no links here): `bpf::attach`
+/// does it.
+pub fn attach_kprobes(object: &Object, fs: FsType, mechanism: Mechanism) -> Result<Vec<Link>> {
+    if mechanism != Mechanism::Kprobe {
+        return Ok(Vec::new());
+    }
     let funcs = fs.funcs();
     let mut links = Vec::new();
     for prog in object.progs_mut() {
@@ -244,6 +249,71 @@ pub fn attach_kprobes(object: &Object, fs: FsType) -> Result<Vec<Link>> {
         }
     }
     Ok(links)
+}
+
+/// How a column gets its value from a row.
+type CellOf<R> = fn(&R) -> Cell;
+
+/// One operation fsslower reports, as the kernel sent it.
+pub struct FsOp {
+    pub pid: u32,
+    pub tid: u32,
+    pub comm: String,
+    /// An index into OP_NAMES and OP_LETTERS.
+    pub op: usize,
+    /// Bytes; `None` for an fsync of the whole file (libbpf-tools' LL_MAX).
+    pub bytes: Option<i64>,
+    pub offset: i64,
+    pub delta_us: u64,
+    pub end_ns: u64,
+    pub file: String,
+}
+
+impl From<&crate::skel::fsslower::types::fs_event> for FsOp {
+    fn from(e: &crate::skel::fsslower::types::fs_event) -> Self {
+        FsOp {
+            pid: e.pid,
+            tid: e.tid,
+            comm: crate::fmt::c_chars(&e.task),
+            op: (e.op as usize).min(OP_NAMES.len() - 1),
+            bytes: (e.size != i64::MAX).then_some(e.size),
+            offset: e.offset,
+            delta_us: e.delta_us,
+            end_ns: e.end_ns,
+            file: crate::fmt::c_chars(&e.file),
+        }
+    }
+}
+
+impl FsOp {
+    /// BYTES: the count, or LL_MAX (JSON: null) for a whole-file fsync.
+    pub fn bytes_cell(&self) -> Cell {
+        self.bytes
+            .map_or(Cell::both("LL_MAX", None::<i64>), Cell::from)
+    }
+
+    /// fsslower -c: libbpf-tools' csv lines (a table only; `--json` keeps
+    /// the table's keys).
+    pub fn csv() -> Table<'static, FsOp> {
+        let mut t = Table::new();
+        let columns: [(&'static str, CellOf<FsOp>); 8] = [
+            ("ENDTIME_ns", |o| o.end_ns.into()),
+            ("TASK", |o| Cell::text(&o.comm)),
+            ("PID", |o| o.pid.into()),
+            ("TYPE", |o| OP_LETTERS[o.op].to_string().into()),
+            ("BYTES", FsOp::bytes_cell),
+            ("OFFSET_b", |o| o.offset.into()),
+            ("LATENCY_us", |o| o.delta_us.into()),
+            ("FILE", |o| Cell::text(&o.file)),
+        ];
+        for (i, (name, cell)) in columns.into_iter().enumerate() {
+            t = t.table_only(name, 0, Align::Left, cell);
+            if i > 0 {
+                t = t.sep(",");
+            }
+        }
+        t
+    }
 }
 
 // SAFETY: fsdist's .bss is its `struct fs_hist hists[F_MAX_OP]`, u64s only

@@ -150,6 +150,78 @@ impl Call {
     }
 }
 
+/// One mount or umount call as the kernel reported it (mountsnoop's row).
+pub struct Mount {
+    pub pid: u32,
+    pub tid: u32,
+    pub comm: String,
+    pub mnt_ns: u32,
+    pub op: Op,
+    pub flags: u64,
+    pub flag_names: Vec<String>,
+    pub lat_ns: u64,
+    pub call: Call,
+}
+
+impl From<&crate::skel::mountsnoop::types::mount_event> for Mount {
+    fn from(e: &crate::skel::mountsnoop::types::mount_event) -> Self {
+        let op = Op::from_raw(e.op);
+        let arg = |bit: u32, s: &[i8]| (e.present & bit != 0).then(|| crate::fmt::c_chars(s));
+        let flag_names = flag_names(op, e.flags);
+        Mount {
+            pid: e.pid,
+            tid: e.tid,
+            comm: crate::fmt::c_chars(&e.comm),
+            mnt_ns: e.mnt_ns,
+            op,
+            flags: e.flags,
+            lat_ns: e.delta_ns,
+            call: Call {
+                source: arg(1, &e.src),
+                target: crate::fmt::c_chars(&e.dest),
+                fstype: arg(2, &e.fs),
+                data: arg(4, &e.data),
+                flags: flags_text(&flag_names),
+                ret: e.ret,
+            },
+            flag_names,
+        }
+    }
+}
+
+/// `-d`: libbpf-tools' one line per value (indented under the time with
+/// `-t`), then an empty line; traced text escaped.
+pub fn detail_lines(m: &Mount, timestamp: bool) -> Vec<String> {
+    let text =
+        |s: &Option<String>| crate::fmt::escape_control(s.as_deref().unwrap_or("")).into_owned();
+    let c = &m.call;
+    let fields = [
+        ("PID", m.pid.to_string()),
+        ("TID", m.tid.to_string()),
+        ("COMM", crate::fmt::escape_control(&m.comm).into_owned()),
+        ("OP", m.op.name().to_uppercase()),
+        ("RET", ret_text(c.ret)),
+        ("LAT", format!("{}us", m.lat_ns / 1000)),
+        ("MNT_NS", m.mnt_ns.to_string()),
+        ("FS", text(&c.fstype)),
+        ("SOURCE", text(&c.source)),
+        ("TARGET", crate::fmt::escape_control(&c.target).into_owned()),
+        ("DATA", text(&c.data)),
+        ("FLAGS", c.flags.clone()),
+    ];
+    let indent = if timestamp { "    " } else { "" };
+    let mut lines: Vec<String> = fields
+        .iter()
+        .map(|(k, v)| format!("{indent}{:<8}{v}", format!("{k}:")))
+        .collect();
+    lines.push(String::new());
+    // Without -t the first line is the row's own (see `table`).
+    if !timestamp {
+        lines.remove(0);
+    }
+    lines
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

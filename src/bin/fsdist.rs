@@ -17,7 +17,6 @@ use bpfkit::fsops::{self, FsType, OP_NAMES};
 use bpfkit::globals::Counters;
 use bpfkit::hist::{Histogram, Spacing};
 use bpfkit::interval::{IntervalLoop, Tick};
-use bpfkit::probe::Mechanism;
 use bpfkit::skel::fsdist::FsdistSkelBuilder;
 use bpfkit::skel::fsdist::types::fs_hist;
 use bpfkit::{Output, bpf};
@@ -43,17 +42,14 @@ fn run() -> Result<()> {
     let mechanism = fsops::prepare(open.open_object_mut(), args.probe.mechanism, fs, true)?;
     let mut skel = bpf::load(open)?;
     bpf::attach(&mut skel)?;
-    let _kprobes = match mechanism {
-        Mechanism::Kprobe => fsops::attach_kprobes(skel.object_mut(), fs)?,
-        _ => Vec::new(),
-    };
+    let _kprobes = fsops::attach_kprobes(skel.object_mut(), fs, mechanism)?;
     // The programs add to these globals while we read them.
     let counters = Counters::new(skel.maps.bss_data.as_deref_mut())?;
     let out = Output::stdout(args.common.json)?;
     let unit = if args.milliseconds { "msecs" } else { "usecs" };
     IntervalLoop::new(&out)
-        .every(args.interval)
-        .count(args.count)
+        .every(args.prints.interval)
+        .count(args.prints.count)
         .duration(args.duration)
         .timestamp(args.timestamp)
         .banner(format!(

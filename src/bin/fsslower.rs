@@ -12,12 +12,11 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use bpfkit::args::fsslower::Args;
-use bpfkit::fsops::{self, FsType, OP_LETTERS, OP_NAMES};
-use bpfkit::probe::Mechanism;
-use bpfkit::row::{Align, Cell, Table};
+use bpfkit::fsops::{self, FsOp, FsType, OP_LETTERS, OP_NAMES};
+use bpfkit::row::{Cell, Table};
 use bpfkit::skel::fsslower::FsslowerSkelBuilder;
 use bpfkit::skel::fsslower::types::fs_event;
-use bpfkit::{bpf, events, fmt};
+use bpfkit::{bpf, events};
 use clap::Parser;
 use libbpf_rs::skel::{OpenSkel, Skel};
 
@@ -39,10 +38,7 @@ fn run() -> Result<()> {
     let mechanism = fsops::prepare(open.open_object_mut(), args.probe.mechanism, fs, false)?;
     let mut skel = bpf::load(open)?;
     bpf::attach(&mut skel)?;
-    let _kprobes = match mechanism {
-        Mechanism::Kprobe => fsops::attach_kprobes(skel.object_mut(), fs)?,
-        _ => Vec::new(),
-    };
+    let _kprobes = fsops::attach_kprobes(skel.object_mut(), fs, mechanism)?;
     let table = table(&args, fs);
     events::stream(
         &skel,
@@ -51,41 +47,6 @@ fn run() -> Result<()> {
         &table,
         |e: &fs_event| Some(FsOp::from(e)),
     )
-}
-
-/// One operation as the kernel reported it.
-struct FsOp {
-    pid: u32,
-    tid: u32,
-    comm: String,
-    op: usize,
-    /// Bytes; `None` for an fsync of the whole file (libbpf-tools' LL_MAX).
-    bytes: Option<i64>,
-    offset: i64,
-    delta_us: u64,
-    end_ns: u64,
-    file: String,
-}
-
-impl From<&fs_event> for FsOp {
-    fn from(e: &fs_event) -> Self {
-        FsOp {
-            pid: e.pid,
-            tid: e.tid,
-            comm: fmt::c_chars(&e.task),
-            op: (e.op as usize).min(OP_NAMES.len() - 1),
-            bytes: (e.size != i64::MAX).then_some(e.size),
-            offset: e.offset,
-            delta_us: e.delta_us,
-            end_ns: e.end_ns,
-            file: fmt::c_chars(&e.file),
-        }
-    }
-}
-
-fn bytes_cell(o: &FsOp) -> Cell {
-    o.bytes
-        .map_or(Cell::both("LL_MAX", None::<i64>), Cell::from)
 }
 
 /// libbpf-tools' title line ("... for N secs." with `-d`).
@@ -104,24 +65,7 @@ fn title(args: &Args, fs: FsType) -> String {
 /// are the same either way).
 fn table(args: &Args, fs: FsType) -> Table<'static, FsOp> {
     if args.csv && !args.common.json {
-        return Table::new()
-            .table_only("ENDTIME_ns", 0, Align::Left, |o: &FsOp| o.end_ns.into())
-            .table_only("TASK", 0, Align::Left, |o| Cell::text(&o.comm))
-            .sep(",")
-            .table_only("PID", 0, Align::Left, |o| o.pid.into())
-            .sep(",")
-            .table_only("TYPE", 0, Align::Left, |o| {
-                OP_LETTERS[o.op].to_string().into()
-            })
-            .sep(",")
-            .table_only("BYTES", 0, Align::Left, bytes_cell)
-            .sep(",")
-            .table_only("OFFSET_b", 0, Align::Left, |o| o.offset.into())
-            .sep(",")
-            .table_only("LATENCY_us", 0, Align::Left, |o| o.delta_us.into())
-            .sep(",")
-            .table_only("FILE", 0, Align::Left, |o| Cell::text(&o.file))
-            .sep(",");
+        return FsOp::csv();
     }
     Table::new()
         .title(title(args, fs))
@@ -132,7 +76,7 @@ fn table(args: &Args, fs: FsType) -> Table<'static, FsOp> {
         .left("T", 1, "op", |o| {
             Cell::both(OP_LETTERS[o.op], OP_NAMES[o.op])
         })
-        .left("BYTES", 7, "bytes", bytes_cell)
+        .left("BYTES", 7, "bytes", FsOp::bytes_cell)
         .left("OFF_KB", 8, "offset_bytes", |o| {
             Cell::both((o.offset / 1024).to_string(), o.offset)
         })
@@ -147,6 +91,7 @@ fn table(args: &Args, fs: FsType) -> Table<'static, FsOp> {
 mod tests {
     use super::*;
     use bpfkit::Output;
+    use bpfkit::args::parse_argv as args;
 
     fn op(op: usize, bytes: Option<i64>) -> FsOp {
         FsOp {
@@ -160,10 +105,6 @@ mod tests {
             end_ns: 99,
             file: "big\nfile".into(),
         }
-    }
-
-    fn args(argv: &[&str]) -> Args {
-        Args::try_parse_from(std::iter::once("fsslower").chain(argv.iter().copied())).unwrap()
     }
 
     #[test]

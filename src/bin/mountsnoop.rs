@@ -11,11 +11,9 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use bpfkit::args::mountsnoop::Args;
-use bpfkit::fmt::{self, escape_control};
-use bpfkit::mounts::{self, Call, Op};
+use bpfkit::mounts::{Mount, detail_lines};
 use bpfkit::row::{Align, Cell, Table};
 use bpfkit::skel::mountsnoop::MountsnoopSkelBuilder;
-use bpfkit::skel::mountsnoop::types::mount_event;
 use bpfkit::{bpf, events};
 use clap::Parser;
 
@@ -35,77 +33,6 @@ fn run() -> Result<()> {
     events::stream(&skel, &args.common, None, &table(&args), |e| {
         Some(Mount::from(e))
     })
-}
-
-/// One mount or umount call as the kernel reported it.
-struct Mount {
-    pid: u32,
-    tid: u32,
-    comm: String,
-    mnt_ns: u32,
-    op: Op,
-    flags: u64,
-    flag_names: Vec<String>,
-    lat_ns: u64,
-    call: Call,
-}
-
-impl From<&mount_event> for Mount {
-    fn from(e: &mount_event) -> Self {
-        let op = Op::from_raw(e.op);
-        let arg = |bit: u32, s: &[i8]| (e.present & bit != 0).then(|| fmt::c_chars(s));
-        let flag_names = mounts::flag_names(op, e.flags);
-        Mount {
-            pid: e.pid,
-            tid: e.tid,
-            comm: fmt::c_chars(&e.comm),
-            mnt_ns: e.mnt_ns,
-            op,
-            flags: e.flags,
-            lat_ns: e.delta_ns,
-            call: Call {
-                source: arg(1, &e.src),
-                target: fmt::c_chars(&e.dest),
-                fstype: arg(2, &e.fs),
-                data: arg(4, &e.data),
-                flags: mounts::flags_text(&flag_names),
-                ret: e.ret,
-            },
-            flag_names,
-        }
-    }
-}
-
-/// `-d`: libbpf-tools' one line per value (indented under the time with
-/// `-t`), then an empty line; traced text escaped.
-fn detail_lines(m: &Mount, timestamp: bool) -> Vec<String> {
-    let text = |s: &Option<String>| escape_control(s.as_deref().unwrap_or("")).into_owned();
-    let c = &m.call;
-    let fields = [
-        ("PID", m.pid.to_string()),
-        ("TID", m.tid.to_string()),
-        ("COMM", escape_control(&m.comm).into_owned()),
-        ("OP", m.op.name().to_uppercase()),
-        ("RET", mounts::ret_text(c.ret)),
-        ("LAT", format!("{}us", m.lat_ns / 1000)),
-        ("MNT_NS", m.mnt_ns.to_string()),
-        ("FS", text(&c.fstype)),
-        ("SOURCE", text(&c.source)),
-        ("TARGET", escape_control(&c.target).into_owned()),
-        ("DATA", text(&c.data)),
-        ("FLAGS", c.flags.clone()),
-    ];
-    let indent = if timestamp { "    " } else { "" };
-    let mut lines: Vec<String> = fields
-        .iter()
-        .map(|(k, v)| format!("{indent}{:<8}{v}", format!("{k}:")))
-        .collect();
-    lines.push(String::new());
-    // Without -t the first line is the row's own (see `table`).
-    if !timestamp {
-        lines.remove(0);
-    }
-    lines
 }
 
 /// libbpf-tools' `%-16s %-7d %-7d %-11u %s` (COMM PID TID MNT_NS CALL),
@@ -150,10 +77,9 @@ fn table(args: &Args) -> Table<'static, Mount> {
 mod tests {
     use super::*;
     use bpfkit::Output;
-
-    fn args(argv: &[&str]) -> Args {
-        Args::try_parse_from(std::iter::once("mountsnoop").chain(argv.iter().copied())).unwrap()
-    }
+    use bpfkit::args::parse_argv as args;
+    use bpfkit::fmt;
+    use bpfkit::skel::mountsnoop::types::mount_event;
 
     fn umount() -> Mount {
         let mut e = mount_event {
