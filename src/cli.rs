@@ -60,6 +60,44 @@ impl PidTidArgs {
     }
 }
 
+/// `-4`/`-6`: one address family only (the TCP tools).
+#[derive(Args, Debug, Clone, Default)]
+pub struct FamilyArgs {
+    /// Trace IPv4 family only
+    #[arg(short = '4', long, conflicts_with = "ipv6")]
+    pub ipv4: bool,
+
+    /// Trace IPv6 family only
+    #[arg(short = '6', long)]
+    pub ipv6: bool,
+}
+
+impl FamilyArgs {
+    /// The address family kept (0: both), as the BPF side compares it.
+    pub fn family(&self) -> u16 {
+        if self.ipv4 {
+            crate::net::AF_INET
+        } else if self.ipv6 {
+            crate::net::AF_INET6
+        } else {
+            0
+        }
+    }
+}
+
+/// `[interval] [count]` of the histogram tools: print once, at the end,
+/// unless an interval is given (flattened into a tool's `Args`).
+#[derive(Args, Debug, Clone, Default)]
+pub struct PrintsArgs {
+    /// Seconds between prints (default: print once, at the end)
+    #[arg(value_name = "interval", value_parser = parse_duration_secs)]
+    pub interval: Option<Duration>,
+
+    /// Number of prints
+    #[arg(value_name = "count", value_parser = parse_count)]
+    pub count: Option<u64>,
+}
+
 /// `[INTERVAL] [COUNT]`: print every INTERVAL seconds, COUNT times.
 #[derive(Args, Debug, Clone, Default)]
 pub struct IntervalArgs {
@@ -176,6 +214,22 @@ pub fn require_thread(tid: i32) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn families() {
+        #[derive(clap::Parser)]
+        struct T {
+            #[command(flatten)]
+            inet: FamilyArgs,
+        }
+        let family = |argv: &[&str]| {
+            <T as clap::Parser>::try_parse_from([&["t"], argv].concat()).map(|t| t.inet.family())
+        };
+        assert_eq!(family(&["-4"]).unwrap(), crate::net::AF_INET);
+        assert_eq!(family(&["--ipv6"]).unwrap(), crate::net::AF_INET6);
+        assert_eq!(family(&[]).unwrap(), 0);
+        assert!(family(&["-4", "-6"]).is_err());
+    }
 
     #[test]
     fn pids() {

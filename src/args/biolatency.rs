@@ -2,7 +2,6 @@
 //! src/bin/biolatency.rs parses it; the man page generator reads it).
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use clap::Parser;
 
@@ -22,13 +21,8 @@ pub const EXAMPLES: &str = "EXAMPLES:
 #[derive(Parser, Debug)]
 #[command(name = "biolatency", version, after_help = EXAMPLES)]
 pub struct Args {
-    /// Seconds between prints (default: print once, at the end)
-    #[arg(value_name = "interval", value_parser = cli::parse_duration_secs)]
-    pub interval: Option<Duration>,
-
-    /// Number of prints
-    #[arg(value_name = "count", value_parser = cli::parse_count)]
-    pub count: Option<u64>,
+    #[command(flatten)]
+    pub prints: cli::PrintsArgs,
 
     /// Include timestamp on output
     #[arg(short = 'T', long)]
@@ -65,6 +59,7 @@ pub struct Args {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn parse(argv: &[&str]) -> Result<Args, clap::Error> {
         crate::args::try_parse(argv)
@@ -73,8 +68,8 @@ mod tests {
     #[test]
     fn flags_like_libbpf_tools() {
         let a = parse(&["-mT", "1", "10"]).unwrap();
-        assert_eq!(a.interval, Some(Duration::from_secs(1)));
-        assert_eq!(a.count, Some(10));
+        assert_eq!(a.prints.interval, Some(Duration::from_secs(1)));
+        assert_eq!(a.prints.count, Some(10));
         assert!(a.milliseconds && a.timestamp && !a.queued);
         let a = parse(&["-QDF", "-d", "sdc", "-c", "/sys/fs/cgroup/x"]).unwrap();
         assert!(a.queued && a.per_disk && a.per_flag);

@@ -23,13 +23,8 @@ is -t with the file-system type its name starts with.";
 #[derive(Parser, Debug)]
 #[command(name = "fsdist", version, after_help = EXAMPLES)]
 pub struct Args {
-    /// Seconds between prints (default: print once, at the end)
-    #[arg(value_name = "interval", value_parser = cli::parse_duration_secs)]
-    pub interval: Option<Duration>,
-
-    /// Number of prints
-    #[arg(value_name = "count", value_parser = cli::parse_count)]
-    pub count: Option<u64>,
+    #[command(flatten)]
+    pub prints: cli::PrintsArgs,
 
     /// Print timestamp
     #[arg(short = 'T', long)]
@@ -65,8 +60,8 @@ mod tests {
     fn flags_like_libbpf_tools() {
         let a: Args = crate::args::try_parse(&["-t", "xfs", "1", "10"]).unwrap();
         assert_eq!(a.fs, Some(FsType::Xfs));
-        assert_eq!(a.interval, Some(Duration::from_secs(1)));
-        assert_eq!(a.count, Some(10));
+        assert_eq!(a.prints.interval, Some(Duration::from_secs(1)));
+        assert_eq!(a.prints.count, Some(10));
         let a: Args = crate::args::try_parse(&["-t", "btrfs", "-m", "-T", "5"]).unwrap();
         assert!(a.milliseconds && a.timestamp);
         assert!(crate::args::try_parse::<Args>(&["-t", "ntfs"]).is_err());

@@ -94,10 +94,15 @@ pub fn commands() -> Vec<clap::Command> {
 
 /// A tool's arguments parsed from `argv` (without the program name), for
 /// the argument tests of `src/args/<tool>.rs`.
-#[cfg(test)]
-pub(crate) fn try_parse<A: clap::Parser>(argv: &[&str]) -> Result<A, clap::Error> {
+pub fn try_parse<A: clap::Parser>(argv: &[&str]) -> Result<A, clap::Error> {
     let name = A::command().get_name().to_string();
     A::try_parse_from(std::iter::once(name.as_str()).chain(argv.iter().copied()))
+}
+
+/// The same for arguments that must parse, for the row tests of a tool's
+/// binary (`use bpfkit::args::parse_argv as args;`).
+pub fn parse_argv<A: clap::Parser>(argv: &[&str]) -> A {
+    try_parse(argv).unwrap_or_else(|e| panic!("{argv:?}: {e}"))
 }
 
 #[cfg(test)]

@@ -2,7 +2,6 @@
 //! src/bin/runqlat.rs parses it; the man page generator reads it).
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use clap::Parser;
 
@@ -20,13 +19,8 @@ pub const EXAMPLES: &str = "EXAMPLES:
 #[derive(Parser, Debug)]
 #[command(name = "runqlat", version, after_help = EXAMPLES)]
 pub struct Args {
-    /// Seconds between prints (default: print once, at the end)
-    #[arg(value_name = "interval", value_parser = cli::parse_duration_secs)]
-    pub interval: Option<Duration>,
-
-    /// Number of prints
-    #[arg(value_name = "count", value_parser = cli::parse_count)]
-    pub count: Option<u64>,
+    #[command(flatten)]
+    pub prints: cli::PrintsArgs,
 
     /// Include timestamp on output
     #[arg(short = 'T', long)]
@@ -86,6 +80,7 @@ impl Args {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn parse(argv: &[&str]) -> Result<Args, clap::Error> {
         crate::args::try_parse(argv)
@@ -94,20 +89,20 @@ mod tests {
     #[test]
     fn flags_like_libbpf_tools() {
         let a = parse(&["-mT", "1", "10"]).unwrap();
-        assert_eq!(a.interval, Some(Duration::from_secs(1)));
-        assert_eq!(a.count, Some(10));
+        assert_eq!(a.prints.interval, Some(Duration::from_secs(1)));
+        assert_eq!(a.prints.count, Some(10));
         assert!(a.milliseconds && a.timestamp);
         assert_eq!(a.per(), Per::All);
         let a = parse(&["-P", "-p", "185", "-c", "/sys/fs/cgroup/x"]).unwrap();
         assert_eq!(a.per(), Per::Process);
         assert_eq!(a.target.pid, Some(185));
         assert_eq!(a.cgroup, Some(PathBuf::from("/sys/fs/cgroup/x")));
-        assert_eq!((a.interval, a.count), (None, None));
+        assert_eq!((a.prints.interval, a.prints.count), (None, None));
         assert_eq!(parse(&["-L"]).unwrap().per(), Per::Thread);
         assert_eq!(parse(&["--pidnss"]).unwrap().per(), Per::PidNs);
         let a = parse(&["--pids", "--milliseconds", "--pid=3", "--json", "5"]).unwrap();
         assert!(a.pids && a.milliseconds && a.common.json);
-        assert_eq!(a.interval, Some(Duration::from_secs(5)));
+        assert_eq!(a.prints.interval, Some(Duration::from_secs(5)));
     }
 
     #[test]

@@ -1,8 +1,6 @@
 //! `runqlen`'s command line: flags, help text and EXAMPLES (the binary in
 //! src/bin/runqlen.rs parses it; the man page generator reads it).
 
-use std::time::Duration;
-
 use clap::Parser;
 
 use crate::cli::{self, CommonArgs};
@@ -20,13 +18,8 @@ pub const EXAMPLES: &str = "EXAMPLES:
 #[derive(Parser, Debug)]
 #[command(name = "runqlen", version, after_help = EXAMPLES)]
 pub struct Args {
-    /// Seconds between prints (default: print once, at the end)
-    #[arg(value_name = "interval", value_parser = cli::parse_duration_secs)]
-    pub interval: Option<Duration>,
-
-    /// Number of prints
-    #[arg(value_name = "count", value_parser = cli::parse_count)]
-    pub count: Option<u64>,
+    #[command(flatten)]
+    pub prints: cli::PrintsArgs,
 
     /// Print output for each CPU separately
     #[arg(short = 'C', long)]
@@ -56,6 +49,7 @@ pub struct Args {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn parse(argv: &[&str]) -> Result<Args, clap::Error> {
         crate::args::try_parse(argv)
@@ -66,12 +60,12 @@ mod tests {
         let a = parse(&[]).unwrap();
         assert_eq!(a.frequency, 99);
         assert!(!a.cpus && !a.runqocc && !a.timestamp && !a.host);
-        assert_eq!((a.interval, a.count), (None, None));
+        assert_eq!((a.prints.interval, a.prints.count), (None, None));
         let a = parse(&["-COTH", "-f", "199", "1", "10"]).unwrap();
         assert!(a.cpus && a.runqocc && a.timestamp && a.host);
         assert_eq!(a.frequency, 199);
-        assert_eq!(a.interval, Some(Duration::from_secs(1)));
-        assert_eq!(a.count, Some(10));
+        assert_eq!(a.prints.interval, Some(Duration::from_secs(1)));
+        assert_eq!(a.prints.count, Some(10));
         let a = parse(&["--cpus", "--runqocc", "--frequency=49", "--json", "2"]).unwrap();
         assert!(a.cpus && a.runqocc && a.common.json);
         assert_eq!(a.frequency, 49);

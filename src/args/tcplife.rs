@@ -23,13 +23,8 @@ pub struct Args {
     #[command(flatten)]
     pub target: PidArg,
 
-    /// Trace IPv4 only
-    #[arg(short = '4', long, conflicts_with = "ipv6")]
-    pub ipv4: bool,
-
-    /// Trace IPv6 only
-    #[arg(short = '6', long)]
-    pub ipv6: bool,
+    #[command(flatten)]
+    pub inet: cli::FamilyArgs,
 
     /// Wide column output (fits IPv6 addresses)
     #[arg(short = 'w', long)]
@@ -55,19 +50,6 @@ pub struct Args {
     pub common: CommonArgs,
 }
 
-impl Args {
-    /// The address family `-4`/`-6` keep (0: both), as the BPF side compares it.
-    pub fn family(&self) -> u16 {
-        if self.ipv4 {
-            crate::net::AF_INET
-        } else if self.ipv6 {
-            crate::net::AF_INET6
-        } else {
-            0
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,14 +62,14 @@ mod tests {
     fn flags_like_libbpf_tools() {
         let a = args(&["-p", "1215", "-4", "-T", "-w", "-L", "80,81", "-D", "443"]).unwrap();
         assert_eq!(a.target.pid, Some(1215));
-        assert!(a.ipv4 && !a.ipv6 && a.timestamp && a.wide);
+        assert!(a.inet.ipv4 && !a.inet.ipv6 && a.timestamp && a.wide);
         assert_eq!(a.lports, Some(Ports(vec![80, 81])));
         assert_eq!(a.dports, Some(Ports(vec![443])));
-        assert_eq!(a.family(), crate::net::AF_INET);
+        assert_eq!(a.inet.family(), crate::net::AF_INET);
         let a = args(&["--ipv6", "--time", "--localport=22", "--remoteport", "22"]).unwrap();
-        assert!(a.ipv6 && a.timestamp);
-        assert_eq!(a.family(), crate::net::AF_INET6);
-        assert_eq!(args(&[]).unwrap().family(), 0);
+        assert!(a.inet.ipv6 && a.timestamp);
+        assert_eq!(a.inet.family(), crate::net::AF_INET6);
+        assert_eq!(args(&[]).unwrap().inet.family(), 0);
         assert!(args(&["-4", "-6"]).is_err());
         assert!(args(&["-p", "0"]).is_err());
         assert!(args(&["-L", "x"]).is_err());

@@ -21,13 +21,8 @@ pub const MAX_PORTS: usize = 64;
 #[derive(Parser, Debug)]
 #[command(name = "tcpstates", version, after_help = EXAMPLES)]
 pub struct Args {
-    /// Trace IPv4 family only
-    #[arg(short = '4', long, conflicts_with = "ipv6")]
-    pub ipv4: bool,
-
-    /// Trace IPv6 family only
-    #[arg(short = '6', long)]
-    pub ipv6: bool,
+    #[command(flatten)]
+    pub inet: cli::FamilyArgs,
 
     /// Comma-separated list of local ports to trace.
     #[arg(short = 'L', long = "localport", value_name = "LPORT", value_parser = parse_ports)]
@@ -51,19 +46,6 @@ pub struct Args {
 
     #[command(flatten)]
     pub common: CommonArgs,
-}
-
-impl Args {
-    /// The address family `-4`/`-6` keep (0: both), as the BPF side compares it.
-    pub fn family(&self) -> u16 {
-        if self.ipv4 {
-            crate::net::AF_INET
-        } else if self.ipv6 {
-            crate::net::AF_INET6
-        } else {
-            0
-        }
-    }
 }
 
 /// A -L/-D port list.
@@ -114,16 +96,16 @@ mod tests {
     #[test]
     fn flags_like_libbpf_tools() {
         let a = args(&["-4", "-T", "-w", "-L", "80,81", "-D", "443"]).unwrap();
-        assert!(a.ipv4 && !a.ipv6 && a.timestamp && a.wide);
+        assert!(a.inet.ipv4 && !a.inet.ipv6 && a.timestamp && a.wide);
         assert_eq!(a.lports, Some(Ports(vec![80, 81])));
         assert_eq!(a.dports, Some(Ports(vec![443])));
         let a = args(&["--ipv6", "--localport=22", "--remoteport", "22"]).unwrap();
-        assert!(a.ipv6);
+        assert!(a.inet.ipv6);
         assert_eq!(a.lports, Some(Ports(vec![22])));
         assert!(args(&["-4", "-6"]).is_err());
-        assert_eq!(args(&["-4"]).unwrap().family(), crate::net::AF_INET);
-        assert_eq!(args(&["-6"]).unwrap().family(), crate::net::AF_INET6);
-        assert_eq!(args(&[]).unwrap().family(), 0);
+        assert_eq!(args(&["-4"]).unwrap().inet.family(), crate::net::AF_INET);
+        assert_eq!(args(&["-6"]).unwrap().inet.family(), crate::net::AF_INET6);
+        assert_eq!(args(&[]).unwrap().inet.family(), 0);
         assert!(args(&["-L", "x"]).is_err());
         assert!(args(&["-d", "0"]).is_err());
     }

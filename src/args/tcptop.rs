@@ -43,13 +43,8 @@ pub struct Args {
     #[arg(short, long, value_name = "CGROUP")]
     pub cgroup: Option<PathBuf>,
 
-    /// Trace IPv4 family only
-    #[arg(short = '4', long, conflicts_with = "ipv6")]
-    pub ipv4: bool,
-
-    /// Trace IPv6 family only
-    #[arg(short = '6', long)]
-    pub ipv6: bool,
+    #[command(flatten)]
+    pub inet: cli::FamilyArgs,
 
     /// Skip system summary line
     #[arg(short = 'S', long)]
@@ -82,17 +77,6 @@ pub struct Args {
 }
 
 impl Args {
-    /// The address family `-4`/`-6` keep (0: both), as the BPF side compares it.
-    pub fn family(&self) -> u16 {
-        if self.ipv4 {
-            crate::net::AF_INET
-        } else if self.ipv6 {
-            crate::net::AF_INET6
-        } else {
-            0
-        }
-    }
-
     /// The interval, 1 s unless given (libbpf-tools' default).
     pub fn every(&self) -> Duration {
         self.interval.interval.unwrap_or(Duration::from_secs(1))
@@ -124,18 +108,18 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(a.target.pid, Some(1216));
-        assert!(a.noclear && a.nosummary && a.ipv4);
+        assert!(a.noclear && a.nosummary && a.inet.ipv4);
         assert_eq!((a.sort, a.rows), (Sort::Sent, 5));
         assert_eq!(a.every(), Duration::from_secs(5));
         assert_eq!(a.interval.times, Some(10));
-        assert_eq!(a.family(), crate::net::AF_INET);
+        assert_eq!(a.inet.family(), crate::net::AF_INET);
         let a = args(&["-c", "/sys/fs/cgroup/unified", "-6", "--sort", "received"]).unwrap();
         assert_eq!(a.cgroup, Some(PathBuf::from("/sys/fs/cgroup/unified")));
         assert_eq!(
             (a.sort, a.rows, a.every()),
             (Sort::Received, 20, Duration::from_secs(1))
         );
-        assert_eq!(a.family(), crate::net::AF_INET6);
+        assert_eq!(a.inet.family(), crate::net::AF_INET6);
         assert_eq!(args(&["-r", "99999"]).unwrap().rows, MAX_ROWS);
         for bad in [
             &["-4", "-6"][..],

@@ -36,13 +36,8 @@ pub struct Args {
     #[arg(short = 'u', long, value_parser = cli::parse_uid)]
     pub uid: Option<u32>,
 
-    /// Trace IPv4 family only
-    #[arg(short = '4', long, conflicts_with = "ipv6")]
-    pub ipv4: bool,
-
-    /// Trace IPv6 family only
-    #[arg(short = '6', long)]
-    pub ipv6: bool,
+    #[command(flatten)]
+    pub inet: cli::FamilyArgs,
 
     /// Duration to trace, in seconds
     #[arg(short, long, value_parser = cli::parse_duration_secs)]
@@ -53,19 +48,6 @@ pub struct Args {
 
     #[command(flatten)]
     pub common: CommonArgs,
-}
-
-impl Args {
-    /// The address family `-4`/`-6` keep (0: both), as the BPF side compares it.
-    pub fn family(&self) -> u16 {
-        if self.ipv4 {
-            crate::net::AF_INET
-        } else if self.ipv6 {
-            crate::net::AF_INET6
-        } else {
-            0
-        }
-    }
 }
 
 #[cfg(test)]
@@ -97,12 +79,5 @@ mod tests {
         ] {
             assert!(args(bad).is_err(), "{bad:?}");
         }
-    }
-
-    #[test]
-    fn families() {
-        assert_eq!(args(&["-4"]).unwrap().family(), crate::net::AF_INET);
-        assert_eq!(args(&["--ipv6"]).unwrap().family(), crate::net::AF_INET6);
-        assert_eq!(args(&[]).unwrap().family(), 0);
     }
 }

@@ -93,10 +93,7 @@ fn table(args: &Args) -> Table<'static, Bind> {
 mod tests {
     use super::*;
     use bpfkit::Output;
-
-    fn args(argv: &[&str]) -> Args {
-        Args::try_parse_from(std::iter::once("bindsnoop").chain(argv.iter().copied())).unwrap()
-    }
+    use bpfkit::args::parse_argv as args;
 
     fn v4_event() -> bind_event {
         let mut e = bind_event {

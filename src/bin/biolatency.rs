@@ -66,8 +66,8 @@ fn run() -> Result<()> {
     };
     let unit = if args.milliseconds { "msecs" } else { "usecs" };
     IntervalLoop::new(&out)
-        .every(args.interval)
-        .count(args.count)
+        .every(args.prints.interval)
+        .count(args.prints.count)
         .timestamp(args.timestamp)
         .banner("Tracing block device I/O... Hit Ctrl-C to end.")
         .run(|tick| {

@@ -112,6 +112,7 @@ fn table(args: &Args) -> Table<'_, Check> {
 mod tests {
     use super::*;
     use bpfkit::Output;
+    use bpfkit::args::parse_argv as args;
 
     /// `audit` -1: unknown (the tracepoint), as insetid then.
     fn check(ret: i32, audit: i32) -> Check {
@@ -133,10 +134,6 @@ mod tests {
             kernel: Side::Absent,
             user: Side::Absent,
         }
-    }
-
-    fn args(argv: &[&str]) -> Args {
-        Args::try_parse_from(std::iter::once("capable").chain(argv.iter().copied())).unwrap()
     }
 
     /// The time column is the wall clock: compare what follows it.

@@ -45,8 +45,8 @@ fn run() -> Result<()> {
     let hists = &skel.maps.hists;
     let unit = if args.milliseconds { "msecs" } else { "usecs" };
     IntervalLoop::new(&out)
-        .every(args.interval)
-        .count(args.count)
+        .every(args.prints.interval)
+        .count(args.prints.count)
         .timestamp(args.timestamp)
         .banner(args.banner())
         .run(|tick| {

@@ -117,10 +117,7 @@ fn print(out: &Output, args: &Args, table: &Table<Handler>, tick: &Tick, mut row
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn args(argv: &[&str]) -> Args {
-        Args::try_parse_from(std::iter::once("hardirqs").chain(argv.iter().copied())).unwrap()
-    }
+    use bpfkit::args::parse_argv as args;
 
     fn handler(name: &str, count: u64, total: u64) -> Handler {
         Handler {

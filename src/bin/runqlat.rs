@@ -51,8 +51,8 @@ fn run() -> Result<()> {
     let hists = &skel.maps.hists;
     let unit = if args.milliseconds { "msecs" } else { "usecs" };
     IntervalLoop::new(&out)
-        .every(args.interval)
-        .count(args.count)
+        .every(args.prints.interval)
+        .count(args.prints.count)
         .timestamp(args.timestamp)
         .banner("Tracing run queue latency... Hit Ctrl-C to end.")
         .run(|tick| {

@@ -44,8 +44,8 @@ fn run() -> Result<()> {
     let out = Output::stdout(args.common.json)?;
     let mut before = Counts::read(&skel.maps.hists)?;
     IntervalLoop::new(&out)
-        .every(args.interval)
-        .count(args.count)
+        .every(args.prints.interval)
+        .count(args.prints.count)
         .timestamp(args.timestamp)
         .banner("Sampling run queue length... Hit Ctrl-C to end.")
         .run(|tick| {

@@ -113,10 +113,7 @@ fn print(out: &Output, args: &Args, table: &Table<Vector>, tick: &Tick, s: &bss)
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn args(argv: &[&str]) -> Args {
-        Args::try_parse_from(std::iter::once("softirqs").chain(argv.iter().copied())).unwrap()
-    }
+    use bpfkit::args::parse_argv as args;
 
     fn vector(name: &'static str, time: u64, count: u64) -> Vector {
         Vector { name, count, time }

@@ -111,6 +111,7 @@ fn table(args: &Args, start: fmt::Elapsed) -> Table<'static, Stat> {
 mod tests {
     use super::*;
     use bpfkit::Output;
+    use bpfkit::args::parse_argv as args;
 
     fn stat(ret: i32, syscall: u32, path: &str) -> Stat {
         Stat {
@@ -121,10 +122,6 @@ mod tests {
             syscall,
             path: path.into(),
         }
-    }
-
-    fn args(argv: &[&str]) -> Args {
-        Args::try_parse_from(std::iter::once("statsnoop").chain(argv.iter().copied())).unwrap()
     }
 
     #[test]

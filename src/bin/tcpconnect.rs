@@ -34,7 +34,7 @@ fn run() -> Result<()> {
     let rodata = bpf::rodata(open.maps.rodata_data.as_deref_mut())?;
     rodata.filter_pid = args.target.pid.unwrap_or(0);
     rodata.filter_uid = args.uid.unwrap_or(u32::MAX);
-    rodata.filter_family = args.family();
+    rodata.filter_family = args.inet.family();
     rodata.filter_ports = args.ports.is_some();
     rodata.do_count = args.count;
     rodata.count_sport = args.source_port;
@@ -117,10 +117,7 @@ fn table(args: &Args) -> Table<'static, Connect> {
 mod tests {
     use super::*;
     use bpfkit::Output;
-
-    fn args(argv: &[&str]) -> Args {
-        Args::try_parse_from(std::iter::once("tcpconnect").chain(argv.iter().copied())).unwrap()
-    }
+    use bpfkit::args::parse_argv as args;
 
     fn v4_event() -> tcpconnect_event {
         let mut e = tcpconnect_event {

@@ -110,10 +110,7 @@ fn table(args: &Args) -> Table<'static, Connect> {
 mod tests {
     use super::*;
     use bpfkit::Output;
-
-    fn args(argv: &[&str]) -> Args {
-        Args::try_parse_from(std::iter::once("tcpconnlat").chain(argv.iter().copied())).unwrap()
-    }
+    use bpfkit::args::parse_argv as args;
 
     fn v4_event() -> tcpconnlat_event {
         let mut e = tcpconnlat_event {

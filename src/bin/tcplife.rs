@@ -29,7 +29,7 @@ fn run() -> Result<()> {
     let mut open = bpf::open(TcplifeSkelBuilder::default(), &mut object, &args.common)?;
     let rodata = bpf::rodata(open.maps.rodata_data.as_deref_mut())?;
     rodata.target_pid = args.target.pid.unwrap_or(0) as u32;
-    rodata.target_family = args.family();
+    rodata.target_family = args.inet.family();
     rodata.filter_sport = args.lports.is_some();
     rodata.filter_dport = args.dports.is_some();
     probe::require_tracefs()?;
@@ -112,10 +112,7 @@ fn table(args: &Args) -> Table<'static, Life> {
 mod tests {
     use super::*;
     use bpfkit::Output;
-
-    fn args(argv: &[&str]) -> Args {
-        Args::try_parse_from(std::iter::once("tcplife").chain(argv.iter().copied())).unwrap()
-    }
+    use bpfkit::args::parse_argv as args;
 
     fn life() -> Life {
         Life {

@@ -26,7 +26,7 @@ fn run() -> Result<()> {
     let mut object = MaybeUninit::uninit();
     let mut open = bpf::open(TcpstatesSkelBuilder::default(), &mut object, &args.common)?;
     let rodata = bpf::rodata(open.maps.rodata_data.as_deref_mut())?;
-    rodata.targ_family = args.family();
+    rodata.targ_family = args.inet.family();
     rodata.filter_by_sport = args.lports.is_some();
     rodata.filter_by_dport = args.dports.is_some();
     probe::require_tracefs()?;
@@ -122,10 +122,7 @@ fn table(args: &Args) -> Table<'static, Change> {
 mod tests {
     use super::*;
     use bpfkit::Output;
-
-    fn args(argv: &[&str]) -> Args {
-        Args::try_parse_from(std::iter::once("tcpstates").chain(argv.iter().copied())).unwrap()
-    }
+    use bpfkit::args::parse_argv as args;
 
     fn change() -> Change {
         Change {

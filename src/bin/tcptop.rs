@@ -29,7 +29,7 @@ fn run() -> Result<()> {
     let mut open = bpf::open(TcptopSkelBuilder::default(), &mut object, &args.common)?;
     let rodata = bpf::rodata(open.maps.rodata_data.as_deref_mut())?;
     rodata.target_pid = args.target.pid.unwrap_or(0) as u32;
-    rodata.target_family = args.family();
+    rodata.target_family = args.inet.family();
     rodata.filter_cg = cgroup.is_on();
     probe::apply(
         open.open_object_mut(),

@@ -33,7 +33,7 @@ fn run() -> Result<()> {
     let rodata = bpf::rodata(open.maps.rodata_data.as_deref_mut())?;
     rodata.filter_pid = args.target.pid.unwrap_or(0);
     rodata.filter_uid = args.uid.unwrap_or(u32::MAX);
-    rodata.filter_family = args.family();
+    rodata.filter_family = args.inet.family();
     probe::apply(
         open.open_object_mut(),
         args.probe.mechanism,
@@ -108,10 +108,7 @@ fn table(args: &Args) -> Table<'static, Event> {
 mod tests {
     use super::*;
     use bpfkit::Output;
-
-    fn args(argv: &[&str]) -> Args {
-        Args::try_parse_from(std::iter::once("tcptracer").chain(argv.iter().copied())).unwrap()
-    }
+    use bpfkit::args::parse_argv as args;
 
     fn v4_event(kind: u8) -> tcptracer_event {
         let mut e = tcptracer_event {

@@ -106,11 +106,7 @@ fn table<'a>(args: &'a Args, dir: TcDirection) -> Table<'a, tcsnoop_event> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
-
-    fn args(argv: &[&str]) -> Args {
-        Args::try_parse_from(std::iter::once("tcsnoop").chain(argv.iter().copied())).unwrap()
-    }
+    use bpfkit::args::parse_argv as args;
 
     fn event() -> tcsnoop_event {
         tcsnoop_event {
