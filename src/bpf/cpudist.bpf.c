@@ -28,43 +28,10 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-#define MAX_ENTRIES 10240
-
 const volatile bool targ_per_process = false;
 const volatile bool targ_per_thread = false;
 const volatile bool targ_offcpu = false;
-const volatile bool targ_ms = false;
 const volatile pid_t targ_tgid = 0;
-/* bpfkit-exporter: also keep the sum of the times (a Prometheus _sum). */
-const volatile bool targ_sum = false;
-
-/* tid -> when its current stretch (on- or off-CPU) began (ns) */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MAX_ENTRIES);
-	__type(key, u32);
-	__type(value, u64);
-} start SEC(".maps");
-
-/* -O with -c: tid -> its last off-CPU time (ns), not yet counted. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MAX_ENTRIES);
-	__type(key, u32);
-	__type(value, u64);
-} pending SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MAX_ENTRIES);
-	__type(key, u32);
-	__type(value, struct hist);
-} hists SEC(".maps");
-
-/* For the skeleton's Rust type. */
-struct hist _hist = {};
-
-static struct hist zero;
 
 static __always_inline bool wanted(u32 tgid, u32 pid)
 {
@@ -72,32 +39,17 @@ static __always_inline bool wanted(u32 tgid, u32 pid)
 	return pid && (!targ_tgid || targ_tgid == tgid);
 }
 
-static __always_inline void record(struct task_struct *task, u64 delta)
+/* The histogram of `task`'s times: -P, -L or the system's. */
+static __always_inline u32 hist_key(struct task_struct *task)
 {
-	struct hist *histp;
-	u64 slot;
-	u32 hkey;
-
 	if (targ_per_process)
-		hkey = BPF_CORE_READ(task, tgid);
-	else if (targ_per_thread)
-		hkey = BPF_CORE_READ(task, pid);
-	else
-		hkey = -1;
-	histp = bpf_map_lookup_or_try_init(&hists, &hkey, &zero);
-	if (!histp)
-		return;
-	if (!histp->comm[0])
-		BPF_CORE_READ_STR_INTO(&histp->comm, task, comm);
-	if (targ_sum)
-		__sync_fetch_and_add(&histp->sum_ns, delta);
-	if (targ_ms)
-		delta /= 1000000U;
-	else
-		delta /= 1000U;
-	slot = log2_slot(delta, MAX_SLOTS);
-	__sync_fetch_and_add(&histp->slots[slot], 1);
+		return BPF_CORE_READ(task, tgid);
+	if (targ_per_thread)
+		return BPF_CORE_READ(task, pid);
+	return -1;
 }
+
+#include "task_hist.bpf.h"
 
 /* The time since tid's stretch began, which is over (-1 if none). */
 static __always_inline s64 take(u32 pid, u64 now)
@@ -132,29 +84,13 @@ static __always_inline int handle_switch(struct task_struct *prev, struct task_s
 	}
 
 	/* -O: prev's off-CPU stretch begins; next's ends. */
-	if (filter_cg) {
-		u64 *parked = bpf_map_lookup_elem(&pending, &prev_pid);
-
-		if (parked) {
-			u64 d = *parked;
-
-			bpf_map_delete_elem(&pending, &prev_pid);
-			if (allowed)
-				record(prev, d);
-		}
-	}
+	if (filter_cg)
+		count_parked(prev, prev_pid, allowed);
 	if (allowed && wanted(prev_tgid, prev_pid))
 		bpf_map_update_elem(&start, &prev_pid, &now, BPF_ANY);
 	delta = take(pid, now);
-	if (delta < 0)
-		return 0;
-	if (filter_cg) {
-		u64 d = delta;
-
-		bpf_map_update_elem(&pending, &pid, &d, BPF_ANY);
-	} else {
-		record(next, delta);
-	}
+	if (delta >= 0)
+		count_or_park(next, pid, delta);
 	return 0;
 }
 

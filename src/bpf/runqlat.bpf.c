@@ -14,12 +14,8 @@
  * (--pidnss) or ~0 for the whole system; user space prints and deletes them
  * every interval.
  *
- * The cgroup filter (-c) needs care: bpf_current_task_under_cgroup() can
- * only test the *current* task, and in sched_switch that is prev, not the
- * task whose wait just ended. So with -c the wait of `next` is parked in
- * `pending` and counted when that task next leaves the CPU (then it is
- * current and its cgroup can be tested): only tasks in the cgroup are
- * counted, the ones outside never. */
+ * With the cgroup filter (-c) a wait is counted when its task next leaves
+ * the CPU (task_hist.bpf.h). */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
@@ -32,44 +28,40 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-#define MAX_ENTRIES 10240
 #define TASK_RUNNING 0
 
 const volatile bool targ_per_process = false;
 const volatile bool targ_per_thread = false;
 const volatile bool targ_per_pidns = false;
-const volatile bool targ_ms = false;
 const volatile pid_t targ_tgid = 0;
-/* bpfkit-exporter: also keep the sum of the waits (a Prometheus _sum). */
-const volatile bool targ_sum = false;
 
-/* tid -> when it became runnable (ns) */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MAX_ENTRIES);
-	__type(key, u32);
-	__type(value, u64);
-} start SEC(".maps");
+/* The inode number of the task's pid namespace: task_active_pid_ns(),
+ * i.e. pid->numbers[pid->level].ns. */
+static __always_inline unsigned int pid_namespace(struct task_struct *task)
+{
+	struct pid *pid;
+	unsigned int level;
+	struct upid upid;
 
-/* With -c: tid -> its last run queue wait (ns), not yet counted. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MAX_ENTRIES);
-	__type(key, u32);
-	__type(value, u64);
-} pending SEC(".maps");
+	pid = BPF_CORE_READ(task, thread_pid);
+	level = BPF_CORE_READ(pid, level);
+	bpf_core_read(&upid, sizeof(upid), &pid->numbers[level]);
+	return BPF_CORE_READ(upid.ns, ns.inum);
+}
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MAX_ENTRIES);
-	__type(key, u32);
-	__type(value, struct hist);
-} hists SEC(".maps");
+/* The histogram of `task`'s waits: -P, -L, --pidnss or the system's. */
+static __always_inline u32 hist_key(struct task_struct *task)
+{
+	if (targ_per_process)
+		return BPF_CORE_READ(task, tgid);
+	if (targ_per_thread)
+		return BPF_CORE_READ(task, pid);
+	if (targ_per_pidns)
+		return pid_namespace(task);
+	return -1;
+}
 
-/* For the skeleton's Rust type. */
-struct hist _hist = {};
-
-static struct hist zero;
+#include "task_hist.bpf.h"
 
 static __always_inline int trace_enqueue(struct task_struct *p)
 {
@@ -87,69 +79,18 @@ static __always_inline int trace_enqueue(struct task_struct *p)
 	return 0;
 }
 
-/* The inode number of the task's pid namespace: task_active_pid_ns(),
- * i.e. pid->numbers[pid->level].ns. */
-static __always_inline unsigned int pid_namespace(struct task_struct *task)
-{
-	struct pid *pid;
-	unsigned int level;
-	struct upid upid;
-
-	pid = BPF_CORE_READ(task, thread_pid);
-	level = BPF_CORE_READ(pid, level);
-	bpf_core_read(&upid, sizeof(upid), &pid->numbers[level]);
-	return BPF_CORE_READ(upid.ns, ns.inum);
-}
-
-/* Counts a wait of delta ns by task in its histogram. */
-static __always_inline void record(struct task_struct *task, u64 delta)
-{
-	struct hist *histp;
-	u64 slot;
-	u32 hkey;
-
-	if (targ_per_process)
-		hkey = BPF_CORE_READ(task, tgid);
-	else if (targ_per_thread)
-		hkey = BPF_CORE_READ(task, pid);
-	else if (targ_per_pidns)
-		hkey = pid_namespace(task);
-	else
-		hkey = -1;
-	histp = bpf_map_lookup_or_try_init(&hists, &hkey, &zero);
-	if (!histp)
-		return;
-	if (!histp->comm[0])
-		BPF_CORE_READ_STR_INTO(&histp->comm, task, comm);
-	if (targ_sum)
-		__sync_fetch_and_add(&histp->sum_ns, delta);
-	if (targ_ms)
-		delta /= 1000000U;
-	else
-		delta /= 1000U;
-	slot = log2_slot(delta, MAX_SLOTS);
-	__sync_fetch_and_add(&histp->slots[slot], 1);
-}
-
 static __always_inline int handle_switch(struct task_struct *prev, struct task_struct *next)
 {
 	u32 prev_pid = BPF_CORE_READ(prev, pid);
 	u32 pid = BPF_CORE_READ(next, pid);
-	u64 *tsp, *parked;
+	u64 *tsp;
 	s64 delta;
 
 	if (filter_cg) {
 		/* prev is the current task: its parked wait can be judged now. */
 		bool allowed = cgroup_allowed();
 
-		parked = bpf_map_lookup_elem(&pending, &prev_pid);
-		if (parked) {
-			u64 d = *parked;
-
-			bpf_map_delete_elem(&pending, &prev_pid);
-			if (allowed)
-				record(prev, d);
-		}
+		count_parked(prev, prev_pid, allowed);
 		if (allowed && get_task_state(prev) == TASK_RUNNING)
 			trace_enqueue(prev);
 	} else if (get_task_state(prev) == TASK_RUNNING) {
@@ -160,15 +101,8 @@ static __always_inline int handle_switch(struct task_struct *prev, struct task_s
 	if (!tsp)
 		return 0;
 	delta = bpf_ktime_get_ns() - *tsp;
-	if (delta >= 0) {
-		if (filter_cg) {
-			u64 d = delta;
-
-			bpf_map_update_elem(&pending, &pid, &d, BPF_ANY);
-		} else {
-			record(next, delta);
-		}
-	}
+	if (delta >= 0)
+		count_or_park(next, pid, delta);
 	bpf_map_delete_elem(&start, &pid);
 	return 0;
 }
