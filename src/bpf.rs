@@ -7,6 +7,7 @@ use anyhow::{Result, anyhow};
 use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
 use libbpf_rs::{ErrorKind, MapCore, MapFlags, OpenObject, PrintLevel};
 
+use crate::args::tcpstates::Ports;
 use crate::probe;
 
 fn print_to_stderr(_level: PrintLevel, msg: String) {
@@ -159,6 +160,19 @@ pub fn fill_u16_set(map: &dyn MapCore, values: &[u16]) -> Result<()> {
             .map_err(|e| anyhow!("filling map {} ({v}): {e}", map.name().to_string_lossy()))?;
     }
     Ok(())
+}
+
+/// tcp_filter.bpf.h's `sports` and `dports` sets from -L and -D (an absent
+/// list leaves its set empty, and its rodata flag off).
+pub fn fill_port_filters(
+    sports: &dyn MapCore,
+    dports: &dyn MapCore,
+    lports: &Option<Ports>,
+    rports: &Option<Ports>,
+) -> Result<()> {
+    let list = |p: &Option<Ports>| p.as_ref().map(|p| p.0.clone()).unwrap_or_default();
+    fill_u16_set(sports, &list(lports))?;
+    fill_u16_set(dports, &list(rports))
 }
 
 /// Takes every entry out of a hash map, decoded: see [`crate::maps::drain`].

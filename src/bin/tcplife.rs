@@ -12,7 +12,6 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use bpfkit::args::tcplife::Args;
-use bpfkit::args::tcpstates::Ports;
 use bpfkit::row::{Cell, Table};
 use bpfkit::skel::tcplife::{TcplifeSkelBuilder, types::tcplife_event};
 use bpfkit::{bpf, events, fmt, net, probe};
@@ -29,14 +28,17 @@ fn run() -> Result<()> {
     let mut open = bpf::open(TcplifeSkelBuilder::default(), &mut object, &args.common)?;
     let rodata = bpf::rodata(open.maps.rodata_data.as_deref_mut())?;
     rodata.target_pid = args.target.pid.unwrap_or(0) as u32;
-    rodata.target_family = args.inet.family();
+    rodata.targ_family = args.inet.family();
     rodata.filter_sport = args.lports.is_some();
     rodata.filter_dport = args.dports.is_some();
     probe::require_tracefs()?;
     let mut skel = bpf::load(open)?;
-    let ports = |p: &Option<Ports>| p.as_ref().map(|p| p.0.clone()).unwrap_or_default();
-    bpf::fill_u16_set(&skel.maps.sports, &ports(&args.lports))?;
-    bpf::fill_u16_set(&skel.maps.dports, &ports(&args.dports))?;
+    bpf::fill_port_filters(
+        &skel.maps.sports,
+        &skel.maps.dports,
+        &args.lports,
+        &args.dports,
+    )?;
     bpf::attach(&mut skel)?;
     events::stream(
         &skel,

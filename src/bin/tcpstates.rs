@@ -11,7 +11,7 @@ use std::net::IpAddr;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use bpfkit::args::tcpstates::{Args, Ports};
+use bpfkit::args::tcpstates::Args;
 use bpfkit::row::{Cell, Table};
 use bpfkit::skel::tcpstates::{TcpstatesSkelBuilder, types::tcpstates_event};
 use bpfkit::{bpf, events, fmt, net, probe};
@@ -27,13 +27,16 @@ fn run() -> Result<()> {
     let mut open = bpf::open(TcpstatesSkelBuilder::default(), &mut object, &args.common)?;
     let rodata = bpf::rodata(open.maps.rodata_data.as_deref_mut())?;
     rodata.targ_family = args.inet.family();
-    rodata.filter_by_sport = args.lports.is_some();
-    rodata.filter_by_dport = args.dports.is_some();
+    rodata.filter_sport = args.lports.is_some();
+    rodata.filter_dport = args.dports.is_some();
     probe::require_tracefs()?;
     let mut skel = bpf::load(open)?;
-    let ports = |p: &Option<Ports>| p.as_ref().map(|p| p.0.clone()).unwrap_or_default();
-    bpf::fill_u16_set(&skel.maps.sports, &ports(&args.lports))?;
-    bpf::fill_u16_set(&skel.maps.dports, &ports(&args.dports))?;
+    bpf::fill_port_filters(
+        &skel.maps.sports,
+        &skel.maps.dports,
+        &args.lports,
+        &args.dports,
+    )?;
     bpf::attach(&mut skel)?;
     events::stream(
         &skel,

@@ -16,32 +16,14 @@
 #include <bpf/bpf_core_read.h>
 #include "tcplife.h"
 #include "drops.bpf.h"
+#include "tcp_filter.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
 #define AF_INET 2
 #define MAX_ENTRIES 10240
-#define MAX_PORTS 64
 
 const volatile __u32 target_pid = 0;
-const volatile __u16 target_family = 0;
-const volatile bool filter_sport = false;
-const volatile bool filter_dport = false;
-
-/* Port sets for -L and -D (host byte order keys, value unused). */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MAX_PORTS);
-	__type(key, __u16);
-	__type(value, __u16);
-} sports SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MAX_PORTS);
-	__type(key, __u16);
-	__type(value, __u16);
-} dports SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -80,11 +62,7 @@ int handle_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 
 	if (ctx->protocol != IPPROTO_TCP)
 		return 0;
-	if (target_family && target_family != family)
-		return 0;
-	if (filter_sport && !bpf_map_lookup_elem(&sports, &sport))
-		return 0;
-	if (filter_dport && !bpf_map_lookup_elem(&dports, &dport))
+	if (!tcp_filter_passes(family, sport, dport))
 		return 0;
 
 	if (newstate < TCP_FIN_WAIT1) {
