@@ -162,17 +162,10 @@ pub fn fill_u16_set(map: &dyn MapCore, values: &[u16]) -> Result<()> {
     Ok(())
 }
 
-/// tcp_filter.bpf.h's `sports` and `dports` sets from -L and -D (an absent
-/// list leaves its set empty, and its rodata flag off).
-pub fn fill_port_filters(
-    sports: &dyn MapCore,
-    dports: &dyn MapCore,
-    lports: &Option<Ports>,
-    rports: &Option<Ports>,
-) -> Result<()> {
-    let list = |p: &Option<Ports>| p.as_ref().map(|p| p.0.clone()).unwrap_or_default();
-    fill_u16_set(sports, &list(lports))?;
-    fill_u16_set(dports, &list(rports))
+/// A port list flag's BPF set (-L and -D: tcp_filter.bpf.h's `sports` and
+/// `dports`); an absent list leaves it empty, and its rodata flag off.
+pub fn fill_port_set(map: &dyn MapCore, ports: &Option<Ports>) -> Result<()> {
+    fill_u16_set(map, ports.as_ref().map_or(&[], |p| &p.0[..]))
 }
 
 /// Takes every entry out of a hash map, decoded: see [`crate::maps::drain`].

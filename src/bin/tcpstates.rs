@@ -31,12 +31,8 @@ fn run() -> Result<()> {
     rodata.filter_dport = args.dports.is_some();
     probe::require_tracefs()?;
     let mut skel = bpf::load(open)?;
-    bpf::fill_port_filters(
-        &skel.maps.sports,
-        &skel.maps.dports,
-        &args.lports,
-        &args.dports,
-    )?;
+    bpf::fill_port_set(&skel.maps.sports, &args.lports)?;
+    bpf::fill_port_set(&skel.maps.dports, &args.dports)?;
     bpf::attach(&mut skel)?;
     events::stream(
         &skel,

@@ -2,7 +2,7 @@
 /* -4/-6 and the -L/-D port lists of the sock:inet_sock_set_state tools
  * (tcpstates, tcplife): the filters run first, so a filtered-out socket
  * costs a map lookup or two. User space sets the rodata and fills the
- * port sets (bpf::fill_port_filters). */
+ * port sets (bpf::fill_port_set). */
 #ifndef __BPFKIT_TCP_FILTER_BPF_H
 #define __BPFKIT_TCP_FILTER_BPF_H
 
