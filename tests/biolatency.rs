@@ -153,7 +153,9 @@ fn raw_tp_fallback() {
     );
     assert_eq!(
         section(&fin, &format!("disk = {}", disk.name())).total(),
-        30
+        30,
+        "{:?}",
+        fin.stdout
     );
 }
 

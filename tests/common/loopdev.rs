@@ -27,6 +27,14 @@ fn run(cmd: &mut Command) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
+/// Waits for udev's queue to empty (blkid's probe of a device included);
+/// returns at once where no udev runs (the host) or udevadm is missing.
+fn settle_udev() {
+    let _ = Command::new("udevadm")
+        .args(["settle", "--timeout=60"])
+        .status();
+}
+
 impl LoopDev {
     /// An unformatted device of `mib` MiB.
     pub fn new(mib: u64) -> LoopDev {
@@ -42,6 +50,10 @@ impl LoopDev {
         let dev = run(Command::new("losetup")
             .args(["--find", "--show"])
             .arg(&image));
+        // udev answers the new device's uevent by reading it (blkid), at
+        // its own pace: in a slow guest those reads came after a tool had
+        // attached and landed in its counts. Wait until udev is done.
+        settle_udev();
         // In /dev: a temporary directory may be mounted nodev.
         let node = Path::new("/dev").join(super::unique("bpfkit-blk-"));
         let rdev = std::os::unix::fs::MetadataExt::rdev(&std::fs::metadata(&dev).unwrap());
@@ -67,6 +79,8 @@ impl LoopDev {
         run(Command::new(format!("mkfs.{fstype}"))
             .arg(if fstype == "xfs" { "-qf" } else { "-qF" })
             .arg(&d.dev));
+        // mkfs closed /dev/loopN after writing: udev reads it again.
+        settle_udev();
         let dir = std::env::temp_dir().join(super::unique("bpfkit-mnt-"));
         std::fs::create_dir(&dir).unwrap();
         run(Command::new("mount").arg(&d.dev).arg(&dir));
