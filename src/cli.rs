@@ -25,6 +25,18 @@ pub struct CommonArgs {
     pub btf: Option<std::path::PathBuf>,
 }
 
+/// `-d DURATION` and the flags every tool has: how long a streaming tool
+/// runs, and how it prints (flattened last into a tool's `Args`).
+#[derive(Args, Debug, Clone, Default)]
+pub struct RunArgs {
+    /// Duration to trace, in seconds
+    #[arg(short, long, value_parser = parse_duration_secs)]
+    pub duration: Option<Duration>,
+
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
 /// `-p PID`: the process to trace (flattened into a tool's `Args`).
 #[derive(Args, Debug, Clone, Default)]
 pub struct PidArg {

@@ -2,12 +2,11 @@
 //! src/bin/bindsnoop.rs parses it; the man page generator reads it).
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use clap::Parser;
 
 use crate::args::tcpstates::{Ports, parse_ports};
-use crate::cli::{self, CommonArgs};
+use crate::cli;
 use crate::probe::ProbeArgs;
 
 pub const EXAMPLES: &str = "EXAMPLES:
@@ -46,15 +45,11 @@ pub struct Args {
     #[arg(short = 'P', long, value_name = "PORTS", value_parser = parse_ports)]
     pub ports: Option<Ports>,
 
-    /// Duration to trace, in seconds
-    #[arg(short, long, value_parser = cli::parse_duration_secs)]
-    pub duration: Option<Duration>,
-
     #[command(flatten)]
     pub probe: ProbeArgs,
 
     #[command(flatten)]
-    pub common: CommonArgs,
+    pub run: cli::RunArgs,
 }
 
 #[cfg(test)]
@@ -83,7 +78,7 @@ mod tests {
         assert_eq!(a.ports, Some(Ports(vec![80, 81])));
         assert_eq!(a.cgroup, Some(PathBuf::from("/sys/fs/cgroup/x")));
         let a = args(&["--ports=443", "--failed", "--timestamp", "--json"]).unwrap();
-        assert!(a.failed && a.timestamp && a.common.json);
+        assert!(a.failed && a.timestamp && a.run.common.json);
         assert_eq!(a.ports, Some(Ports(vec![443])));
         for bad in [
             &["-P", "0"][..],

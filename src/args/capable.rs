@@ -2,11 +2,10 @@
 //! src/bin/capable.rs parses it; the man page generator reads it).
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
-use crate::cli::{self, CommonArgs, PidArg};
+use crate::cli::{self, PidArg};
 use crate::probe::ProbeArgs;
 
 pub const EXAMPLES: &str = "EXAMPLES:
@@ -63,15 +62,11 @@ pub struct Args {
     #[arg(long, value_name = "STACK-STORAGE-SIZE", default_value = "1024", value_parser = cli::parse_positive_u32)]
     pub stack_storage_size: u32,
 
-    /// Duration to trace, in seconds
-    #[arg(short, long, value_parser = cli::parse_duration_secs)]
-    pub duration: Option<Duration>,
-
     #[command(flatten)]
     pub probe: ProbeArgs,
 
     #[command(flatten)]
-    pub common: CommonArgs,
+    pub run: cli::RunArgs,
 }
 
 #[cfg(test)]
@@ -106,7 +101,7 @@ mod tests {
         let d = Args::try_parse_from(["capable"]).unwrap();
         assert_eq!((d.perf_max_stack_depth, d.stack_storage_size), (127, 1024));
         assert_eq!(d.unique, None);
-        assert!(!d.common.verbose);
+        assert!(!d.run.common.verbose);
         assert!(Args::try_parse_from(["capable", "-u", "thread"]).is_err());
         assert!(Args::try_parse_from(["capable", "-p", "0"]).is_err());
         assert!(Args::try_parse_from(["capable", "--stack-storage-size", "0"]).is_err());

@@ -2,11 +2,10 @@
 //! src/bin/exitsnoop.rs parses it; the man page generator reads it).
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use clap::Parser;
 
-use crate::cli::{self, CommonArgs};
+use crate::cli;
 
 pub const EXAMPLES: &str = "EXAMPLES:
     exitsnoop             # trace process exit events
@@ -40,17 +39,14 @@ pub struct Args {
     #[arg(short, long, value_name = "CGROUP")]
     pub cgroup: Option<PathBuf>,
 
-    /// Duration to trace, in seconds
-    #[arg(short, long, value_parser = cli::parse_duration_secs)]
-    pub duration: Option<Duration>,
-
     #[command(flatten)]
-    pub common: CommonArgs,
+    pub run: cli::RunArgs,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn flags_follow_libbpf_tools() {
@@ -58,14 +54,14 @@ mod tests {
             Args::try_parse_from(["exitsnoop", "-t", "-x", "-T", "-p", "42", "-d", "3"]).unwrap();
         assert!(a.timestamp && a.failed && a.threaded);
         assert_eq!(a.target.pid, Some(42));
-        assert_eq!(a.duration, Some(Duration::from_secs(3)));
+        assert_eq!(a.run.duration, Some(Duration::from_secs(3)));
         assert_eq!(a.cgroup, None);
         let a = Args::try_parse_from(["exitsnoop", "-c", "/sys/fs/cgroup/unified/x"]).unwrap();
         assert_eq!(a.cgroup, Some(PathBuf::from("/sys/fs/cgroup/unified/x")));
         let a = Args::try_parse_from(["exitsnoop", "--cgroup=/cg"]).unwrap();
         assert_eq!(a.cgroup, Some(PathBuf::from("/cg")));
         let a = Args::try_parse_from(["exitsnoop", "--threaded", "--json"]).unwrap();
-        assert!(a.threaded && !a.timestamp && a.common.json);
+        assert!(a.threaded && !a.timestamp && a.run.common.json);
         assert!(Args::try_parse_from(["exitsnoop", "-p", "0"]).is_err());
         assert!(Args::try_parse_from(["exitsnoop", "-d", "0"]).is_err());
         assert!(Args::try_parse_from(["exitsnoop", "extra"]).is_err());

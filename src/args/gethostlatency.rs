@@ -1,11 +1,9 @@
 //! `gethostlatency`'s command line: flags, help text and EXAMPLES (the binary
 //! in src/bin/gethostlatency.rs parses it; the man page generator reads it).
 
-use std::time::Duration;
-
 use clap::Parser;
 
-use crate::cli::{self, CommonArgs};
+use crate::cli;
 
 pub const EXAMPLES: &str = "EXAMPLES:
     gethostlatency                 # time getaddrinfo/gethostbyname[2] calls
@@ -24,17 +22,14 @@ pub struct Args {
     #[arg(short = 'l', long, value_name = "LIBC")]
     pub libc: Option<String>,
 
-    /// Duration to trace, in seconds
-    #[arg(short, long, value_parser = cli::parse_duration_secs)]
-    pub duration: Option<Duration>,
-
     #[command(flatten)]
-    pub common: CommonArgs,
+    pub run: cli::RunArgs,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn args(argv: &[&str]) -> Result<Args, clap::Error> {
         crate::args::try_parse(argv)
@@ -47,8 +42,8 @@ mod tests {
         assert_eq!(a.libc.as_deref(), Some("/lib/x86_64-linux-gnu/libc.so.6"));
         let a = args(&["--pid=1", "--libc=libc", "--json", "-d", "2"]).unwrap();
         assert_eq!(a.libc.as_deref(), Some("libc"));
-        assert!(a.common.json);
-        assert_eq!(a.duration, Some(Duration::from_secs(2)));
+        assert!(a.run.common.json);
+        assert_eq!(a.run.duration, Some(Duration::from_secs(2)));
         for bad in [&["-p", "0"][..], &["-l"], &["-d", "0"], &["-x"]] {
             assert!(args(bad).is_err(), "{bad:?}");
         }

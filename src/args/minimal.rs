@@ -1,11 +1,9 @@
 //! `minimal`'s command line: flags, help text and EXAMPLES (the binary in
 //! src/bin/minimal.rs parses it; the man page generator reads it).
 
-use std::time::Duration;
-
 use clap::Parser;
 
-use crate::cli::{self, CommonArgs};
+use crate::cli;
 
 pub const EXAMPLES: &str = "EXAMPLES:
     minimal            # every write() except our own
@@ -18,24 +16,21 @@ pub struct Args {
     #[command(flatten)]
     pub target: cli::PidArg,
 
-    /// Duration to trace, in seconds
-    #[arg(short, long, value_parser = cli::parse_duration_secs)]
-    pub duration: Option<Duration>,
-
     #[command(flatten)]
-    pub common: CommonArgs,
+    pub run: cli::RunArgs,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn pid_and_duration_parse() {
         let a = Args::try_parse_from(["minimal", "-p", "181", "-d", "2", "--json"]).unwrap();
         assert_eq!(a.target.pid, Some(181));
-        assert_eq!(a.duration, Some(Duration::from_secs(2)));
-        assert!(a.common.json);
+        assert_eq!(a.run.duration, Some(Duration::from_secs(2)));
+        assert!(a.run.common.json);
         assert!(Args::try_parse_from(["minimal", "-p", "0"]).is_err());
         assert!(Args::try_parse_from(["minimal", "-d", "0"]).is_err());
     }

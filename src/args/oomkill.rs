@@ -1,11 +1,9 @@
 //! `oomkill`'s command line: flags, help text and EXAMPLES (the binary in
 //! src/bin/oomkill.rs parses it; the man page generator reads it).
 
-use std::time::Duration;
-
 use clap::Parser;
 
-use crate::cli::{self, CommonArgs};
+use crate::cli;
 use crate::probe::ProbeArgs;
 
 pub const EXAMPLES: &str = "EXAMPLES:
@@ -17,25 +15,22 @@ pub const EXAMPLES: &str = "EXAMPLES:
 #[derive(Parser, Debug)]
 #[command(name = "oomkill", version, after_help = EXAMPLES)]
 pub struct Args {
-    /// Duration to trace, in seconds
-    #[arg(short, long, value_parser = cli::parse_duration_secs)]
-    pub duration: Option<Duration>,
-
     #[command(flatten)]
     pub probe: ProbeArgs,
 
     #[command(flatten)]
-    pub common: CommonArgs,
+    pub run: cli::RunArgs,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn flags_parse() {
         let a = Args::try_parse_from(["oomkill", "-d", "5", "--probe", "tracepoint"]).unwrap();
-        assert_eq!(a.duration, Some(Duration::from_secs(5)));
+        assert_eq!(a.run.duration, Some(Duration::from_secs(5)));
         assert!(Args::try_parse_from(["oomkill", "-d", "0"]).is_err());
         assert!(Args::try_parse_from(["oomkill", "extra"]).is_err());
         assert!(Args::try_parse_from(["oomkill", "--probe", "uprobe"]).is_err());

@@ -1,11 +1,9 @@
 //! `statsnoop`'s command line: flags, help text and EXAMPLES (the binary in
 //! src/bin/statsnoop.rs parses it; the man page generator reads it).
 
-use std::time::Duration;
-
 use clap::Parser;
 
-use crate::cli::{self, CommonArgs};
+use crate::cli;
 
 pub const EXAMPLES: &str = "EXAMPLES:
     statsnoop             # trace all stat syscalls
@@ -33,17 +31,14 @@ pub struct Args {
     #[arg(short, long)]
     pub sysname: bool,
 
-    /// Duration to trace, in seconds
-    #[arg(short, long, value_parser = cli::parse_duration_secs)]
-    pub duration: Option<Duration>,
-
     #[command(flatten)]
-    pub common: CommonArgs,
+    pub run: cli::RunArgs,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn flags_like_libbpf_tools() {
@@ -51,7 +46,7 @@ mod tests {
         assert!(a.timestamp && a.failed && a.sysname);
         assert_eq!(a.target.pid, Some(1216));
         let a: Args = crate::args::try_parse(&["-d", "2"]).unwrap();
-        assert_eq!(a.duration, Some(Duration::from_secs(2)));
+        assert_eq!(a.run.duration, Some(Duration::from_secs(2)));
         assert!(crate::args::try_parse::<Args>(&["-p", "0"]).is_err());
         assert!(crate::args::try_parse::<Args>(&["extra"]).is_err());
     }

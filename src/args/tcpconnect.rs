@@ -2,12 +2,11 @@
 //! src/bin/tcpconnect.rs parses it; the man page generator reads it).
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use clap::Parser;
 
 use crate::args::tcpstates::{Ports, parse_ports};
-use crate::cli::{self, CommonArgs};
+use crate::cli;
 use crate::probe::ProbeArgs;
 
 pub const EXAMPLES: &str = "EXAMPLES:
@@ -62,15 +61,11 @@ pub struct Args {
     #[arg(long, value_name = "PATH")]
     pub cgroup: Option<PathBuf>,
 
-    /// Duration to trace, in seconds
-    #[arg(short, long, value_parser = cli::parse_duration_secs)]
-    pub duration: Option<Duration>,
-
     #[command(flatten)]
     pub probe: ProbeArgs,
 
     #[command(flatten)]
-    pub common: CommonArgs,
+    pub run: cli::RunArgs,
 }
 
 #[cfg(test)]

@@ -1,11 +1,9 @@
 //! `tcpconnlat`'s command line: flags, help text and EXAMPLES (the binary in
 //! src/bin/tcpconnlat.rs parses it; the man page generator reads it).
 
-use std::time::Duration;
-
 use clap::Parser;
 
-use crate::cli::{self, CommonArgs};
+use crate::cli;
 use crate::probe::ProbeArgs;
 
 pub const EXAMPLES: &str = "EXAMPLES:
@@ -37,15 +35,11 @@ pub struct Args {
     #[arg(short = 'L', long, short_alias = 'l')]
     pub lport: bool,
 
-    /// Duration to trace, in seconds
-    #[arg(short, long, value_parser = cli::parse_duration_secs)]
-    pub duration: Option<Duration>,
-
     #[command(flatten)]
     pub probe: ProbeArgs,
 
     #[command(flatten)]
-    pub common: CommonArgs,
+    pub run: cli::RunArgs,
 }
 
 /// The positional minimum: milliseconds (fractions allowed) → whole

@@ -1,11 +1,9 @@
 //! `tcplife` command line: libbpf-tools tcplife's flags plus `-d` and `--json`.
 
-use std::time::Duration;
-
 use clap::Parser;
 
 use crate::args::tcpstates::{Ports, parse_ports};
-use crate::cli::{self, CommonArgs, PidArg};
+use crate::cli::{self, PidArg};
 
 pub const EXAMPLES: &str = "EXAMPLES:
     tcplife                    # trace every TCP session as it closes
@@ -42,12 +40,8 @@ pub struct Args {
     #[arg(short = 'D', long = "remoteport", value_name = "REMOTEPORT", value_parser = parse_ports)]
     pub dports: Option<Ports>,
 
-    /// Duration to trace, in seconds
-    #[arg(short, long, value_parser = cli::parse_duration_secs)]
-    pub duration: Option<Duration>,
-
     #[command(flatten)]
-    pub common: CommonArgs,
+    pub run: cli::RunArgs,
 }
 
 #[cfg(test)]

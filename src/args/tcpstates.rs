@@ -1,10 +1,8 @@
 //! `tcpstates` command line: libbpf-tools tcpstates' flags plus `-d` and `--json`.
 
-use std::time::Duration;
-
 use clap::Parser;
 
-use crate::cli::{self, CommonArgs};
+use crate::cli;
 
 pub const EXAMPLES: &str = "EXAMPLES:
     tcpstates                  # trace all TCP state changes
@@ -40,12 +38,8 @@ pub struct Args {
     #[arg(short = 'w', long)]
     pub wide: bool,
 
-    /// Duration to trace, in seconds
-    #[arg(short, long, value_parser = cli::parse_duration_secs)]
-    pub duration: Option<Duration>,
-
     #[command(flatten)]
-    pub common: CommonArgs,
+    pub run: cli::RunArgs,
 }
 
 /// A -L/-D port list.

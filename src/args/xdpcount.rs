@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use crate::cli::{self, CommonArgs};
+use crate::cli;
 
 pub const EXAMPLES: &str = "EXAMPLES:
     xdpcount -i eth0           # count packets per source address until Ctrl-C
@@ -41,12 +41,8 @@ pub struct Args {
     #[arg(short = 'T', long)]
     pub timestamp: bool,
 
-    /// Duration to trace, in seconds
-    #[arg(short, long, value_parser = cli::parse_duration_secs)]
-    pub duration: Option<Duration>,
-
     #[command(flatten)]
-    pub common: CommonArgs,
+    pub run: cli::RunArgs,
 }
 
 #[cfg(test)]

@@ -28,7 +28,11 @@ fn run() -> Result<()> {
     args.target.require()?;
     let cgroup = cgroup::Filter::open(args.cgroup.as_deref())?;
     let mut object = MaybeUninit::uninit();
-    let mut open = bpf::open(BindsnoopSkelBuilder::default(), &mut object, &args.common)?;
+    let mut open = bpf::open(
+        BindsnoopSkelBuilder::default(),
+        &mut object,
+        &args.run.common,
+    )?;
     let rodata = bpf::rodata(open.maps.rodata_data.as_deref_mut())?;
     rodata.target_pid = args.target.pid.unwrap_or(0);
     rodata.ignore_errors = !args.failed;
@@ -44,13 +48,19 @@ fn run() -> Result<()> {
     let ports = args.ports.as_ref().map(|p| p.0.clone()).unwrap_or_default();
     bpf::fill_u16_set(&skel.maps.ports, &ports)?;
     bpf::attach(&mut skel)?;
-    events::stream(&skel, &args.common, args.duration, &table(&args), |e| {
-        let bind = Bind::decode(e);
-        if bind.is_none() {
-            bpfkit::output::note(format_args!("broken event: ver={}", e.ver));
-        }
-        bind
-    })
+    events::stream(
+        &skel,
+        &args.run.common,
+        args.run.duration,
+        &table(&args),
+        |e| {
+            let bind = Bind::decode(e);
+            if bind.is_none() {
+                bpfkit::output::note(format_args!("broken event: ver={}", e.ver));
+            }
+            bind
+        },
+    )
 }
 
 /// One bind: the event and its address.

@@ -30,7 +30,7 @@ fn run() -> Result<()> {
     // A wrong path fails before anything is loaded.
     let cgroup = cgroup::Filter::open(args.cgroup.as_deref())?;
     let mut object = MaybeUninit::uninit();
-    let mut open = bpf::open(CapableSkelBuilder::default(), &mut object, &args.common)?;
+    let mut open = bpf::open(CapableSkelBuilder::default(), &mut object, &args.run.common)?;
     let rodata = bpf::rodata(open.maps.rodata_data.as_deref_mut())?;
     rodata.my_pid = std::process::id() as i32;
     rodata.targ_pid = args.target.pid.unwrap_or(0);
@@ -53,11 +53,11 @@ fn run() -> Result<()> {
     let mut skel = bpf::load(open)?;
     cgroup.apply(&skel.maps.cgroup_map)?;
     bpf::attach(&mut skel)?;
-    let named = EventStacks::new(&skel.maps.stackmap, args.common.verbose);
+    let named = EventStacks::new(&skel.maps.stackmap, args.run.common.verbose);
     events::stream(
         &skel,
-        &args.common,
-        args.duration,
+        &args.run.common,
+        args.run.duration,
         &table(&args),
         |e: &cap_event| {
             Some(Check {

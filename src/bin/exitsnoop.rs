@@ -31,7 +31,11 @@ fn run() -> Result<()> {
     // A wrong path fails before anything is loaded.
     let cgroup = cgroup::Filter::open(args.cgroup.as_deref())?;
     let mut object = MaybeUninit::uninit();
-    let mut open = bpf::open(ExitsnoopSkelBuilder::default(), &mut object, &args.common)?;
+    let mut open = bpf::open(
+        ExitsnoopSkelBuilder::default(),
+        &mut object,
+        &args.run.common,
+    )?;
     let rodata = bpf::rodata(open.maps.rodata_data.as_deref_mut())?;
     rodata.target_pid = args.target.pid.unwrap_or(0);
     rodata.trace_failed_only = args.failed;
@@ -42,8 +46,8 @@ fn run() -> Result<()> {
     bpf::attach(&mut skel)?;
     events::stream(
         &skel,
-        &args.common,
-        args.duration,
+        &args.run.common,
+        args.run.duration,
         &table(&args),
         |e: &exit_event| Some(Exit::from(e)),
     )

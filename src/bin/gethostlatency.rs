@@ -33,7 +33,7 @@ fn run() -> Result<()> {
     let mut open = bpf::open(
         GethostlatencySkelBuilder::default(),
         &mut object,
-        &args.common,
+        &args.run.common,
     )?;
     bpf::rodata(open.maps.rodata_data.as_deref_mut())?.target_pid = args.target.pid.unwrap_or(0);
     let skel = bpf::load(open)?;
@@ -56,7 +56,7 @@ fn run() -> Result<()> {
         )?);
     }
     bpfkit::output::note(format_args!("using {}", libc.display()));
-    events::stream(&skel, &args.common, args.duration, &table(), |e| {
+    events::stream(&skel, &args.run.common, args.run.duration, &table(), |e| {
         Some(Lookup::from(e))
     })
 }

@@ -22,7 +22,7 @@ fn run() -> Result<()> {
     let args = Args::parse();
     args.target.require()?;
     let mut object = MaybeUninit::uninit();
-    let mut open = bpf::open(MinimalSkelBuilder::default(), &mut object, &args.common)?;
+    let mut open = bpf::open(MinimalSkelBuilder::default(), &mut object, &args.run.common)?;
     let rodata = bpf::rodata(open.maps.rodata_data.as_deref_mut())?;
     rodata.pid_filter = args.target.pid.unwrap_or(0);
     rodata.self_pid = std::process::id() as i32;
@@ -30,8 +30,8 @@ fn run() -> Result<()> {
     bpf::attach(&mut skel)?;
     events::stream(
         &skel,
-        &args.common,
-        args.duration,
+        &args.run.common,
+        args.run.duration,
         &table(),
         |e: &minimal_event| Some(Write::from(e)),
     )

@@ -25,7 +25,7 @@ fn main() -> ExitCode {
 fn run() -> Result<()> {
     let args = Args::parse();
     let mut object = MaybeUninit::uninit();
-    let mut open = bpf::open(OomkillSkelBuilder::default(), &mut object, &args.common)?;
+    let mut open = bpf::open(OomkillSkelBuilder::default(), &mut object, &args.run.common)?;
     probe::apply(
         open.open_object_mut(),
         args.probe.mechanism,
@@ -35,8 +35,8 @@ fn run() -> Result<()> {
     bpf::attach(&mut skel)?;
     events::stream(
         &skel,
-        &args.common,
-        args.duration,
+        &args.run.common,
+        args.run.duration,
         &table(),
         |e: &oom_event| Some(Kill::new(e, std::fs::read_to_string("/proc/loadavg").ok())),
     )

@@ -26,7 +26,11 @@ fn run() -> Result<()> {
     let args = Args::parse();
     args.target.require()?;
     let mut object = MaybeUninit::uninit();
-    let mut open = bpf::open(StatsnoopSkelBuilder::default(), &mut object, &args.common)?;
+    let mut open = bpf::open(
+        StatsnoopSkelBuilder::default(),
+        &mut object,
+        &args.run.common,
+    )?;
     let rodata = bpf::rodata(open.maps.rodata_data.as_deref_mut())?;
     rodata.targ_tgid = args.target.pid.unwrap_or(0);
     rodata.targ_failed = args.failed;
@@ -36,8 +40,8 @@ fn run() -> Result<()> {
     let start = fmt::Elapsed::start();
     events::stream(
         &skel,
-        &args.common,
-        args.duration,
+        &args.run.common,
+        args.run.duration,
         &table(&args, start),
         |e: &stat_event| Some(Stat::from(e)),
     )

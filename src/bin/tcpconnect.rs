@@ -30,7 +30,11 @@ fn run() -> Result<()> {
     // A wrong path fails before anything is loaded.
     let cgroup = cgroup::Filter::open(args.cgroup.as_deref())?;
     let mut object = MaybeUninit::uninit();
-    let mut open = bpf::open(TcpconnectSkelBuilder::default(), &mut object, &args.common)?;
+    let mut open = bpf::open(
+        TcpconnectSkelBuilder::default(),
+        &mut object,
+        &args.run.common,
+    )?;
     let rodata = bpf::rodata(open.maps.rodata_data.as_deref_mut())?;
     rodata.filter_pid = args.target.pid.unwrap_or(0);
     rodata.filter_uid = args.uid.unwrap_or(u32::MAX);
@@ -54,19 +58,25 @@ fn run() -> Result<()> {
         connects::print_counts(
             counts,
             drops,
-            args.common.json,
-            args.duration,
+            args.run.common.json,
+            args.run.duration,
             args.source_port,
         )?;
     } else {
         let mut since_first = fmt::SinceFirst::default();
-        events::stream(&skel, &args.common, args.duration, &table(&args), |e| {
-            let connect = Connect::decode(e, &mut since_first);
-            if connect.is_none() {
-                bpfkit::output::note(format_args!("broken event: af={}", e.af));
-            }
-            connect
-        })?;
+        events::stream(
+            &skel,
+            &args.run.common,
+            args.run.duration,
+            &table(&args),
+            |e| {
+                let connect = Connect::decode(e, &mut since_first);
+                if connect.is_none() {
+                    bpfkit::output::note(format_args!("broken event: af={}", e.af));
+                }
+                connect
+            },
+        )?;
     }
     connects::note_in_progress(&skel.maps.pending);
     Ok(())

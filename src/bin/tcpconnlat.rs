@@ -28,7 +28,11 @@ fn run() -> Result<()> {
     let args = Args::parse();
     args.target.require()?;
     let mut object = MaybeUninit::uninit();
-    let mut open = bpf::open(TcpconnlatSkelBuilder::default(), &mut object, &args.common)?;
+    let mut open = bpf::open(
+        TcpconnlatSkelBuilder::default(),
+        &mut object,
+        &args.run.common,
+    )?;
     let rodata = bpf::rodata(open.maps.rodata_data.as_deref_mut())?;
     rodata.targ_min_us = args.min_us.unwrap_or(0);
     rodata.targ_tgid = args.target.pid.unwrap_or(0);
@@ -42,8 +46,8 @@ fn run() -> Result<()> {
     let mut since_first = fmt::SinceFirst::default();
     events::stream(
         &skel,
-        &args.common,
-        args.duration,
+        &args.run.common,
+        args.run.duration,
         &table(&args),
         |e: &tcpconnlat_event| {
             let connect = Connect::decode(e, &mut since_first);

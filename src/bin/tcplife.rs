@@ -25,7 +25,7 @@ fn run() -> Result<()> {
     let args = Args::parse();
     args.target.require()?;
     let mut object = MaybeUninit::uninit();
-    let mut open = bpf::open(TcplifeSkelBuilder::default(), &mut object, &args.common)?;
+    let mut open = bpf::open(TcplifeSkelBuilder::default(), &mut object, &args.run.common)?;
     let rodata = bpf::rodata(open.maps.rodata_data.as_deref_mut())?;
     rodata.target_pid = args.target.pid.unwrap_or(0) as u32;
     rodata.targ_family = args.inet.family();
@@ -38,8 +38,8 @@ fn run() -> Result<()> {
     bpf::attach(&mut skel)?;
     events::stream(
         &skel,
-        &args.common,
-        args.duration,
+        &args.run.common,
+        args.run.duration,
         &table(&args),
         |e: &tcplife_event| {
             let life = Life::decode(e);

@@ -24,7 +24,11 @@ fn main() -> ExitCode {
 fn run() -> Result<()> {
     let args = Args::parse();
     let mut object = MaybeUninit::uninit();
-    let mut open = bpf::open(TcpstatesSkelBuilder::default(), &mut object, &args.common)?;
+    let mut open = bpf::open(
+        TcpstatesSkelBuilder::default(),
+        &mut object,
+        &args.run.common,
+    )?;
     let rodata = bpf::rodata(open.maps.rodata_data.as_deref_mut())?;
     rodata.targ_family = args.inet.family();
     rodata.filter_sport = args.lports.is_some();
@@ -36,8 +40,8 @@ fn run() -> Result<()> {
     bpf::attach(&mut skel)?;
     events::stream(
         &skel,
-        &args.common,
-        args.duration,
+        &args.run.common,
+        args.run.duration,
         &table(&args),
         |e: &tcpstates_event| {
             let change = Change::decode(e);

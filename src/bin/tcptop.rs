@@ -26,7 +26,7 @@ fn run() -> Result<()> {
     args.target.require()?;
     let cgroup = cgroup::Filter::open(args.cgroup.as_deref())?;
     let mut object = MaybeUninit::uninit();
-    let mut open = bpf::open(TcptopSkelBuilder::default(), &mut object, &args.common)?;
+    let mut open = bpf::open(TcptopSkelBuilder::default(), &mut object, &args.run.common)?;
     let rodata = bpf::rodata(open.maps.rodata_data.as_deref_mut())?;
     rodata.target_pid = args.target.pid.unwrap_or(0) as u32;
     rodata.target_family = args.inet.family();
@@ -42,12 +42,12 @@ fn run() -> Result<()> {
     let options = tcptop::Options {
         every: args.every(),
         count: args.interval.times,
-        duration: args.duration,
+        duration: args.run.duration,
         clear: !args.noclear,
         summary: !args.nosummary,
         sort: args.sort,
         rows: args.rows,
-        json: args.common.json,
+        json: args.run.common.json,
     };
     tcptop::run(&skel.maps.traffic, &skel.maps.drops, &options)
 }

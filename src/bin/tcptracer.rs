@@ -29,7 +29,11 @@ fn run() -> Result<()> {
     let args = Args::parse();
     args.target.require()?;
     let mut object = MaybeUninit::uninit();
-    let mut open = bpf::open(TcptracerSkelBuilder::default(), &mut object, &args.common)?;
+    let mut open = bpf::open(
+        TcptracerSkelBuilder::default(),
+        &mut object,
+        &args.run.common,
+    )?;
     let rodata = bpf::rodata(open.maps.rodata_data.as_deref_mut())?;
     rodata.filter_pid = args.target.pid.unwrap_or(0);
     rodata.filter_uid = args.uid.unwrap_or(u32::MAX);
@@ -42,14 +46,20 @@ fn run() -> Result<()> {
     let mut skel = bpf::load(open)?;
     bpf::attach(&mut skel)?;
     let mut since_first = fmt::SinceFirst::default();
-    events::stream(&skel, &args.common, args.duration, &table(&args), |e| {
-        let event = Event::decode(e, &mut since_first);
-        if event.is_none() {
-            let (af, kind) = (e.af, e.kind);
-            bpfkit::output::note(format_args!("broken event: af={af} type={kind}"));
-        }
-        event
-    })
+    events::stream(
+        &skel,
+        &args.run.common,
+        args.run.duration,
+        &table(&args),
+        |e| {
+            let event = Event::decode(e, &mut since_first);
+            if event.is_none() {
+                let (af, kind) = (e.af, e.kind);
+                bpfkit::output::note(format_args!("broken event: af={af} type={kind}"));
+            }
+            event
+        },
+    )
 }
 
 /// One connect, accept or close: the event and what is decoded from it.

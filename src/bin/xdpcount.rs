@@ -32,7 +32,11 @@ fn run() -> Result<()> {
     let ifindex = netif::ifindex(&args.interface)?;
     netif::require_net_admin("xdpcount")?;
     let mut object = MaybeUninit::uninit();
-    let open = bpf::open(XdpcountSkelBuilder::default(), &mut object, &args.common)?;
+    let open = bpf::open(
+        XdpcountSkelBuilder::default(),
+        &mut object,
+        &args.run.common,
+    )?;
     let skel = bpf::load(open)?;
     let attachment = netif::attach_xdp(
         skel.progs.xdp_count.as_fd(),
@@ -42,12 +46,12 @@ fn run() -> Result<()> {
     )?;
     bpfkit::output::note(format_args!("{}", attachment.message));
 
-    let out = Output::stdout(args.common.json)?;
+    let out = Output::stdout(args.run.common.json)?;
     let (counts, table) = (&skel.maps.counts, table());
     let result = IntervalLoop::new(&out)
         .every(args.interval)
         .count(args.count)
-        .duration(args.duration)
+        .duration(args.run.duration)
         .timestamp(args.timestamp)
         .banner(format!(
             "Counting packets per source address on {}... Hit Ctrl-C to end.",
