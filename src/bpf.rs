@@ -162,8 +162,9 @@ pub fn fill_u16_set(map: &dyn MapCore, values: &[u16]) -> Result<()> {
     Ok(())
 }
 
-/// A port list flag's BPF set (-L and -D: tcp_filter.bpf.h's `sports` and
-/// `dports`); an absent list leaves it empty, and its rodata flag off.
+/// A port list flag's BPF set (-P, -L, -D: bindsnoop's and tcpconnect's
+/// `ports`, tcp_filter.bpf.h's `sports` and `dports`); an absent list leaves
+/// it empty, and its rodata flag off.
 pub fn fill_port_set(map: &dyn MapCore, ports: &Option<Ports>) -> Result<()> {
     fill_u16_set(map, ports.as_ref().map_or(&[], |p| &p.0[..]))
 }

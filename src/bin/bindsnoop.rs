@@ -45,8 +45,7 @@ fn run() -> Result<()> {
     )?;
     let mut skel = bpf::load(open)?;
     cgroup.apply(&skel.maps.cgroup_map)?;
-    let ports = args.ports.as_ref().map(|p| p.0.clone()).unwrap_or_default();
-    bpf::fill_u16_set(&skel.maps.ports, &ports)?;
+    bpf::fill_port_set(&skel.maps.ports, &args.ports)?;
     bpf::attach(&mut skel)?;
     events::stream(
         &skel,
