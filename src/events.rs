@@ -312,6 +312,26 @@ pub fn stream<S: EventMaps, T: plain::Plain + Default, R>(
     })
 }
 
+/// [`stream`] for a tool run with [`crate::cli::RunArgs`] whose rows decode
+/// from the event and can fail (an address family it does not know): such
+/// an event is skipped with a `broken event: …` note on stderr, `broken`
+/// naming what was wrong.
+pub fn stream_decoded<S: EventMaps, T: plain::Plain + Default, R>(
+    skel: &S,
+    run: &crate::cli::RunArgs,
+    table: &Table<'_, R>,
+    mut decode: impl FnMut(&T) -> Option<R>,
+    broken: impl Fn(&T) -> String,
+) -> Result<()> {
+    stream(skel, &run.common, run.duration, table, |e: &T| {
+        let row = decode(e);
+        if row.is_none() {
+            crate::output::note(format_args!("broken event: {}", broken(e)));
+        }
+        row
+    })
+}
+
 /// [`stream`] for records that are not one fixed struct (a header followed
 /// by variable-length strings): `row` gets the record's bytes.
 pub fn stream_records<S: EventMaps, R>(

@@ -47,18 +47,12 @@ fn run() -> Result<()> {
     cgroup.apply(&skel.maps.cgroup_map)?;
     bpf::fill_port_set(&skel.maps.ports, &args.ports)?;
     bpf::attach(&mut skel)?;
-    events::stream(
+    events::stream_decoded(
         &skel,
-        &args.run.common,
-        args.run.duration,
+        &args.run,
         &table(&args),
-        |e| {
-            let bind = Bind::decode(e);
-            if bind.is_none() {
-                bpfkit::output::note(format_args!("broken event: ver={}", e.ver));
-            }
-            bind
-        },
+        Bind::decode,
+        |e: &bind_event| format!("ver={}", e.ver),
     )
 }
 

@@ -63,18 +63,12 @@ fn run() -> Result<()> {
         )?;
     } else {
         let mut since_first = fmt::SinceFirst::default();
-        events::stream(
+        events::stream_decoded(
             &skel,
-            &args.run.common,
-            args.run.duration,
+            &args.run,
             &table(&args),
-            |e| {
-                let connect = Connect::decode(e, &mut since_first);
-                if connect.is_none() {
-                    bpfkit::output::note(format_args!("broken event: af={}", e.af));
-                }
-                connect
-            },
+            |e| Connect::decode(e, &mut since_first),
+            |e: &tcpconnect_event| format!("af={}", e.af),
         )?;
     }
     connects::note_in_progress(&skel.maps.pending);

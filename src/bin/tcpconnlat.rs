@@ -44,18 +44,12 @@ fn run() -> Result<()> {
     let mut skel = bpf::load(open)?;
     bpf::attach(&mut skel)?;
     let mut since_first = fmt::SinceFirst::default();
-    events::stream(
+    events::stream_decoded(
         &skel,
-        &args.run.common,
-        args.run.duration,
+        &args.run,
         &table(&args),
-        |e: &tcpconnlat_event| {
-            let connect = Connect::decode(e, &mut since_first);
-            if connect.is_none() {
-                bpfkit::output::note(format_args!("broken event: af={}", e.af));
-            }
-            connect
-        },
+        |e| Connect::decode(e, &mut since_first),
+        |e: &tcpconnlat_event| format!("af={}", e.af),
     )
 }
 

@@ -36,18 +36,12 @@ fn run() -> Result<()> {
     bpf::fill_port_set(&skel.maps.sports, &args.lports)?;
     bpf::fill_port_set(&skel.maps.dports, &args.dports)?;
     bpf::attach(&mut skel)?;
-    events::stream(
+    events::stream_decoded(
         &skel,
-        &args.run.common,
-        args.run.duration,
+        &args.run,
         &table(&args),
-        |e: &tcplife_event| {
-            let life = Life::decode(e);
-            if life.is_none() {
-                bpfkit::output::note(format_args!("broken event: family={}", e.family));
-            }
-            life
-        },
+        Life::decode,
+        |e: &tcplife_event| format!("family={}", e.family),
     )
 }
 

@@ -38,18 +38,12 @@ fn run() -> Result<()> {
     bpf::fill_port_set(&skel.maps.sports, &args.lports)?;
     bpf::fill_port_set(&skel.maps.dports, &args.dports)?;
     bpf::attach(&mut skel)?;
-    events::stream(
+    events::stream_decoded(
         &skel,
-        &args.run.common,
-        args.run.duration,
+        &args.run,
         &table(&args),
-        |e: &tcpstates_event| {
-            let change = Change::decode(e);
-            if change.is_none() {
-                bpfkit::output::note(format_args!("broken event: family={}", e.family));
-            }
-            change
-        },
+        Change::decode,
+        |e: &tcpstates_event| format!("family={}", e.family),
     )
 }
 

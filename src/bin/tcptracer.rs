@@ -46,18 +46,14 @@ fn run() -> Result<()> {
     let mut skel = bpf::load(open)?;
     bpf::attach(&mut skel)?;
     let mut since_first = fmt::SinceFirst::default();
-    events::stream(
+    events::stream_decoded(
         &skel,
-        &args.run.common,
-        args.run.duration,
+        &args.run,
         &table(&args),
-        |e| {
-            let event = Event::decode(e, &mut since_first);
-            if event.is_none() {
-                let (af, kind) = (e.af, e.kind);
-                bpfkit::output::note(format_args!("broken event: af={af} type={kind}"));
-            }
-            event
+        |e| Event::decode(e, &mut since_first),
+        |e: &tcptracer_event| {
+            let (af, kind) = (e.af, e.kind);
+            format!("af={af} type={kind}")
         },
     )
 }
